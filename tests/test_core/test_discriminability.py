@@ -1,0 +1,148 @@
+"""Eq. 2-4 against straightforward numpy re-implementations."""
+import numpy as np
+import pytest
+import torch
+
+from mmddl.core import (centroid_sums, class_centroids, discriminability,
+                        discriminability_stats, normalize_discriminability)
+from mmddl.core.discriminability import NEG_COS_FLOOR
+
+
+def naive_centroids(f, y, k):
+    return np.stack([f[y == m].mean(0) for m in range(k)])
+
+
+def naive_d(f, y, c, metric):
+    out = np.empty(len(f))
+    for i in range(len(f)):
+        if metric == 'cosine':
+            sims = [
+                np.dot(f[i], c[m]) / np.linalg.norm(f[i]) /
+                np.linalg.norm(c[m]) for m in range(len(c))
+            ]
+            neg = max(s for m, s in enumerate(sims) if m != y[i])
+            out[i] = sims[y[i]] / max(neg, NEG_COS_FLOOR)
+        else:
+            dists = [np.linalg.norm(f[i] - c[m]) for m in range(len(c))]
+            neg = min(d for m, d in enumerate(dists) if m != y[i])
+            out[i] = neg / dists[y[i]]
+    return out
+
+
+def make_data(n, k, d, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(k, d))
+    y = rng.integers(0, k, size=n)
+    y[:k] = np.arange(k)  # every class present
+    f = centers[y] + rng.normal(scale=1.5, size=(n, d))
+    return f, y
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_matches_naive_small(metric):
+    f, y = make_data(300, 7, 16)
+    c = class_centroids(f, y)
+    np.testing.assert_allclose(c.numpy(), naive_centroids(f, y, 7), atol=1e-10)
+    d = discriminability(f, y, c, metric=metric, chunk_size=37)
+    np.testing.assert_allclose(d.numpy(), naive_d(f, y, c.numpy(), metric),
+                               rtol=1e-8, atol=1e-10)
+    s = normalize_discriminability(d)
+    z = (d.numpy() - d.numpy().mean()) / d.numpy().std()
+    np.testing.assert_allclose(s.numpy(), 1 / (1 + np.exp(-z)), atol=1e-12)
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_large_and_chunk_invariant(metric):
+    """N >= 10,000 and K >= 1,000, checked against a dense numpy version."""
+    n, k, dim = 12000, 1000, 32
+    f, y = make_data(n, k, dim, seed=1)
+    f32 = torch.from_numpy(f).float()
+    c = class_centroids(f32, y)
+    np.testing.assert_allclose(
+        c.numpy(), naive_centroids(f, y, k), rtol=1e-4, atol=1e-4)
+    cd = c.double().numpy()
+    fd = f32.double().numpy()
+    if metric == 'cosine':
+        sim = (fd / np.linalg.norm(fd, axis=1, keepdims=True)) @ (
+            cd / np.linalg.norm(cd, axis=1, keepdims=True)).T
+        pos = sim[np.arange(n), y].copy()
+        sim[np.arange(n), y] = -np.inf
+        ref = pos / np.maximum(sim.max(1), NEG_COS_FLOOR)
+    else:
+        dist = np.concatenate([  # direct differences, 500 rows at a time
+            np.sqrt(((fd[i:i + 500, None, :] - cd[None]) ** 2).sum(-1))
+            for i in range(0, n, 500)
+        ])
+        pos = dist[np.arange(n), y].copy()
+        dist[np.arange(n), y] = np.inf
+        ref = dist.min(1) / pos
+    a = discriminability(f32, y, c, metric=metric, chunk_size=1024)
+    b = discriminability(f32, y, c, metric=metric, chunk_size=777)
+    assert a.dtype == torch.float32 and a.shape == (n, )
+    np.testing.assert_allclose(a.numpy(), ref, rtol=2e-4, atol=1e-5)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_nonpositive_negative_and_zero_norm():
+    c = torch.tensor([[1., 0.], [-1., 0.]])
+    f = torch.tensor([[1., 0.], [0., 0.], [-1., 0.], [0., 1.]])
+    y = torch.tensor([0, 0, 1, 0])
+    d = discriminability(f, y, c)
+    assert torch.isfinite(d).all()
+    # hardest negative cos = -1 -> clamped to the floor
+    assert d[0] == pytest.approx(1 / NEG_COS_FLOOR)
+    assert d[1] == 0  # zero-norm feature: cos 0 to everything
+    assert d[2] == pytest.approx(1 / NEG_COS_FLOOR)
+    assert d[3] == 0  # orthogonal to both
+    e = discriminability(torch.tensor([[1., 0.]]), [0], c, metric='euclidean')
+    assert torch.isfinite(e).all() and e[0] > 1e5  # own distance floored
+
+
+def test_empty_class_error_and_exclude():
+    f = np.random.default_rng(0).normal(size=(10, 4))
+    y = np.array([0] * 5 + [2] * 5)
+    with pytest.raises(ValueError, match='no samples: \\[1\\]'):
+        class_centroids(f, y)
+    c = class_centroids(f, y, on_empty='exclude')
+    assert torch.isnan(c[1]).all() and not torch.isnan(c[[0, 2]]).any()
+    d = discriminability(f, y, c)
+    ref = discriminability(f, np.where(y == 2, 1, 0), c[[0, 2]])
+    torch.testing.assert_close(d, ref)
+    with pytest.raises(ValueError, match='excluded'):
+        discriminability(f, np.ones(10, dtype=int), c)
+
+
+def test_bad_inputs():
+    f = torch.randn(6, 3)
+    with pytest.raises(ValueError, match='length 6'):
+        class_centroids(f, [0, 1])
+    with pytest.raises(ValueError, match='at least 2'):
+        discriminability(f, [0] * 6, class_centroids(f, [0] * 6))
+    with pytest.raises(ValueError, match='metric'):
+        discriminability(f, [0, 1] * 3, torch.randn(2, 3), metric='l1')
+    with pytest.raises(ValueError, match='NaN'):
+        class_centroids(torch.full((2, 3), float('nan')), [0, 1])
+    with pytest.raises(ValueError, match='num_classes'):
+        centroid_sums(f, [0, 1, 2, 0, 1, 2], num_classes=2)
+
+
+def test_centroid_sums_add_across_shards():
+    f, y = make_data(500, 5, 8)
+    s1, n1 = centroid_sums(f[:200], y[:200], 5)
+    s2, n2 = centroid_sums(f[200:], y[200:], 5)
+    np.testing.assert_allclose(((s1 + s2) / (n1 + n2)[:, None]).numpy(),
+                               naive_centroids(f, y, 5), atol=1e-10)
+
+
+def test_normalize_with_given_stats_and_zero_std():
+    d = torch.tensor([1., 2., 3.])
+    mean, std = discriminability_stats(d)
+    assert (mean, std) == pytest.approx((2.0, np.std([1, 2, 3])))
+    other = normalize_discriminability(torch.tensor([2., 5.]), mean, std)
+    np.testing.assert_allclose(
+        other.numpy(), 1 / (1 + np.exp(-(np.array([2., 5.]) - 2) / std)),
+        rtol=1e-6)
+    const = normalize_discriminability(torch.ones(4))
+    assert torch.equal(const, torch.full((4, ), 0.5))
+    with pytest.raises(ValueError, match='both'):
+        normalize_discriminability(d, mean=1.0)
