@@ -1,0 +1,4 @@
+"""Metrics (registered in mmengine's root METRICS registry)."""
+from .dscore_metric import DScoreMetric
+
+__all__ = ['DScoreMetric']
