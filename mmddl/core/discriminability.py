@@ -150,6 +150,9 @@ def discriminability(feats: ArrayLike,
           an element whose own centroid is NaN raises ValueError.
 
     Memory is O(chunk_size x K); the result does not depend on chunk_size.
+    Cosine similarities are computed in the input dtype; Euclidean distances
+    always in float64 (the |f|^2 - 2 f.c + |c|^2 expansion cancels in
+    float32 when a feature lies close to its centroid).
 
     Args:
         feats: (N, d) features.
@@ -189,7 +192,8 @@ def discriminability(feats: ArrayLike,
     if metric == 'cosine':
         c = F.normalize(c, dim=1)
     else:
-        c_sq = (c * c).sum(1)
+        c64 = c.double()
+        c_sq = (c64 * c64).sum(1)
     out = torch.empty(f.shape[0], dtype=f.dtype, device=f.device)
     for start in range(0, f.shape[0], chunk_size):
         fc = f[start:start + chunk_size]
@@ -203,14 +207,16 @@ def discriminability(feats: ArrayLike,
             neg = sim.max(1).values.clamp(min=NEG_COS_FLOOR)
             out[start:start + fc.shape[0]] = pos / neg
         else:
-            # squared distances via the expansion, clamped against round-off
-            d2 = ((fc * fc).sum(1, keepdim=True) - 2 * fc @ c.T
+            # squared distances via the expansion, in float64: in float32
+            # it cancels for features close to their centroid
+            fc = fc.double()
+            d2 = ((fc * fc).sum(1, keepdim=True) - 2 * fc @ c64.T
                   + c_sq.unsqueeze(0)).clamp(min=0)
             pos = d2[rows, yc].sqrt().clamp(min=DIST_FLOOR)
             d2[rows, yc] = float('inf')
             d2[:, ~valid] = float('inf')
             neg = d2.min(1).values.sqrt()
-            out[start:start + fc.shape[0]] = neg / pos
+            out[start:start + fc.shape[0]] = (neg / pos).to(f.dtype)
     return out
 
 

@@ -79,7 +79,7 @@ def test_large_and_chunk_invariant(metric):
     a = discriminability(f32, y, c, metric=metric, chunk_size=1024)
     b = discriminability(f32, y, c, metric=metric, chunk_size=777)
     assert a.dtype == torch.float32 and a.shape == (n, )
-    np.testing.assert_allclose(a.numpy(), ref, rtol=2e-4, atol=1e-5)
+    np.testing.assert_allclose(a.numpy(), ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
 
 

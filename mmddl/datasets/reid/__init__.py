@@ -1,0 +1,4 @@
+"""Person re-identification datasets."""
+from .mars import MARSDataset
+
+__all__ = ['MARSDataset']

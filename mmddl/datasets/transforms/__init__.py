@@ -1,0 +1,4 @@
+"""Data transforms of mmddl."""
+from .scored_sampling import LoadDScore, SampleScoredClips
+
+__all__ = ['SampleScoredClips', 'LoadDScore']

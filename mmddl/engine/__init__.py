@@ -1,0 +1,22 @@
+"""Engine pieces of DDL training: the discriminability pass and its hook.
+
+* :mod:`.features` - one pooled feature per element from a stock model.
+* :mod:`.score_table` - the D-score table (``.npz``, fingerprinted).
+* :mod:`.discriminability_pass` - features -> centroids -> D -> D-scores.
+* :mod:`.hooks` - ``DiscriminabilityHook`` (mmengine ROOT ``HOOKS``).
+"""
+from .discriminability_pass import (FeatureCollection, SafeDataset,
+                                    build_candidate_loader, collect_features,
+                                    compute_centroids, compute_score_table,
+                                    ensure_meta_keys, score_elements)
+from .features import extract_features
+from .hooks import DiscriminabilityHook
+from .score_table import (ScoreTable, StaleScoreTableError, make_fingerprint)
+
+__all__ = [
+    'extract_features', 'ScoreTable', 'StaleScoreTableError',
+    'make_fingerprint', 'FeatureCollection', 'SafeDataset',
+    'build_candidate_loader', 'collect_features', 'compute_centroids',
+    'score_elements', 'compute_score_table', 'ensure_meta_keys',
+    'DiscriminabilityHook'
+]

@@ -1,0 +1,367 @@
+"""The D-score table: one row per scored training element, stored as `.npz`.
+
+A row is one candidate element of a training sample: a clip of a video
+(``position`` = the clip's first frame index, not counting the dataset's
+``start_index``) or an image (``position`` = 0). Each row holds the sample's
+``key`` (the video ``filename`` / ``img_path`` exactly as the dataset gives
+it), its ``label``, the raw discriminability ``raw`` (Eq. 2-3) and the D-score
+``dscores`` (Eq. 4). The table also records the statistics used by Eq. 4
+(``mean``, ``std``), the ``metric``, a ``fingerprint`` of what it was computed
+from and the samples that were ``skipped`` (key + reason).
+
+File format (no pickle): a single ``np.savez`` archive with the arrays
+``keys`` (unicode), ``positions`` (int64), ``labels`` (int64), ``raw`` and
+``dscores`` (float64) and ``meta``, a 0-d unicode array holding a JSON object
+(format version, mean, std, metric, fingerprint, skipped, extra info). It is
+loaded with ``allow_pickle=False`` and written atomically (temporary file in
+the same directory, then ``os.replace``).
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+FORMAT_VERSION = 1
+#: Sample fields a table key is read from, in this order (videos: the
+#: filename, rawframe videos: the frame folder, images: the image path).
+KEY_FIELDS = ('filename', 'frame_dir', 'img_path')
+_ARRAYS = ('keys', 'positions', 'labels', 'raw', 'dscores')
+
+#: Human-readable names of fingerprint fields, used in stale-table messages.
+FIELD_DESCRIPTIONS = {
+    'ann_file_sha256': 'data list (contents of the ann_file)',
+    'checkpoint_sha256': 'base checkpoint (file contents)',
+    'metric': 'metric',
+    'candidate_pipeline': 'candidate settings (candidate_pipeline)',
+    'dataset': 'candidate settings (dataset type / prefix / arguments)',
+    'base_model': 'candidate settings (base model config)',
+    'num_classes': 'candidate settings (num_classes)',
+}
+
+
+class StaleScoreTableError(RuntimeError):
+    """A stored table does not match the requested data/model/settings."""
+
+
+def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's contents, or of a directory's listing.
+
+    A directory (e.g. an image folder used instead of an annotation list) is
+    hashed over its sorted relative file paths and sizes (not contents).
+
+    Args:
+        path: a local file or directory.
+        chunk: read size in bytes.
+
+    Returns:
+        The hex digest.
+    """
+    h = hashlib.sha256()
+    if osp.isdir(path):
+        for root, dirs, files in os.walk(path):
+            dirs.sort()
+            for name in sorted(files):
+                full = osp.join(root, name)
+                h.update(f'{osp.relpath(full, path)}\0'
+                         f'{osp.getsize(full)}\n'.encode())
+        return h.hexdigest()
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'cannot fingerprint {path!r}: no such file')
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Normalise settings (configs, tuples, classes ...) to plain JSON data.
+
+    Dict keys become strings and are sorted when dumped; tuples become lists;
+    classes and functions become their qualified names (never a memory
+    address, so fingerprints are stable across processes).
+    """
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (str, bool, int, float)) or obj is None:
+        return obj
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, type) or callable(obj):
+        return f'{getattr(obj, "__module__", "?")}.' \
+               f'{getattr(obj, "__qualname__", type(obj).__name__)}'
+    return repr(obj)
+
+
+def make_fingerprint(ann_file: str, checkpoint: str,
+                     **settings: Any) -> Dict[str, Any]:
+    """Fingerprint of what a score table is computed from.
+
+    Args:
+        ann_file: the data list file (or image folder, see
+            :func:`file_sha256`); hashed by contents.
+        checkpoint: the base model's checkpoint; a local file is hashed by
+            contents, anything else (an URL) is identified by its string.
+        **settings: everything else the scores depend on (``metric``,
+            ``candidate_pipeline``, ``dataset``, ``base_model`` ...); each
+            becomes one field, normalised with :func:`to_jsonable`.
+
+    Returns:
+        A JSON-serialisable dict: ``ann_file_sha256``, ``checkpoint_sha256``
+        and one entry per setting.
+    """
+    if osp.exists(checkpoint):
+        ckpt_hash = file_sha256(checkpoint)
+    else:
+        ckpt_hash = 'uri:' + hashlib.sha256(
+            str(checkpoint).encode()).hexdigest()
+    fp = dict(ann_file_sha256=file_sha256(ann_file),
+              checkpoint_sha256=ckpt_hash)
+    for k, v in settings.items():
+        fp[k] = to_jsonable(v)
+    # round-trip so comparisons with a loaded fingerprint are like for like
+    return json.loads(json.dumps(fp, sort_keys=True))
+
+
+def fingerprint_diff(stored: Dict[str, Any],
+                     expected: Dict[str, Any]) -> List[str]:
+    """Names of the fingerprint fields that differ (missing = differing)."""
+    stored = json.loads(json.dumps(stored, sort_keys=True))
+    expected = json.loads(json.dumps(to_jsonable(expected), sort_keys=True))
+    missing = '<missing>'
+    return sorted(k for k in set(stored) | set(expected)
+                  if stored.get(k, missing) != expected.get(k, missing))
+
+
+@dataclass(eq=False, repr=False)
+class ScoreTable:
+    """D-scores of the training elements (see the module docstring).
+
+    Args:
+        keys: (N,) sample keys (video filename / image path).
+        positions: (N,) first frame index of each clip (0 for images).
+        labels: (N,) class index.
+        raw: (N,) raw discriminability D (Eq. 2-3).
+        dscores: (N,) D-scores (Eq. 4).
+        mean: mean of ``raw`` used by Eq. 4.
+        std: standard deviation of ``raw`` used by Eq. 4.
+        metric: ``'cosine'`` or ``'euclidean'``.
+        fingerprint: what the table was computed from (see
+            :func:`make_fingerprint`).
+        skipped: samples that could not be scored, as
+            ``{'key': ..., 'reason': ...}`` dicts.
+        info: extra JSON-serialisable information (e.g. ``clip_len``,
+            ``frame_interval``, ``num_classes``).
+    """
+    keys: np.ndarray
+    positions: np.ndarray
+    labels: np.ndarray
+    raw: np.ndarray
+    dscores: np.ndarray
+    mean: float
+    std: float
+    metric: str
+    fingerprint: Dict[str, Any] = field(default_factory=dict)
+    skipped: List[Dict[str, str]] = field(default_factory=list)
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.keys = np.asarray(self.keys, dtype=str).reshape(-1)
+        self.positions = np.asarray(self.positions).reshape(-1).astype(
+            np.int64)
+        self.labels = np.asarray(self.labels).reshape(-1).astype(np.int64)
+        self.raw = np.asarray(self.raw, dtype=np.float64).reshape(-1)
+        self.dscores = np.asarray(self.dscores, dtype=np.float64).reshape(-1)
+        n = len(self.keys)
+        for name in _ARRAYS[1:]:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f'ScoreTable: {name} has '
+                                 f'{len(getattr(self, name))} entries, keys '
+                                 f'has {n}')
+        if n and not (np.isfinite(self.raw).all()
+                      and np.isfinite(self.dscores).all()):
+            raise ValueError('ScoreTable: raw/dscores contain NaN or inf')
+        if n and self.positions.min() < 0:
+            raise ValueError('ScoreTable: negative clip position')
+        self.mean, self.std = float(self.mean), float(self.std)
+        self.skipped = [dict(key=str(s['key']), reason=str(s['reason']))
+                        for s in self.skipped]
+        self._index: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None
+        self._skipped_index = {s['key']: s['reason'] for s in self.skipped}
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __repr__(self) -> str:
+        return (f'ScoreTable({len(self)} elements of {self.num_samples} '
+                f'samples, metric={self.metric!r}, mean={self.mean:.4g}, '
+                f'std={self.std:.4g}, skipped={len(self.skipped)})')
+
+    @property
+    def num_samples(self) -> int:
+        """Number of distinct scored samples (videos / images)."""
+        return len(np.unique(self.keys))
+
+    def _build_index(self) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
+        if self._index is None:
+            index = {}
+            order = np.lexsort((self.positions, self.keys))
+            keys, pos = self.keys[order], self.positions[order]
+            dsc = self.dscores[order]
+            # group rows by key; duplicate (key, position) rows (e.g. all
+            # clips of a video shorter than one clip start at 0) are merged
+            # by averaging their D-scores.
+            bounds = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+            for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(keys)]):
+                if hi <= lo:
+                    continue
+                upos, inv = np.unique(pos[lo:hi], return_inverse=True)
+                sums = np.bincount(inv, weights=dsc[lo:hi])
+                cnts = np.bincount(inv)
+                index[str(keys[lo])] = (upos, sums / cnts)
+            self._index = index
+        return self._index
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._build_index()
+
+    def is_skipped(self, key: str) -> bool:
+        """Whether ``key`` was recorded as skipped (could not be scored)."""
+        return key in self._skipped_index
+
+    def skip_reason(self, key: str) -> Optional[str]:
+        """Why ``key`` was skipped, or None."""
+        return self._skipped_index.get(key)
+
+    def entries_for(self, key: str) -> Tuple[np.ndarray, np.ndarray]:
+        """Distinct positions (sorted) of ``key`` and their D-scores.
+
+        Raises:
+            KeyError: ``key`` is not in the table (message says whether it
+                was skipped and why).
+        """
+        index = self._build_index()
+        if key not in index:
+            if self.is_skipped(key):
+                raise KeyError(f'{key!r} was skipped when the score table was '
+                               f'built: {self.skip_reason(key)}')
+            raise KeyError(f'{key!r} is not in the score table')
+        return index[key]
+
+    def positions_for(self, key: str) -> np.ndarray:
+        """Sorted distinct clip positions scored for ``key``."""
+        return self.entries_for(key)[0].copy()
+
+    def dscore_for(self, key: str, position: int = 0) -> float:
+        """D-score of the element of ``key`` starting at ``position``."""
+        pos, dsc = self.entries_for(key)
+        i = int(np.searchsorted(pos, position))
+        if i >= len(pos) or pos[i] != position:
+            raise KeyError(f'{key!r} has no scored element at position '
+                           f'{position}; scored positions: {pos.tolist()}')
+        return float(dsc[i])
+
+    def _meta(self) -> Dict[str, Any]:
+        return dict(format_version=FORMAT_VERSION, mean=self.mean,
+                    std=self.std, metric=self.metric,
+                    fingerprint=to_jsonable(self.fingerprint),
+                    skipped=self.skipped, info=to_jsonable(self.info))
+
+    def save(self, path: str) -> str:
+        """Write the table atomically to ``path`` (a ``.npz`` file).
+
+        Returns:
+            ``path``.
+        """
+        path = osp.abspath(path)
+        folder = osp.dirname(path)
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.npz', dir=folder)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                np.savez(f, keys=self.keys, positions=self.positions,
+                         labels=self.labels, raw=self.raw,
+                         dscores=self.dscores,
+                         meta=np.array(json.dumps(self._meta(),
+                                                  sort_keys=True)))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if osp.exists(tmp):
+                os.remove(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls,
+             path: str,
+             expected_fingerprint: Optional[Dict[str, Any]] = None
+             ) -> 'ScoreTable':
+        """Load a table written by :meth:`save` (never unpickles).
+
+        Args:
+            path: the ``.npz`` file.
+            expected_fingerprint: when given, the stored fingerprint must
+                equal it, else :class:`StaleScoreTableError` is raised naming
+                the differing fields.
+
+        Returns:
+            The table.
+        """
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'score table {path!r} does not exist')
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                missing = [k for k in _ARRAYS + ('meta', ) if k not in z.files]
+                if missing:
+                    raise ValueError(f'missing arrays {missing}')
+                arrays = {k: z[k] for k in _ARRAYS}
+                meta = json.loads(str(z['meta']))
+        except (OSError, ValueError, json.JSONDecodeError) as e:
+            raise ValueError(f'{path!r} is not a readable score table '
+                             f'({type(e).__name__}: {e}); delete it to '
+                             'recompute') from e
+        if meta.get('format_version') != FORMAT_VERSION:
+            raise ValueError(f'score table {path!r} has format version '
+                             f'{meta.get("format_version")}, expected '
+                             f'{FORMAT_VERSION}; delete it to recompute')
+        table = cls(**arrays, mean=meta['mean'], std=meta['std'],
+                    metric=meta['metric'], fingerprint=meta['fingerprint'],
+                    skipped=meta['skipped'], info=meta.get('info', {}))
+        if expected_fingerprint is not None:
+            check_fingerprint(table.fingerprint, expected_fingerprint, path)
+        return table
+
+
+def check_fingerprint(stored: Dict[str, Any], expected: Dict[str, Any],
+                      path: str = '<table>') -> None:
+    """Raise :class:`StaleScoreTableError` if the fingerprints differ."""
+    diff = fingerprint_diff(stored, expected)
+    if not diff:
+        return
+    names = [f'{FIELD_DESCRIPTIONS.get(k, "candidate settings (" + k + ")")}'
+             for k in diff]
+    details = '; '.join(
+        f'{k}: stored {_short(stored.get(k, "<missing>"))} != requested '
+        f'{_short(to_jsonable(expected).get(k, "<missing>"))}' for k in diff)
+    raise StaleScoreTableError(
+        f'The D-score table {path!r} is stale: it was computed for a '
+        f'different {", ".join(names)}. Differences: {details}. Delete the '
+        'file (or point out_file elsewhere, or set reuse=False) to recompute '
+        'it with the current data list, base checkpoint and settings.')
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= limit else text[:limit - 3] + '...'

@@ -1,0 +1,129 @@
+"""Accuracy and cost of DDL test-time recognition (paper Table 1-3)."""
+import json
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+from mmengine.registry import METRICS
+from mmengine.structures import BaseDataElement
+
+#: Per-video fields every sample must carry (written by ``DDLRecognizer``).
+REQUIRED = ('pred_score', 'gt_label', 'base_clips', 'ddnet_clips',
+            'model_time_s')
+#: Fields present either on every sample or on none (``count_flops``).
+OPTIONAL = ('gflops_base', 'gflops_ddnet')
+#: Meta keys tried, in order, to name a video in the per-video rows.
+ID_KEYS = ('video_id', 'filename', 'frame_dir', 'img_key')
+
+
+def _item(x: Any) -> Any:
+    """Tensor / numpy scalar or vector -> plain Python (JSON-friendly)."""
+    if isinstance(x, (torch.Tensor, np.ndarray)):
+        x = x.tolist()
+    elif isinstance(x, np.generic):
+        x = x.item()
+    return x
+
+
+@METRICS.register_module()
+class DDLMetric(BaseMetric):
+    """Top-k accuracy and per-video cost of DDL inference.
+
+    Top-k follows mmaction's ``top_k_accuracy``: a video is a hit if its label
+    is among the k highest-scored classes (here: fewer than k classes score
+    strictly higher than the label; the two only differ on exact ties).
+    Reported (prefix ``ddl/``): ``top{k}`` for each k, ``mean_top1_top5`` (the
+    paper's Kinetics metric, when 1 and 5 are in ``topk``), and per-video
+    means of ``base_clips``, ``ddnet_clips``, ``model_time_s`` and, when the
+    recognizer counted FLOPs, ``gflops_base``, ``gflops_ddnet``,
+    ``gflops_total``.
+
+    Args:
+        topk: the k of the top-k accuracies.
+        out_file: optional JSON path for the per-video rows.
+        collect_device: 'cpu' or 'gpu' for collecting across ranks.
+        prefix: metric name prefix; defaults to ``ddl``.
+    """
+    default_prefix: Optional[str] = 'ddl'
+
+    def __init__(self,
+                 topk: Sequence[int] = (1, 5),
+                 out_file: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if not topk or any(int(k) < 1 for k in topk):
+            raise ValueError(f'topk must be integers >= 1, got {topk}')
+        self.topk = tuple(int(k) for k in topk)
+        self.out_file = out_file
+
+    def process(self, data_batch: Any, data_samples: Sequence) -> None:
+        """Turn each predicted data sample into a per-video row."""
+        for sample in data_samples:
+            if isinstance(sample, BaseDataElement):
+                sample = sample.to_dict()
+            missing = [k for k in REQUIRED if k not in sample]
+            if missing:
+                raise KeyError(f'DDLMetric needs the fields {missing} in each '
+                               'data sample (written by DDLRecognizer)')
+            score = torch.as_tensor(sample['pred_score']).detach().cpu()
+            score = score.double().flatten()
+            label = torch.as_tensor(sample['gt_label']).flatten()
+            if label.numel() != 1:
+                raise ValueError('DDLMetric handles single-label videos; got '
+                                 f'gt_label of {label.numel()} entries')
+            label = int(label.item())
+            if not 0 <= label < score.numel():
+                raise ValueError(f'gt_label {label} out of range for '
+                                 f'{score.numel()} class scores')
+            rank = int((score > score[label]).sum())
+            row = dict(
+                video=next((_item(sample[k]) for k in ID_KEYS if k in sample),
+                           None),
+                gt_label=label,
+                pred_label=int(score.argmax()),
+                label_rank=rank,
+                base_clips=int(_item(sample['base_clips'])),
+                ddnet_clips=int(_item(sample['ddnet_clips'])),
+                model_time_s=float(_item(sample['model_time_s'])))
+            row.update({f'top{k}': rank < k for k in self.topk})
+            if 'ddl_selected' in sample:
+                row['ddl_selected'] = _item(sample['ddl_selected'])
+            for key in OPTIONAL:
+                if key in sample:
+                    row[key] = float(_item(sample[key]))
+            self.results.append(row)
+
+    def compute_metrics(self, results: List[Dict]) -> Dict[str, float]:
+        """Means over videos; optionally dump the rows to ``out_file``."""
+        if not results:
+            raise ValueError('DDLMetric got no videos')
+        metrics = {
+            f'top{k}': float(np.mean([r[f'top{k}'] for r in results]))
+            for k in self.topk
+        }
+        if 1 in self.topk and 5 in self.topk:
+            metrics['mean_top1_top5'] = (metrics['top1'] +
+                                         metrics['top5']) / 2
+        for key in ('base_clips', 'ddnet_clips', 'model_time_s'):
+            metrics[key] = float(np.mean([r[key] for r in results]))
+        for key in OPTIONAL:
+            have = sum(key in r for r in results)
+            if have not in (0, len(results)):
+                raise KeyError(f'{key} is on {have} of {len(results)} videos; '
+                               'it must be on all or none')
+            if have:
+                metrics[key] = float(np.mean([r[key] for r in results]))
+        if all(k in metrics for k in OPTIONAL):
+            metrics['gflops_total'] = metrics['gflops_base'] + \
+                metrics['gflops_ddnet']
+        metrics['num_videos'] = len(results)
+        if self.out_file is not None:
+            with open(self.out_file, 'w') as f:
+                json.dump(dict(metrics=metrics, videos=results), f, indent=1)
+            MMLogger.get_current_instance().info(
+                f'DDLMetric: per-video rows written to {self.out_file}')
+        return metrics

@@ -1,0 +1,68 @@
+"""Input coercion shared by the functional metrics (numpy / torch / lists)."""
+from typing import Any
+
+import numpy as np
+
+
+def to_numpy(x: Any, name: str, ndim: int = 1, dtype=None) -> np.ndarray:
+    """Convert ``x`` (array, tensor, list) to a numpy array of ``ndim`` dims.
+
+    Args:
+        x: Array-like or ``torch.Tensor``.
+        name: Argument name used in error messages.
+        ndim: Required number of dimensions.
+        dtype: Optional numpy dtype to cast to.
+
+    Returns:
+        np.ndarray: The converted array.
+
+    Raises:
+        ValueError: If the array has the wrong number of dimensions.
+    """
+    if hasattr(x, 'detach'):  # torch.Tensor without importing torch here
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    if arr.ndim != ndim:
+        raise ValueError(f'`{name}` must be {ndim}-D, got shape {arr.shape}.')
+    return arr
+
+
+def to_binary_labels(x: Any, name: str = 'labels') -> np.ndarray:
+    """Convert a 1-D label vector to bool, requiring values in {0, 1}.
+
+    Args:
+        x: Array-like of 0/1 or bool.
+        name: Argument name used in error messages.
+
+    Returns:
+        np.ndarray: Bool array.
+
+    Raises:
+        ValueError: If any value is not 0/1.
+    """
+    arr = to_numpy(x, name)
+    if arr.dtype != bool:
+        bad = ~np.isin(arr, (0, 1))
+        if bad.any():
+            raise ValueError(f'`{name}` must contain only 0/1 (or bool); found '
+                             f'{arr[bad][:5].tolist()} at positions '
+                             f'{np.flatnonzero(bad)[:5].tolist()}.')
+        arr = arr.astype(bool)
+    return arr
+
+
+def check_same_length(**arrays: np.ndarray) -> None:
+    """Raise a clear error unless all given arrays have the same length."""
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f'Length mismatch: {lengths}.')
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Raise a clear error if ``arr`` contains NaN or inf."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        raise ValueError(f'`{name}` contains {int(bad.sum())} non-finite '
+                         f'values (first at {np.flatnonzero(bad)[:5].tolist()}).')

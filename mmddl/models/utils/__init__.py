@@ -1,0 +1,4 @@
+"""Model utilities."""
+from .flops import GFlopsCache, count_gflops
+
+__all__ = ['GFlopsCache', 'count_gflops']

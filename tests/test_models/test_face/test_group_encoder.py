@@ -1,0 +1,272 @@
+"""DDLGroupEncoder: selection, base-only-on-kept counting, fusion, inputs."""
+import mmddl  # noqa: F401  (compat fixes, registration)
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from mmddl.models.face import DDLGroupEncoder, group_collate
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """2 shared CPU cores: avoid torch thread oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+SIZES = (5, 3, 7)
+DDNET_SIZE = 16
+
+
+def base_cfg():
+    return dict(type='ImageClassifier',
+                backbone=dict(type='ResNet',
+                              depth=18,
+                              stem_channels=4,
+                              base_channels=4,
+                              out_indices=(3, )),
+                neck=dict(type='GlobalAveragePooling'),
+                head=dict(type='ArcFaceClsHead', num_classes=3,
+                          in_channels=32),
+                data_preprocessor=dict(type='ClsDataPreprocessor',
+                                       mean=[127.5] * 3,
+                                       std=[64.] * 3,
+                                       to_rgb=True))
+
+
+def ddnet_cfg():
+    return dict(type='ImageClassifier',
+                backbone=dict(type='DDNetResNet', stage_widths=(4, 4, 8, 8)),
+                head=dict(type='DDNetHead', in_channels=8),
+                data_preprocessor=dict(type='ClsDataPreprocessor',
+                                       mean=[100.] * 3,
+                                       std=[50.] * 3))
+
+
+def make_encoder(aggregator, with_ddnet=True, **kwargs):
+    torch.manual_seed(0)
+    enc = MODELS.build(
+        dict(type='DDLGroupEncoder',
+             base=base_cfg(),
+             ddnet=ddnet_cfg() if with_ddnet else None,
+             aggregator=aggregator,
+             ddnet_input_size=DDNET_SIZE,
+             max_batch=4,
+             **kwargs))
+    assert isinstance(enc, DDLGroupEncoder)
+    enc.init_weights()
+    return enc.eval()
+
+
+def make_groups(seed=0, sizes=SIZES, hw=24):
+    g = torch.Generator().manual_seed(seed)
+    return [
+        torch.randint(0, 256, (n, 3, hw, hw), generator=g).float()
+        for n in sizes
+    ]
+
+
+class RowCounter:
+    """Counts images through a module (forward pre-hook)."""
+
+    def __init__(self, module):
+        self.rows, self.shapes = 0, set()
+        module.register_forward_pre_hook(self)
+
+    def __call__(self, module, args):
+        self.rows += args[0].shape[0]
+        self.shapes.add(tuple(args[0].shape[-2:]))
+
+
+def ref_scores(enc, group):
+    """D-scores image by image: resize, normalise, DDNet."""
+    out = []
+    for img in group:
+        x = F.interpolate(img[None],
+                          size=(DDNET_SIZE, DDNET_SIZE),
+                          mode='bilinear',
+                          align_corners=False,
+                          antialias=True)
+        x = (x - 100.) / 50.
+        with torch.no_grad():
+            out.append(float(enc.ddnet.head(enc.ddnet.backbone(x))[0]))
+    return np.array(out)
+
+
+def ref_feature(enc, img):
+    """L2-normalised base feature of one image (BGR->RGB, mean/std)."""
+    x = (img.flip(0)[None] - 127.5) / 64.
+    with torch.no_grad():
+        f = enc.base.extract_feat(x, stage='pre_logits')[0].double().numpy()
+    return f / np.linalg.norm(f)
+
+
+def ref_ddl(scores, feats, topk, rescale):
+    order = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:topk]
+    kept = scores[order]
+    if not rescale:
+        w = kept
+    elif kept.max() == kept.min():
+        w = np.ones_like(kept)
+    else:
+        w = (kept - kept.min()) / (kept.max() - kept.min())
+    return order, (w[:, None] * feats[order]).sum(0) / w.sum()
+
+
+@pytest.mark.parametrize('mode,topk', [('ddl', 3), ('ddl_norescale', 2),
+                                       ('top1', None)])
+def test_score_modes_match_reference_and_count(mode, topk):
+    agg = dict(type='DDLAggregator', mode=mode)
+    if topk:
+        agg['topk'] = topk
+    enc = make_encoder(agg)
+    base_count = RowCounter(enc.base.backbone)
+    ddnet_count = RowCounter(enc.ddnet.backbone)
+    groups = make_groups()
+    samples = [
+        DataSample().set_metainfo(dict(sample_idx=i))
+        for i in range(len(groups))
+    ]
+    out = enc.test_step(dict(inputs=groups, data_samples=samples))
+
+    k = topk or 1
+    assert ddnet_count.rows == sum(SIZES)
+    assert ddnet_count.shapes == {(DDNET_SIZE, DDNET_SIZE)}
+    assert base_count.rows == sum(min(k, n) for n in SIZES)
+    assert base_count.shapes == {(24, 24)}
+    for ds, group in zip(out, groups):
+        scores = ref_scores(enc, group)
+        np.testing.assert_allclose(ds.ddl_scores.numpy(), scores, atol=1e-5)
+        feats = np.stack([ref_feature(enc, img) for img in group])
+        order, fused = ref_ddl(scores,
+                               feats,
+                               k,
+                               rescale=mode != 'ddl_norescale')
+        assert ds.ddl_selected.tolist() == order
+        assert ds.base_images == len(order)
+        assert ds.ddnet_images == len(group)
+        np.testing.assert_allclose(ds.pred_feature.double().numpy(),
+                                   fused,
+                                   rtol=1e-4,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize('mode,topk', [('dense', None), ('uniform', 2),
+                                       ('random', 4)])
+def test_blind_modes_skip_ddnet(mode, topk):
+    agg = dict(type='DDLAggregator', mode=mode)
+    if topk:
+        agg['topk'] = topk
+    enc = make_encoder(agg, with_ddnet=mode != 'dense')
+    base_count = RowCounter(enc.base.backbone)
+    ddnet_count = RowCounter(enc.ddnet.backbone) if enc.ddnet else None
+    groups = make_groups(seed=1)
+    out = enc(groups, mode='predict')
+    k = topk or max(SIZES)
+    assert base_count.rows == sum(min(k, n) for n in SIZES)
+    if ddnet_count is not None:
+        assert ddnet_count.rows == 0
+    for ds, group in zip(out, groups):
+        assert ds.ddnet_images == 0 and ds.ddl_scores.numel() == 0
+        sel = ds.ddl_selected.tolist()
+        assert len(set(sel)) == len(sel) == min(k, len(group))
+        if mode == 'dense':
+            assert sel == list(range(len(group)))
+        feats = np.stack([ref_feature(enc, group[i]) for i in sel])
+        np.testing.assert_allclose(ds.pred_feature.double().numpy(),
+                                   feats.mean(0),
+                                   rtol=1e-4,
+                                   atol=1e-5)
+
+
+def test_input_forms_agree_and_tensor_mode():
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2))
+    groups = make_groups(seed=2)
+    ref = enc(groups, mode='tensor')
+    assert ref.shape == (3, 32)
+    as_lists = enc([list(g.unbind(0)) for g in groups], mode='tensor')
+    torch.testing.assert_close(as_lists, ref)
+    padded = torch.zeros(3, max(SIZES), 3, 24, 24)
+    samples = []
+    for i, g in enumerate(groups):
+        padded[i, :len(g)] = g
+        samples.append(DataSample(num_elements=len(g)))
+    out = enc(padded, samples, mode='predict')
+    torch.testing.assert_close(torch.stack([d.pred_feature for d in out]), ref)
+    # groups of different image sizes are processed group by group
+    mixed = [groups[0], F.interpolate(groups[1], size=(20, 20))]
+    res = enc(mixed, mode='tensor')
+    torch.testing.assert_close(res[0], ref[0])
+
+
+def test_normalisation_options_and_stage():
+    enc = make_encoder(dict(type='DDLAggregator', mode='dense'),
+                       with_ddnet=False,
+                       normalize_elements=False,
+                       normalize_output=True,
+                       feature_stage='backbone')
+    group = make_groups(sizes=(3, ))[0]
+    x = (group.flip(1) - 127.5) / 64.
+    with torch.no_grad():
+        f = enc.base.backbone(x)[-1].mean(dim=(2, 3)).mean(0)
+    torch.testing.assert_close(enc([group], mode='tensor')[0],
+                               F.normalize(f, dim=0),
+                               rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_checkpoints_are_loaded_and_survive_init_weights(tmp_path):
+    torch.manual_seed(123)
+    base = MODELS.build(dict(base_cfg(), _scope_='mmpretrain'))
+    ddnet = MODELS.build(dict(ddnet_cfg(), _scope_='mmpretrain'))
+    torch.save(dict(state_dict=base.state_dict()), tmp_path / 'base.pth')
+    torch.save(dict(state_dict=ddnet.state_dict()), tmp_path / 'ddnet.pth')
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+                       base_checkpoint=str(tmp_path / 'base.pth'),
+                       ddnet_checkpoint=str(tmp_path / 'ddnet.pth'))
+    enc.init_weights()
+    for mine, ref in ((enc.base, base), (enc.ddnet, ddnet)):
+        for (name, p), q in zip(mine.state_dict().items(),
+                                ref.state_dict().values()):
+            assert torch.equal(p, q), name
+    enc.train()  # a test-time model: sub-models stay in eval mode
+    assert not enc.base.training and not enc.ddnet.training
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match='ddnet'):
+        make_encoder(dict(type='DDLAggregator', mode='top1'), with_ddnet=False)
+    enc = make_encoder(dict(type='DDLAggregator', mode='dense'),
+                       with_ddnet=False)
+    with pytest.raises(RuntimeError, match='test-time'):
+        enc(make_groups(), mode='loss')
+    with pytest.raises(ValueError, match='group 1'):
+        enc([torch.zeros(2, 3, 8, 8), torch.zeros(0, 3, 8, 8)])
+    with pytest.raises(ValueError, match='different sizes'):
+        enc([[torch.zeros(3, 8, 8), torch.zeros(3, 9, 8)]])
+    with pytest.raises(ValueError, match='num_elements'):
+        enc(torch.zeros(1, 2, 3, 8, 8), [DataSample(num_elements=3)])
+    with pytest.raises(ValueError, match='data samples'):
+        enc(make_groups(), [DataSample()])
+
+
+def test_group_collate():
+    imgs = [torch.full((3, 4, 4), float(i)) for i in range(5)]
+    batch = [
+        dict(inputs=imgs[:2], data_samples=DataSample()),
+        dict(inputs=torch.stack(imgs[2:]), data_samples=DataSample())
+    ]
+    out = group_collate(batch)
+    assert [tuple(t.shape) for t in out['inputs']] == [(2, 3, 4, 4),
+                                                       (3, 3, 4, 4)]
+    assert torch.equal(out['inputs'][1][0], imgs[2])
+    assert len(out['data_samples']) == 2
+    with pytest.raises(ValueError, match='group 0'):
+        group_collate([dict(inputs=[])])
+    with pytest.raises(ValueError, match='different sizes'):
+        group_collate([dict(inputs=[imgs[0], torch.zeros(3, 5, 4)])])
