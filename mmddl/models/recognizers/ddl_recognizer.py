@@ -9,6 +9,7 @@ CROP-MAJOR (``N_crops x N_clips``; ``ThreeCrop``/``TenCrop`` put all frames of
 crop 0 first), so view ``v = crop * num_clips + clip``.
 """
 import copy
+import os.path as osp
 import time
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -76,7 +77,8 @@ class DDLRecognizer(BaseModel):
     shape with :mod:`mmddl.models.utils.flops`).
 
     Args:
-        base: model cfg of a stock mmaction recognizer (e.g. ``Recognizer3D``
+        base: model cfg (or a config file path whose ``model`` is used) of
+            a stock mmaction recognizer (e.g. ``Recognizer3D``
             with SlowFast / R(2+1)D / I3D).
         ddnet: model cfg of the DDNet (stock ``Recognizer3D`` with a
             ``DDNetResNet3d`` backbone and ``DDNetHead``).
@@ -101,8 +103,8 @@ class DDLRecognizer(BaseModel):
     """
 
     def __init__(self,
-                 base: dict,
-                 ddnet: dict,
+                 base: Union[str, dict],
+                 ddnet: Union[str, dict],
                  aggregator: Union[dict, DDLAggregator],
                  base_checkpoint: Optional[str] = None,
                  ddnet_checkpoint: Optional[str] = None,
@@ -112,6 +114,8 @@ class DDLRecognizer(BaseModel):
                  max_testing_views: Optional[int] = None,
                  count_flops: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
+        base = self._model_cfg(base, 'base')
+        ddnet = self._model_cfg(ddnet, 'ddnet')
         if data_preprocessor is None:
             data_preprocessor = copy.deepcopy(
                 base.get('data_preprocessor',
@@ -144,6 +148,22 @@ class DDLRecognizer(BaseModel):
         self._load_checkpoints()
         self._base_gflops = GFlopsCache(self.base, recognizer_views)
         self._ddnet_gflops = GFlopsCache(self.ddnet, recognizer_views)
+
+    @staticmethod
+    def _model_cfg(cfg: Union[str, dict], name: str) -> dict:
+        """A model config dict, or the ``model`` of a config file path."""
+        if isinstance(cfg, str):
+            from mmengine.config import Config
+            if not osp.isfile(cfg):
+                raise FileNotFoundError(f'{name}: config file {cfg!r} not '
+                                        'found')
+            cfg = Config.fromfile(cfg).get('model')
+            if cfg is None:
+                raise ValueError(f'{name}: the config file has no `model`')
+        if not isinstance(cfg, dict) or 'type' not in cfg:
+            raise TypeError(f'{name} must be a model config dict (with a '
+                            f'type) or a config file path, got {cfg!r}')
+        return copy.deepcopy(dict(cfg))
 
     @staticmethod
     def _parse_ddnet_input(

@@ -1,0 +1,43 @@
+# Face demo DDNet training: the MS1M DDNet config with the demo's data
+# (synthetic identities in RecordIO), 32x32 faces and a short schedule. The
+# demo passes the base model's config / checkpoint to the hook with
+#   --cfg-options custom_hooks.0.base_config=... custom_hooks.0.base_checkpoint=...
+_base_ = [
+    '../ddnet_resnet18-cd_ms1m-recordio.py',
+    './_base_/demo_face_settings.py',
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=_base_.demo_root + '/data/ms1m'))
+
+custom_hooks = [
+    dict(
+        type='DiscriminabilityHook',
+        base_config=_base_.demo_root +
+        '/base/arcface_resnet18-tiny_synth-recordio.py',
+        base_checkpoint=_base_.demo_root + '/base/epoch_8.pth',
+        candidate_pipeline=[dict(type='PackInputs')],
+        stage='pre_logits',
+        metric='cosine',
+        batch_size=128,
+        num_workers=0),
+]
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
+# warm-up over the first iterations, cosine over the epochs (the demo's
+# --base-epochs / --ddnet-epochs override T_max and end with max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=6, T_max=6,
+         eta_min=1e-3, convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=6)
+auto_scale_lr = dict(enable=False, base_batch_size=64)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', interval=6, max_keep_ckpts=1))
+randomness = dict(seed=0)
