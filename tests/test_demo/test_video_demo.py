@@ -1,0 +1,39 @@
+"""A miniature end-to-end run of the video demo (real tools and configs)."""
+import json
+import os.path as osp
+
+import mmddl  # noqa: F401
+from mmddl.demo import video
+
+
+def test_video_demo_miniature(tmp_path):
+    work = str(tmp_path / 'demo')
+    out = video.main([
+        '--work-dir', work, '--classes', '3', '--train-per-class', '3',
+        '--test-per-class', '2', '--base-epochs', '1', '--ddnet-epochs', '1',
+        '--num-candidates', '6', '--topk', '2', '--sweep', '1'
+    ])
+    res = json.load(open(osp.join(work, 'results.json')))
+    assert res['methods'].keys() == out['methods'].keys() == {
+        'random', 'uniform', 'dense', 'ddl_norescale', 'ddl'}
+    for name, r in res['methods'].items():
+        for key in ('top1', 'top5', 'base_clips', 'gflops_ddnet',
+                    'gflops_base', 'model_time_s'):
+            assert key in r, (name, key)
+        assert 0 <= r['top1'] <= r['top5'] <= 1
+    m = res['methods']
+    # the base ran on K clips per video, dense on all N, DDNet only for DDL
+    assert m['dense']['base_clips'] == 6 and m['dense']['gflops_ddnet'] == 0
+    for name in ('random', 'uniform'):
+        assert m[name]['base_clips'] == 2 and m[name]['gflops_ddnet'] == 0
+    for name in ('ddl', 'ddl_norescale'):
+        assert m[name]['base_clips'] == 2 and m[name]['gflops_ddnet'] > 0
+        assert m[name]['ddnet_clips'] == 6
+    assert m['ddl']['gflops_base'] < m['dense']['gflops_base']
+    assert [r['topk'] for r in res['sweep']['ddl']] == [2, 1]
+    assert set(res['targets']) == {
+        'ddl_top1_ge_dense', 'ddl_top1_ge_uniform_plus_3',
+        'gflops_ratio_le_0.2', 'model_time_ratio_le_0.25'}
+    assert osp.getsize(osp.join(work, 'accuracy_vs_gflops.png')) > 1000
+    # the D-score table of the training clips was written by the hook
+    assert osp.isfile(osp.join(work, 'ddnet_slowfast', 'dscore_table.npz'))
