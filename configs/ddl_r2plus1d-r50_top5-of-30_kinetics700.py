@@ -4,10 +4,10 @@ _base_ = ['./ddl_slowfast-r50_top5-of-30_kinetics700.py']
 
 model = dict(base='{{ fileDirname }}/recognition/r2plus1d_r50_8xb8-32x2x1-180e_kinetics700-rgb.py')
 test_dataloader = dict(dataset=dict(pipeline=[
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=32, frame_interval=2, num_clips=30,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 128)),
     dict(type='ThreeCrop', crop_size=128),
     dict(type='FormatShape', input_format='NCTHW'),

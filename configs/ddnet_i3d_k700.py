@@ -5,10 +5,10 @@ _base_ = ['./ddnet_slowfast_k700.py']
 base_config = '{{ fileDirname }}/recognition/i3d_r50_8xb8-32x2x1-100e_kinetics700-rgb.py'
 base_checkpoint = 'checkpoints/i3d_r50_kinetics700.pth'
 candidate_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=32, frame_interval=2, num_clips=30,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=256),
     dict(type='FormatShape', input_format='NCTHW'),

@@ -9,10 +9,10 @@ train_dataloader = dict(dataset=dict(
     ann_file='data/ActivityNet/activity_net.v1-2.min.json',
     subset='training', data_prefix=dict(video='data/ActivityNet/videos')))
 candidate_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=32, frame_interval=2, num_clips=60,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 128)),
     dict(type='CenterCrop', crop_size=128),
     dict(type='FormatShape', input_format='NCTHW'),

@@ -30,10 +30,10 @@ model = dict(
         format_shape='NCTHW'))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleScoredClips', clip_len=ddnet_clip_len,
          frame_interval=ddnet_frame_interval),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 128)),
     dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
     dict(type='Resize', scale=(ddnet_size, ddnet_size), keep_ratio=False),
@@ -42,11 +42,11 @@ train_pipeline = [
     dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
 ]
 candidate_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=base_clip_len,
          frame_interval=base_frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=256),
     dict(type='FormatShape', input_format='NCTHW'),

@@ -12,11 +12,11 @@ model = dict(
     ddnet_input=dict(num_frames=4, size=32))
 
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs',

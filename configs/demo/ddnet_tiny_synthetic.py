@@ -14,20 +14,20 @@ ddnet_clip_len, ddnet_frame_interval, ddnet_size = 4, 4, 32
 model = dict(cls_head=dict(dropout_ratio=0.0))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleScoredClips', clip_len=ddnet_clip_len,
          frame_interval=ddnet_frame_interval),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(ddnet_size, ddnet_size), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
 ]
 candidate_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=base_clip_len,
          frame_interval=base_frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')

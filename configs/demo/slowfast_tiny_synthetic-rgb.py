@@ -15,10 +15,10 @@ model = dict(
     cls_head=dict(in_channels=16 * 8 + 2 * 8, num_classes=num_classes))
 
 train_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     # no Flip: the classes differ by motion direction
     dict(type='RandomResizedCrop', area_range=(0.7, 1.0)),
     dict(type='Resize', scale=(64, 64), keep_ratio=False),
@@ -26,20 +26,20 @@ train_pipeline = [
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=1, test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')

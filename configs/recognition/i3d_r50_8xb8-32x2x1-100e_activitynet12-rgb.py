@@ -17,10 +17,10 @@ val_dataloader = dict(dataset=dict(
 test_dataloader = dict(dataset=dict(
     type=dataset_type, ann_file=ann_file, subset='validation',
     data_prefix=dict(video=data_root), pipeline=[
-        dict(type='DecordInit'),
+        dict(type='CheckedDecordInit'),
         dict(type='SampleFrames', clip_len=32, frame_interval=2,
              num_clips=60, test_mode=True),
-        dict(type='DecordDecode'),
+        dict(type='CheckedDecordDecode'),
         dict(type='Resize', scale=(-1, 256)),
         dict(type='ThreeCrop', crop_size=256),
         dict(type='FormatShape', input_format='NCTHW'),

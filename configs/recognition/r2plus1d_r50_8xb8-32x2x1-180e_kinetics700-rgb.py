@@ -19,11 +19,11 @@ model = dict(
     cls_head=dict(num_classes=700, in_channels=2048))
 
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 128)),
     dict(type='ThreeCrop', crop_size=128),
     dict(type='FormatShape', input_format='NCTHW'),

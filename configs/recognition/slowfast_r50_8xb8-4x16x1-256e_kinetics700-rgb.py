@@ -18,11 +18,11 @@ clip_len, frame_interval, num_candidates = 32, 2, 30
 model = dict(cls_head=dict(num_classes=700))
 
 test_pipeline = [
-    dict(type='DecordInit'),
+    dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='DecordDecode'),
+    dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='ThreeCrop', crop_size=256),
     dict(type='FormatShape', input_format='NCTHW'),

@@ -1,4 +1,9 @@
 """Data transforms of mmddl."""
+from .checked_decord import (CheckedDecordDecode, CheckedDecordInit,
+                             VideoDecodeError)
 from .scored_sampling import LoadDScore, SampleScoredClips
 
-__all__ = ['SampleScoredClips', 'LoadDScore']
+__all__ = [
+    'SampleScoredClips', 'LoadDScore', 'CheckedDecordInit',
+    'CheckedDecordDecode', 'VideoDecodeError'
+]
