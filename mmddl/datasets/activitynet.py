@@ -27,11 +27,12 @@ Policies (also logged with counts when the dataset is built):
   first few, unless ``skip_missing=True`` (then they are skipped and counted).
 """
 import json
+import logging
 import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from mmengine.fileio import exists, list_from_file
+from mmengine.fileio import exists, get_text, list_from_file
 from mmengine.logging import print_log
 
 from mmaction.datasets import BaseActionDataset
@@ -187,8 +188,7 @@ class ActivityNetVideoDataset(BaseActionDataset):
         if not exists(self.ann_file):
             raise FileNotFoundError(f'annotation file {self.ann_file} does '
                                     'not exist')
-        with open(self.ann_file) as f:
-            data = json.load(f)
+        data = json.loads(get_text(self.ann_file))
         if not isinstance(data, dict) or 'database' not in data:
             raise ValueError(f'{self.ann_file} has no "database" field: not '
                              'an ActivityNet annotation file')
@@ -233,4 +233,4 @@ class ActivityNetVideoDataset(BaseActionDataset):
                       f'annotation in {self.ann_file} (e.g. {unused[:3]}); '
                       "pass classes='annotated' or a class file if the "
                       'taxonomy is larger than the label set',
-                      logger='current', level=30)
+                      logger='current', level=logging.WARNING)

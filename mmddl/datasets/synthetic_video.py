@@ -30,11 +30,15 @@ the same seed gives the same meta data and byte-identical ``.mp4`` files.
 
 Output of :func:`make_video_benchmark` (``out_dir``)::
 
-    videos/v_<id>.mp4              # mp4v, 25 fps, 64x64 by default
-    train_list.txt, val_list.txt   # mmaction2 VideoDataset lists: "videos/v_<id>.mp4 <label>"
-    classes.txt                    # one class name per line, line i = label i
-    activity_net_synthetic.json    # ActivityNet-1.2 format (class segments only)
-    meta.json                      # seed, parameters, classes, per-video segments
+    videos/v_<id>.mp4          # mp4v, 25 fps, 64x64 by default
+    train_list.txt             # mmaction2 VideoDataset list:
+    val_list.txt               #   "videos/v_<id>.mp4 <label>" per line
+    trimmed/v_<id>_<k>.mp4     # k-th ``class`` segment alone (trimmed=True)
+    train_trimmed_list.txt     # lists of the trimmed videos
+    val_trimmed_list.txt
+    classes.txt                # one class name per line, line i = label i
+    activity_net_synthetic.json  # ActivityNet-1.2 format (class segments)
+    meta.json                  # seed, parameters, classes, segments
 
 Segments in ``meta.json`` are frame ranges ``[start, end)``; ``shown_class`` is
 the class whose object the segment shows (-1: none). Use :func:`frame_kinds`
@@ -68,6 +72,8 @@ OWN_CLASS_KINDS = ('class', 'blur', 'occlusion')
 MAX_CLASSES = 24  # distinct (texture, motion) pairs: lcm(6, 8)
 SPLITS = (('train', 'training'), ('val', 'validation'))
 ANET_JSON = 'activity_net_synthetic.json'
+#: bumped whenever rendering or layout changes (stored in meta.json)
+FORMAT_VERSION = 1
 
 
 @dataclass
@@ -254,8 +260,8 @@ def _trajectory(motion: str, T: int, H: int, W: int, unit: float,
 
 
 def _object(spec: dict, T: int, H: int, W: int, rng: np.random.Generator,
-            speed: float = 1.0, scale: float = 1.0,
-            textured: bool = True) -> Tuple[np.ndarray, np.ndarray]:
+            speed: float = 1.0,
+            scale: float = 1.0) -> Tuple[np.ndarray, np.ndarray]:
     """Render a class object: coverage mask (T,H,W) and value (T,H,W)."""
     unit = min(H, W) / 64.0
     cx, cy, th, sc = _trajectory(spec['motion'], T, H, W, unit, rng, speed)
@@ -270,8 +276,7 @@ def _object(spec: dict, T: int, H: int, W: int, rng: np.random.Generator,
     half_w, half_h = 9 * unit, 6.5 * unit
     mask = (np.clip(half_w - np.abs(u) + 0.5, 0, 1) *
             np.clip(half_h - np.abs(v) + 0.5, 0, 1))
-    value = (_texture(spec['texture'], u, v, 6 * unit) if textured else
-             np.ones_like(u))
+    value = _texture(spec['texture'], u, v, 6 * unit)
     return mask.astype(np.float32), value.astype(np.float32)
 
 
@@ -562,20 +567,37 @@ def _anet_json(videos: List[dict], specs: List[dict], fps: int,
 
 
 def _outputs(out_dir: str) -> List[str]:
-    names = ['train_list.txt', 'val_list.txt', 'classes.txt', 'meta.json',
-             ANET_JSON]
+    """The generator's own files present in ``out_dir``."""
+    names = [f'{s}{t}_list.txt' for s, _ in SPLITS for t in ('', '_trimmed')]
+    names += ['classes.txt', 'meta.json', ANET_JSON]
     files = [osp.join(out_dir, n) for n in names]
-    vdir = osp.join(out_dir, 'videos')
-    if osp.isdir(vdir):
-        files += [osp.join(vdir, n) for n in sorted(os.listdir(vdir))
-                  if n.startswith('v_') and n.endswith('.mp4')]
+    for sub in ('videos', 'trimmed'):
+        vdir = osp.join(out_dir, sub)
+        if osp.isdir(vdir):
+            files += [osp.join(vdir, n) for n in sorted(os.listdir(vdir))
+                      if n.startswith('v_') and n.endswith('.mp4')]
     return [f for f in files if osp.exists(f)]
+
+
+def _write_trimmed(out_dir: str, vid: str, meta: dict, frames: np.ndarray,
+                   cfg: BenchmarkConfig, verify: bool) -> List[dict]:
+    """Write each ``class`` segment of a video as its own short video."""
+    out = []
+    segs = [s for s in meta['segments'] if s['kind'] == 'class']
+    for k, seg in enumerate(segs):
+        rel = f'trimmed/v_{vid}_{k}.mp4'
+        path = osp.join(out_dir, rel)
+        write_video(path, frames[seg['start']:seg['end']], cfg.fps)
+        if verify:
+            check_readable(path, seg['end'] - seg['start'], cfg.frame_size)
+        out.append(dict(filename=rel, start=seg['start'], end=seg['end']))
+    return out
 
 
 def make_video_benchmark(out_dir: str, seed: int = 0,
                          cfg: Optional[BenchmarkConfig] = None,
                          overwrite: bool = False, verify: bool = True,
-                         progress: bool = True) -> Dict:
+                         trimmed: bool = True, progress: bool = True) -> Dict:
     """Generate the whole benchmark into ``out_dir`` (layout: module doc).
 
     Args:
@@ -587,6 +609,9 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
             ``FileExistsError``.
         verify: Read every written video back with decord and check its
             frame count and size.
+        trimmed: Also write every ``class`` segment as a short video in
+            ``trimmed/`` with lists ``{train,val}_trimmed_list.txt`` (clean
+            clips, e.g. to train the base recognizer on trimmed instances).
         progress: Show a progress bar.
 
     Returns:
@@ -621,7 +646,8 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
     if progress:
         from mmengine.utils import ProgressBar
         bar = ProgressBar(len(jobs))
-    videos, lists, counters = [], {'train': [], 'val': []}, {}
+    lists = {f'{s}{t}': [] for s, _ in SPLITS for t in ('', '_trimmed')}
+    videos, counters = [], {}
     for split, subset, label in jobs:
         index = counters[split] = counters.get(split, -1) + 1
         meta, frames = generate_video(label, cfg, seed, split, index)
@@ -631,20 +657,27 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
         write_video(path, frames, cfg.fps)
         if verify:
             check_readable(path, cfg.num_frames, cfg.frame_size)
-        videos.append(dict(id=vid, filename=rel, subset=subset, **meta))
         lists[split].append(f'{rel} {label}')
+        if trimmed:
+            meta['trimmed'] = _write_trimmed(out_dir, vid, meta, frames, cfg,
+                                             verify)
+            lists[f'{split}_trimmed'] += [f'{t["filename"]} {label}'
+                                          for t in meta['trimmed']]
+        videos.append(dict(id=vid, filename=rel, subset=subset, **meta))
         if bar is not None:
             bar.update()
-    for split in lists:
-        with open(osp.join(out_dir, f'{split}_list.txt'), 'w') as f:
-            f.write('\n'.join(lists[split]) + '\n')
+    for name, lines in lists.items():
+        if lines:
+            with open(osp.join(out_dir, f'{name}_list.txt'), 'w') as f:
+                f.write('\n'.join(lines) + '\n')
     with open(osp.join(out_dir, 'classes.txt'), 'w') as f:
         f.write('\n'.join(s['name'] for s in specs) + '\n')
     with open(osp.join(out_dir, ANET_JSON), 'w') as f:
         json.dump(_anet_json(videos, specs, cfg.fps, cfg.frame_size), f)
-    meta = dict(generator='mmddl.datasets.synthetic_video', format_version=1,
-                seed=seed, params=asdict(cfg), classes=specs,
-                kinds=list(KINDS), videos=videos)
+    meta = dict(generator='mmddl.datasets.synthetic_video',
+                format_version=FORMAT_VERSION,
+                seed=seed, params=asdict(cfg), trimmed=trimmed,
+                classes=specs, kinds=list(KINDS), videos=videos)
     with open(osp.join(out_dir, 'meta.json'), 'w') as f:
         json.dump(meta, f, indent=1)
     return summarize(meta, out_dir, time.time() - tic)
@@ -654,13 +687,16 @@ def summarize(meta: dict, out_dir: str, seconds: float = 0.0) -> Dict:
     """Counts and mean fractions of a benchmark's ``meta.json`` content."""
     videos = meta['videos']
     kinds = np.concatenate([frame_kinds(v) for v in videos])
-    size = sum(osp.getsize(osp.join(out_dir, v['filename'])) for v in videos
-               if osp.exists(osp.join(out_dir, v['filename'])))
+    trimmed = [t['filename'] for v in videos for t in v.get('trimmed', [])]
+    files = [osp.join(out_dir, f)
+             for f in [v['filename'] for v in videos] + trimmed]
+    size = sum(osp.getsize(f) for f in files if osp.exists(f))
     return dict(
         out_dir=out_dir, seed=meta['seed'],
         num_classes=len(meta['classes']),
         num_train=sum(v['subset'] == 'training' for v in videos),
         num_val=sum(v['subset'] == 'validation' for v in videos),
+        num_trimmed=len(trimmed),
         mean_class_fraction=float(np.mean([v['class_fraction']
                                            for v in videos])),
         mean_confuser_fraction=float(np.mean([v['confuser_fraction']

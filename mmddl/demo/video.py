@@ -3,8 +3,8 @@
 Steps, each with the project's real tools and configs (small by overrides):
 
 1. generate the untrimmed-video benchmark (``mmddl.datasets.synthetic_video``)
-   as ``.mp4`` files + mmaction2 list files, and cut the class segments of
-   the training videos into a trimmed training list (as Kinetics is trimmed);
+   as ``.mp4`` files + mmaction2 list files, with the class segments of the
+   training videos also as trimmed files (as Kinetics is trimmed);
 2. ``tools/train.py configs/demo/<family>_tiny_synthetic-rgb.py``: the base
    recognizer, trained on the trimmed clips;
 3. ``tools/train.py configs/demo/ddnet_tiny_synthetic.py``: the
@@ -62,7 +62,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def make_data(data_dir: str, args: argparse.Namespace) -> dict:
     """Generate the benchmark (reused when its parameters match)."""
-    from mmddl.datasets.synthetic_video import (BenchmarkConfig,
+    from mmddl.datasets.synthetic_video import (FORMAT_VERSION,
+                                                BenchmarkConfig,
                                                 make_video_benchmark)
     cfg = BenchmarkConfig(num_classes=args.classes,
                           train_per_class=args.train_per_class,
@@ -74,6 +75,7 @@ def make_data(data_dir: str, args: argparse.Namespace) -> dict:
         from dataclasses import asdict
         want = json.loads(json.dumps(asdict(cfg)))
         if meta['seed'] == args.seed and meta['params'] == want and \
+                meta.get('format_version') == FORMAT_VERSION and \
                 osp.isfile(osp.join(data_dir, 'train_trimmed_list.txt')):
             print(f'reusing the benchmark in {data_dir}')
             return meta
@@ -81,51 +83,7 @@ def make_data(data_dir: str, args: argparse.Namespace) -> dict:
                                    overwrite=True)
     print('\n' + json.dumps(summary, indent=1))
     with open(meta_file) as f:
-        meta = json.load(f)
-    n = write_trimmed_training_set(data_dir, meta)
-    print(f'{n} trimmed training clips (class segments) written')
-    return meta
-
-
-def write_trimmed_training_set(data_dir: str, meta: dict,
-                               min_frames: int = 16) -> int:
-    """Cut the ``class`` segments of the training videos into own files.
-
-    Writes ``videos_trimmed/`` and ``train_trimmed_list.txt`` (mmaction2
-    VideoDataset format). Segments shorter than ``min_frames`` are merged
-    into nothing and counted in the printed summary.
-
-    Returns:
-        The number of trimmed clips written.
-    """
-    import decord
-    from mmddl.datasets.synthetic_video import write_video
-    lines, short = [], 0
-    for video in meta['videos']:
-        if video['subset'] != 'training':
-            continue
-        segs = [s for s in video['segments'] if s['kind'] == 'class']
-        reader = None
-        for k, seg in enumerate(segs):
-            if seg['end'] - seg['start'] < min_frames:
-                short += 1
-                continue
-            if reader is None:
-                reader = decord.VideoReader(
-                    osp.join(data_dir, video['filename']))
-            frames = reader.get_batch(list(range(seg['start'],
-                                                 seg['end']))).asnumpy()
-            rel = f"videos_trimmed/v_{video['id']}_s{k}.mp4"
-            write_video(osp.join(data_dir, rel), frames, meta['params']['fps'])
-            lines.append(f"{rel} {video['label']}")
-    if not lines:
-        raise RuntimeError('no class segment is long enough to train on')
-    with open(osp.join(data_dir, 'train_trimmed_list.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    if short:
-        print(f'{short} class segments shorter than {min_frames} frames '
-              'were not cut (too short for one clip)')
-    return len(lines)
+        return json.load(f)
 
 
 def data_options(data_dir: str, prefix: str, list_file: str) -> Dict:
