@@ -1,5 +1,6 @@
 # Demo base recognizer: the Kinetics-700 SlowFast config made small by
-# overrides (ResNet-18 pathways with few channels, 16-frame clips at 64x64)
+# overrides (ResNet-18 pathways with 24 + 3 base channels, 16-frame clips
+# at 64x64)
 # and pointed at the generated benchmark in work_dirs/demo/data.
 _base_ = ['../recognition/slowfast_r50_8xb8-4x16x1-256e_kinetics700-rgb.py']
 
@@ -10,9 +11,9 @@ clip_len, frame_interval, num_candidates = 16, 1, 30
 model = dict(
     backbone=dict(
         resample_rate=4, speed_ratio=4,
-        slow_pathway=dict(depth=18, base_channels=16),
-        fast_pathway=dict(depth=18, base_channels=2)),
-    cls_head=dict(in_channels=16 * 8 + 2 * 8, num_classes=num_classes))
+        slow_pathway=dict(depth=18, base_channels=24),
+        fast_pathway=dict(depth=18, base_channels=3)),
+    cls_head=dict(in_channels=24 * 8 + 3 * 8, num_classes=num_classes))
 
 train_pipeline = [
     dict(type='CheckedDecordInit'),
