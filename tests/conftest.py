@@ -1,8 +1,23 @@
-"""Suite-wide settings: one torch thread per test process.
+"""Suite-wide settings.
 
-The suite runs on 2 shared cores; torch's default thread pool
-oversubscribes them (measured: some model tests 3-30x slower).
+* One torch thread per test process: the suite runs on 2 shared cores and
+  torch's default pool oversubscribes them (measured: some model tests
+  3-30x slower).
+* Each test starts with the default scope it would have alone: mmengine's
+  ``DefaultScope`` is process-global (a Runner with ``default_scope=
+  'mmpretrain'`` leaves it set), and a leaked scope makes later
+  ``mmaction`` builds look in the wrong registry.
 """
+import pytest
 import torch
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_default_scope():
+    from mmengine.registry import DefaultScope
+    saved = DefaultScope._instance_dict
+    DefaultScope._instance_dict = type(saved)()
+    yield
+    DefaultScope._instance_dict = saved

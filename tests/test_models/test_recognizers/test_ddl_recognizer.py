@@ -19,12 +19,18 @@ import mmddl  # noqa: F401  (compat fixes + registration)
 from mmaction.registry import MODELS, TRANSFORMS
 from mmengine.analysis import FlopAnalyzer
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.recognizers import DDLRecognizer
 
-init_default_scope('mmaction')
+
+
+@pytest.fixture(autouse=True)
+def _mmaction_scope():
+    """Build everything in mmaction's scope (and leave no scope behind)."""
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        yield
 
 N_CLIPS, T, CROP, NUM_CLASSES = 5, 4, 16, 7
 MEAN, STD = 100.0, 50.0
