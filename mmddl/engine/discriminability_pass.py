@@ -359,22 +359,53 @@ def compute_score_table(model: nn.Module,
                         fingerprint: Optional[Dict[str, Any]] = None,
                         num_classes: Optional[int] = None,
                         stage: str = 'neck',
-                        progress: bool = True) -> ScoreTable:
+                        progress: bool = True,
+                        feature_dir: Optional[str] = None,
+                        shard_size: Optional[int] = None,
+                        sim_dtype: Optional[str] = 'float32',
+                        out_file: Optional[str] = None
+                        ) -> Optional[ScoreTable]:
     """The whole pass: features -> centroids -> D -> D-scores -> table.
+
+    In memory by default. With ``feature_dir``, or whenever a distributed
+    process group with more than one rank is initialised (torchrun / slurm),
+    it runs :func:`~mmddl.engine.sharded_pass.compute_score_table_sharded`
+    instead: rank shards, features on disk, all-reduced centroids, resumable
+    from finished shards; the same table (order, values within 1e-6). Every
+    rank must then call it; the table is returned on rank 0 only.
 
     Args:
         model: the (unwrapped) base model, already on its device.
-        dataloader: from :func:`build_candidate_loader`.
+        dataloader: from :func:`build_candidate_loader` (the sharded pass
+            uses its dataset, batch size and worker count).
         metric: ``'cosine'`` or ``'euclidean'``.
-        chunk_size: see ``mmddl.core.discriminability``.
+        chunk_size: see ``mmddl.core.discriminability`` (rows scored at a
+            time in the sharded pass too).
         fingerprint: stored in the table (see ``make_fingerprint``).
         num_classes: K; defaults to ``max(label) + 1``.
         stage: ``extract_feat`` stage.
         progress: show a progress bar.
+        feature_dir: feature store folder of the sharded pass (keep it to
+            resume a killed pass); distributed runs without one use a
+            temporary folder per rank (not resumable).
+        shard_size: samples per shard (sharded pass; default
+            ``sharded_pass.DEFAULT_SHARD_SIZE``).
+        sim_dtype: search dtype of the sharded pass (see
+            :mod:`mmddl.engine.fast_similarity`); the ratio stays float64.
+        out_file: sharded pass only: rank 0 saves the table there and every
+            rank waits for it.
 
     Returns:
-        The :class:`ScoreTable`.
+        The :class:`ScoreTable` (None on ranks other than 0).
     """
+    from mmengine.dist import get_world_size
+    if feature_dir is not None or get_world_size() > 1:
+        return _sharded(model, dataloader, metric, chunk_size, fingerprint,
+                        num_classes, stage, progress, feature_dir,
+                        shard_size, sim_dtype, out_file)
+    if out_file is not None or shard_size is not None:
+        raise ValueError('out_file / shard_size are options of the sharded '
+                         'pass: give feature_dir too')
     coll = collect_features(model, dataloader, stage=stage, progress=progress)
     if len(coll) == 0:
         reasons = '; '.join(f'{s["key"]}: {s["reason"]}'
@@ -400,3 +431,27 @@ def compute_score_table(model: nn.Module,
               f'{table.num_samples} samples ({len(table.skipped)} skipped); '
               f'raw D mean={mean:.4f} std={std:.4f}', logger='current')
     return table
+
+
+def _sharded(model, dataloader, metric, chunk_size, fingerprint, num_classes,
+             stage, progress, feature_dir, shard_size, sim_dtype,
+             out_file) -> Optional[ScoreTable]:
+    """:func:`compute_score_table` through the sharded pass."""
+    import tempfile
+
+    from .sharded_pass import (DEFAULT_SHARD_SIZE,
+                               compute_score_table_sharded)
+    dataset = dataloader.dataset
+    if isinstance(dataset, SafeDataset):
+        dataset = dataset.dataset
+    kwargs = dict(metric=metric, fingerprint=fingerprint,
+                  num_classes=num_classes, stage=stage,
+                  shard_size=shard_size or DEFAULT_SHARD_SIZE,
+                  batch_size=dataloader.batch_size or 1,
+                  num_workers=dataloader.num_workers, row_chunk=chunk_size,
+                  sim_dtype=sim_dtype, out_file=out_file, progress=progress)
+    if feature_dir is not None:
+        return compute_score_table_sharded(model, dataset, feature_dir,
+                                           **kwargs)
+    with tempfile.TemporaryDirectory(prefix='mmddl_features_') as tmp:
+        return compute_score_table_sharded(model, dataset, tmp, **kwargs)

@@ -10,8 +10,14 @@ Before training (``before_train``) the hook
    settings, metric) and, when ``out_file`` exists and ``reuse=True``, reuses
    the table if the fingerprint matches or raises ``StaleScoreTableError``;
 3. otherwise builds the base model from ``base_config`` in that config's own
-   default scope, loads ``base_checkpoint``, runs the discriminability pass
-   and saves the table atomically (on the main process; other ranks wait);
+   default scope, loads ``base_checkpoint`` and runs the sharded
+   discriminability pass (:mod:`mmddl.engine.sharded_pass`): under
+   ``tools/dist_train.sh`` / ``tools/slurm_train.sh`` every rank extracts the
+   features of its shards, centroids come from all-reduced sums, rank 0
+   writes the table atomically while the other ranks wait. Features go to
+   ``feature_dir`` shard by shard, so a killed pass, rerun, continues from
+   its finished shards (with any number of processes); the store is deleted
+   once the table is saved unless ``keep_features=True``;
 4. hands the table path to every transform with a ``set_table`` method
    (``SampleScoredClips``, ``LoadDScore``) in the train dataset's pipeline,
    nested datasets (RepeatDataset, ConcatDataset, ...) included, and restarts
@@ -19,11 +25,12 @@ Before training (``before_train``) the hook
 """
 import copy
 import os.path as osp
+import shutil
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.dist import barrier, is_main_process
+from mmengine.dist import barrier
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -32,7 +39,9 @@ from mmengine.runner import load_checkpoint
 
 from ..discriminability_pass import (build_candidate_loader,
                                      compute_score_table, ensure_meta_keys)
-from ..score_table import ScoreTable, make_fingerprint
+from ..distributed import broadcast_object, dist_info
+from ..score_table import ScoreTable, StaleScoreTableError, make_fingerprint
+from ..sharded_pass import DEFAULT_SHARD_SIZE
 
 _WRAPPER_KEYS = ('dataset', 'datasets')
 
@@ -69,6 +78,16 @@ class DiscriminabilityHook(Hook):
         strict: strict checkpoint loading.
         device: device of the pass; default: the runner model's device.
         progress: show a progress bar.
+        feature_dir: feature store of the sharded pass; default
+            ``<work_dir>/dscore_features`` (on a shared file system for
+            multi-node runs to resume any shard on any rank).
+        shard_size: samples per shard (the resume unit; keep it between a
+            run and its resume).
+        sim_dtype: dtype of the hardest-negative search (``'float32'``;
+            ``'float16'`` / ``'bfloat16'`` on a GPU, see
+            ``docs/benchmarks.md`` for their deviation); positives, the
+            chosen negative and the ratio are float64.
+        keep_features: keep the feature store after the table is saved.
     """
 
     priority = 'VERY_HIGH'
@@ -92,7 +111,11 @@ class DiscriminabilityHook(Hook):
                  reuse: bool = True,
                  strict: bool = True,
                  device: Optional[str] = None,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 feature_dir: Optional[str] = None,
+                 shard_size: int = DEFAULT_SHARD_SIZE,
+                 sim_dtype: str = 'float32',
+                 keep_features: bool = False) -> None:
         if metric not in ('cosine', 'euclidean'):
             raise ValueError(f"metric must be 'cosine' or 'euclidean', got "
                              f'{metric!r}')
@@ -118,16 +141,22 @@ class DiscriminabilityHook(Hook):
         self.strict = strict
         self.device = device
         self.progress = progress
+        if shard_size < 1:
+            raise ValueError(f'shard_size must be >= 1, got {shard_size}')
+        self.feature_dir = feature_dir
+        self.shard_size = shard_size
+        self.sim_dtype = sim_dtype
+        self.keep_features = keep_features
         self.num_computed = 0  # tables computed by this hook (not reused)
         self.table_file: Optional[str] = None
 
     # ------------------------------------------------------------ main flow
     def before_train(self, runner) -> None:
-        """Prepare the table, then hand it to the scored transforms."""
+        """Prepare the table (all ranks), then hand it to the transforms."""
         out_file = self.out_file or osp.join(runner.work_dir,
                                              'dscore_table.npz')
-        if is_main_process():
-            table, reused = self.prepare_table(runner, out_file)
+        table, reused = self.prepare_table(runner, out_file)
+        if table is not None:  # rank 0
             self._log_table(runner, table, out_file, reused)
         barrier()
         self.table_file = out_file
@@ -136,34 +165,92 @@ class DiscriminabilityHook(Hook):
                            f'{n} transform(s) of the train pipeline')
 
     def prepare_table(self, runner, out_file: str):
-        """Reuse a matching table or compute a new one.
+        """Reuse a matching table or compute a new one (call on every rank).
+
+        Rank 0 decides (reuse / recompute / stale table) and tells the other
+        ranks, so they all raise together or all run the pass.
 
         Returns:
-            ``(table, reused)``.
+            ``(table, reused)``; ``table`` is None on ranks other than 0.
         """
+        rank, _ = dist_info()
+        message, error, local = None, None, (None, None)
+        if rank == 0:
+            try:
+                kind, table, fingerprint, dataset = self._decide(runner,
+                                                                 out_file)
+                # only what the other ranks need travels (never the table)
+                message = (kind, fingerprint)
+                local = (table, dataset)
+            except Exception as e:  # re-raised below, on every rank
+                error = e
+                message = ('error', f'{type(e).__name__}\0{e}')
+        message = broadcast_object(message)
+        if message[0] == 'error':
+            if error is not None:
+                raise error
+            name, text = message[1].split('\0', 1)
+            cls = StaleScoreTableError if name == 'StaleScoreTableError' \
+                else RuntimeError
+            raise cls(f'(from rank 0) {text}')
+        if message[0] == 'reuse':
+            return local[0], True
+        return self.compute_table(runner, out_file, message[1],
+                                  local[1]), False
+
+    def _decide(self, runner, out_file: str) -> tuple:
+        """Rank 0: ``(kind, table, fingerprint, dataset)``, kind ``'reuse'``
+        (a matching table) or ``'compute'``."""
         dataset = DATASETS.build(self.candidate_dataset_cfg(runner))
         fingerprint = self.fingerprint(dataset)
         if osp.exists(out_file):
             if self.reuse:
                 # raises StaleScoreTableError if anything differs
-                table = ScoreTable.load(out_file, fingerprint)
-                return table, True
+                return ('reuse', ScoreTable.load(out_file, fingerprint),
+                        fingerprint, None)
             runner.logger.info(f'DiscriminabilityHook: reuse=False, '
                                f'recomputing {out_file}')
+        return 'compute', None, fingerprint, dataset
+
+    def compute_table(self, runner, out_file: str,
+                      fingerprint: Dict[str, Any],
+                      dataset: Any = None) -> Optional[ScoreTable]:
+        """Run the (sharded, resumable) pass on every rank; rank 0 saves.
+
+        Args:
+            runner: the runner.
+            out_file: where rank 0 saves the table.
+            fingerprint: the table's fingerprint.
+            dataset: the candidate dataset if already built (else built).
+
+        Returns:
+            The table on rank 0, None elsewhere.
+        """
+        rank, _ = dist_info()
+        if dataset is None:
+            dataset = DATASETS.build(self.candidate_dataset_cfg(runner))
         model = self.build_base_model(runner)
         loader = build_candidate_loader(dataset, self.batch_size,
                                         self.num_workers)
+        feature_dir = self.feature_dir or osp.join(runner.work_dir,
+                                                   'dscore_features')
         table = compute_score_table(model, loader, metric=self.metric,
                                     chunk_size=self.chunk_size,
                                     fingerprint=fingerprint,
                                     num_classes=self.num_classes,
-                                    stage=self.stage, progress=self.progress)
-        table.save(out_file)
+                                    stage=self.stage, progress=self.progress,
+                                    feature_dir=feature_dir,
+                                    shard_size=self.shard_size,
+                                    sim_dtype=self.sim_dtype,
+                                    out_file=out_file)  # waits for rank 0
         self.num_computed += 1
+        if not self.keep_features:
+            # every rank removes what it can see (node-local stores too)
+            shutil.rmtree(feature_dir, ignore_errors=True)
         del model
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        return table, False
+        return table if rank == 0 else None
 
     # ------------------------------------------------------------- pieces
     def candidate_dataset_cfg(self, runner) -> Dict[str, Any]:
@@ -206,7 +293,8 @@ class DiscriminabilityHook(Hook):
             dataset=dict(type=type(dataset), data_prefix=prefix,
                          kwargs=self.dataset_kwargs),
             base_model=dict(model=model_cfg, scope=scope),
-            num_classes=self.num_classes, stage=self.stage)
+            num_classes=self.num_classes, stage=self.stage,
+            sim_dtype=self.sim_dtype)
 
     def _base_model_cfg(self, runner) -> tuple:
         cfg = self.base_config
