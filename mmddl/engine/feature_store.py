@@ -1,0 +1,381 @@
+"""Per-shard feature files on disk: resumable, streamed, never half-read.
+
+A :class:`FeatureStore` is a folder with one sub-folder per shard (a
+contiguous range ``[start, stop)`` of dataset samples)::
+
+    root/shard_000012/feats.npy       float32 (n, d), read as a memmap
+                     /labels.npy      int64 (n,)
+                     /positions.npy   int64 (n,)
+                     /keys.npy        unicode (n,)
+                     /manifest.json   written last
+
+Every file is written to a temporary name in the same folder, flushed,
+``fsync``-ed and renamed. The manifest (shard range, element count, feature
+dim, the store fingerprint, the byte size and SHA-256 of every array file,
+the skipped samples and the clip settings seen) is written last, and an old
+manifest is deleted before a shard is rewritten. So a shard is *finished*
+exactly when its manifest exists, parses, has this store's format and
+fingerprint and the shard range asked for, and every file has the recorded
+size (and, with ``verify='sha256'``, hash). Anything else - a pass killed
+mid-shard, a truncated file, a shard from another checkpoint - is not
+finished and gets recomputed; it is never taken for a finished shard.
+
+Reading streams: :meth:`FeatureShard.iter_feature_chunks` reads ``chunk``
+rows at a time with plain file reads (no mapping), so a pass over any number
+of shards keeps one chunk of features in memory.
+"""
+import hashlib
+import json
+import os
+import os.path as osp
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+STORE_FORMAT = 1
+MANIFEST = 'manifest.json'
+#: array files of a shard and the dtype each is stored in
+ARRAY_FILES = {'feats': np.float32, 'labels': np.int64,
+               'positions': np.int64, 'keys': None}
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str, writer) -> None:
+    """Write a file through ``writer(fileobj)`` to a temp name, then rename.
+
+    Args:
+        path: final path.
+        writer: callable writing the content into the open binary file.
+    """
+    folder = osp.dirname(osp.abspath(path))
+    tmp = osp.join(folder, f'.tmp-{uuid.uuid4().hex}-{osp.basename(path)}')
+    try:
+        with open(tmp, 'wb') as f:
+            writer(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def file_digest(path: str, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _npy_bytes_writer(arr: np.ndarray, digest: 'hashlib._Hash'):
+    """A writer for :func:`atomic_write_bytes` that also hashes the bytes."""
+
+    class _Tee:
+
+        def __init__(self, f) -> None:
+            self.f = f
+
+        def write(self, b) -> int:
+            digest.update(b)
+            return self.f.write(b)
+
+    def write(f) -> None:
+        np.lib.format.write_array(_Tee(f), arr, allow_pickle=False)
+
+    return write
+
+
+def npy_data_offset(path: str) -> Tuple[int, Tuple[int, ...], np.dtype]:
+    """Byte offset of the data of a ``.npy`` file, its shape and dtype."""
+    with open(path, 'rb') as f:
+        major, _ = np.lib.format.read_magic(f)
+        if major == 1:
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        if fortran:
+            raise ValueError(f'{path}: Fortran-ordered arrays are not '
+                             'supported')
+        return f.tell(), shape, dtype
+
+
+@dataclass
+class FeatureShard:
+    """One finished shard (see the module docstring).
+
+    ``feats`` is a read-only float32 memmap (random access); use
+    :meth:`iter_feature_chunks` to stream without mapping.
+    """
+    shard_id: int
+    start: int
+    stop: int
+    folder: str
+    feats: np.ndarray
+    labels: np.ndarray
+    positions: np.ndarray
+    keys: np.ndarray
+    skipped: List[Dict[str, str]] = field(default_factory=list)
+    info: Dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def dim(self) -> int:
+        """Feature dimension (0 for a shard without elements)."""
+        return int(self.feats.shape[1]) if self.feats.ndim == 2 else 0
+
+    def iter_feature_chunks(self, chunk: int
+                            ) -> Iterator[Tuple[int, np.ndarray]]:
+        """``(row offset, float32 (<=chunk, d) array)`` read from disk."""
+        if chunk < 1:
+            raise ValueError(f'chunk must be >= 1, got {chunk}')
+        path = osp.join(self.folder, 'feats.npy')
+        offset, shape, dtype = npy_data_offset(path)
+        if len(shape) != 2:
+            raise ValueError(f'{path}: expected a 2-D array, got shape '
+                             f'{shape}')
+        n, d = shape
+        row_bytes = d * dtype.itemsize
+        with open(path, 'rb') as f:
+            for lo in range(0, n, chunk):
+                rows = min(chunk, n - lo)
+                f.seek(offset + lo * row_bytes)
+                arr = np.fromfile(f, dtype=dtype, count=rows * d)
+                if arr.size != rows * d:
+                    raise IOError(f'{path}: truncated while reading rows '
+                                  f'{lo}..{lo + rows}')
+                yield lo, arr.reshape(rows, d)
+
+
+class FeatureStore:
+    """A folder of per-shard feature files (see the module docstring).
+
+    Args:
+        root: the store folder (created when needed). In a multi-node run it
+            should be on a shared file system to resume a shard on any rank;
+            on node-local disks each rank still resumes its own shards.
+        fingerprint: JSON-serialisable description of what the features
+            are computed from (data list, checkpoint, candidate settings,
+            shard size). A shard written under another fingerprint is not
+            finished.
+        verify: ``'size'`` (default: file sizes match the manifest) or
+            ``'sha256'`` (also re-hash every file when checking a shard).
+    """
+
+    def __init__(self,
+                 root: str,
+                 fingerprint: Optional[Dict[str, Any]] = None,
+                 verify: str = 'size') -> None:
+        if verify not in ('size', 'sha256'):
+            raise ValueError(f"verify must be 'size' or 'sha256', got "
+                             f'{verify!r}')
+        self.root = osp.abspath(root)
+        self.fingerprint = json.loads(json.dumps(fingerprint or {},
+                                                 sort_keys=True))
+        self.verify = verify
+        os.makedirs(self.root, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f'FeatureStore({self.root!r})'
+
+    # -------------------------------------------------------------- paths
+    def shard_dir(self, shard_id: int) -> str:
+        """Folder of shard ``shard_id``."""
+        if shard_id < 0:
+            raise ValueError(f'shard_id must be >= 0, got {shard_id}')
+        return osp.join(self.root, f'shard_{shard_id:06d}')
+
+    # ----------------------------------------------------------- checking
+    def load_manifest(self, shard_id: int) -> Optional[Dict[str, Any]]:
+        """The manifest of a *finished* shard, else None."""
+        return self.check_shard(shard_id)[0]
+
+    def check_shard(self, shard_id: int,
+                    start: Optional[int] = None,
+                    stop: Optional[int] = None
+                    ) -> Tuple[Optional[Dict[str, Any]], str]:
+        """Whether shard ``shard_id`` is finished, and why not.
+
+        Args:
+            shard_id: the shard.
+            start: expected first sample index (checked when given).
+            stop: expected end sample index (checked when given).
+
+        Returns:
+            ``(manifest or None, reason)``; ``reason`` is ``'finished'`` or
+            says what is missing or different.
+        """
+        folder = self.shard_dir(shard_id)
+        path = osp.join(folder, MANIFEST)
+        if not osp.isfile(path):
+            return None, 'no manifest (not written, or interrupted)'
+        try:
+            with open(path, encoding='utf-8') as f:
+                man = json.load(f)
+        except (OSError, ValueError) as e:
+            return None, f'unreadable manifest ({type(e).__name__}: {e})'
+        if not isinstance(man, dict) or man.get('format') != STORE_FORMAT:
+            return None, 'manifest of another store format'
+        if man.get('shard_id') != shard_id:
+            return None, f'manifest is for shard {man.get("shard_id")}'
+        if man.get('fingerprint') != self.fingerprint:
+            return None, 'computed from other data/checkpoint/settings'
+        if start is not None and man.get('start') != start or \
+                stop is not None and man.get('stop') != stop:
+            return None, (f'covers samples [{man.get("start")}, '
+                          f'{man.get("stop")}), expected [{start}, {stop})')
+        for name in ARRAY_FILES:
+            rec = man.get('files', {}).get(name)
+            fpath = osp.join(folder, f'{name}.npy')
+            if rec is None or not osp.isfile(fpath):
+                return None, f'{name}.npy is missing'
+            if osp.getsize(fpath) != rec['size']:
+                return None, (f'{name}.npy has {osp.getsize(fpath)} bytes, '
+                              f'manifest says {rec["size"]}')
+            if self.verify == 'sha256' and file_digest(fpath) != \
+                    rec['sha256']:
+                return None, f'{name}.npy content differs from its manifest'
+        return man, 'finished'
+
+    def is_finished(self, shard_id: int, start: Optional[int] = None,
+                    stop: Optional[int] = None) -> bool:
+        """Whether the shard is finished (see :meth:`check_shard`)."""
+        return self.check_shard(shard_id, start, stop)[0] is not None
+
+    def finished_shards(self) -> List[int]:
+        """Ids of every finished shard in the store, sorted."""
+        ids = []
+        for name in sorted(os.listdir(self.root)):
+            if name.startswith('shard_') and name[6:].isdigit():
+                if self.is_finished(int(name[6:])):
+                    ids.append(int(name[6:]))
+        return ids
+
+    # ------------------------------------------------------------ writing
+    def write_shard(self,
+                    shard_id: int,
+                    start: int,
+                    stop: int,
+                    feats: Any,
+                    labels: Any,
+                    keys: Sequence[str],
+                    positions: Any,
+                    skipped: Sequence[Dict[str, str]] = (),
+                    info: Optional[Dict[str, Any]] = None
+                    ) -> Dict[str, Any]:
+        """Write one shard atomically (arrays, then the manifest).
+
+        Args:
+            shard_id: the shard.
+            start: first dataset index of the shard.
+            stop: one past its last dataset index.
+            feats: (n, d) features (stored as float32).
+            labels: (n,) labels.
+            keys: (n,) sample keys.
+            positions: (n,) clip positions.
+            skipped: samples of the shard that could not be read
+                (``{'key', 'reason'}``).
+            info: extra JSON-serialisable shard information.
+
+        Returns:
+            The manifest.
+        """
+        feats = np.asarray(feats, dtype=np.float32)
+        n = len(keys)
+        if feats.ndim != 2 and not (feats.size == 0 and n == 0):
+            raise ValueError('feats must be 2-D (n, d), got shape '
+                             f'{feats.shape}')
+        if feats.ndim != 2:
+            feats = feats.reshape(0, 0)
+        arrays = dict(
+            feats=np.ascontiguousarray(feats),
+            labels=np.asarray(labels, dtype=np.int64).reshape(-1),
+            positions=np.asarray(positions, dtype=np.int64).reshape(-1),
+            keys=np.asarray(list(keys), dtype=str).reshape(-1))
+        for name, arr in arrays.items():
+            if len(arr) != n:
+                raise ValueError(f'shard {shard_id}: {name} has {len(arr)} '
+                                 f'rows, keys has {n}')
+        if not np.isfinite(arrays['feats']).all():
+            raise ValueError(f'shard {shard_id}: features contain NaN or '
+                             'inf')
+        if not 0 <= start <= stop:
+            raise ValueError(f'invalid shard range [{start}, {stop})')
+        folder = self.shard_dir(shard_id)
+        os.makedirs(folder, exist_ok=True)
+        man_path = osp.join(folder, MANIFEST)
+        if osp.exists(man_path):  # never leave an old manifest over new data
+            os.remove(man_path)
+            _fsync_dir(folder)
+        for name in os.listdir(folder):  # leftovers of an interrupted write
+            if name.startswith('.tmp-'):
+                os.remove(osp.join(folder, name))
+        files = {}
+        for name, arr in arrays.items():
+            h = hashlib.sha256()
+            path = osp.join(folder, f'{name}.npy')
+            atomic_write_bytes(path, _npy_bytes_writer(arr, h))
+            files[name] = dict(size=osp.getsize(path), sha256=h.hexdigest())
+        man = dict(format=STORE_FORMAT, shard_id=int(shard_id),
+                   start=int(start), stop=int(stop), num_elements=n,
+                   dim=int(arrays['feats'].shape[1]),
+                   fingerprint=self.fingerprint, files=files,
+                   skipped=[dict(key=str(s['key']), reason=str(s['reason']))
+                            for s in skipped],
+                   info=json.loads(json.dumps(info or {})))
+        text = json.dumps(man, sort_keys=True, indent=1).encode('utf-8')
+        atomic_write_bytes(man_path, lambda f: f.write(text))
+        return man
+
+    # ------------------------------------------------------------ reading
+    def open_shard(self, shard_id: int, mmap: bool = True) -> FeatureShard:
+        """Open a finished shard (features as a read-only memmap by default).
+
+        Raises:
+            FileNotFoundError: the shard is not finished (message says why).
+        """
+        man, why = self.check_shard(shard_id)
+        if man is None:
+            raise FileNotFoundError(f'shard {shard_id} of {self.root} is not '
+                                    f'finished: {why}')
+        folder = self.shard_dir(shard_id)
+
+        def load(name, mode=None):
+            return np.load(osp.join(folder, f'{name}.npy'), mmap_mode=mode,
+                           allow_pickle=False)
+
+        return FeatureShard(
+            shard_id=shard_id, start=man['start'], stop=man['stop'],
+            folder=folder, feats=load('feats', 'r' if mmap else None),
+            labels=load('labels'), positions=load('positions'),
+            keys=load('keys'), skipped=man['skipped'], info=man['info'])
+
+    def iter_shards(self, shard_ids: Sequence[int],
+                    mmap: bool = True) -> Iterator[FeatureShard]:
+        """Open the given finished shards one after the other."""
+        for sid in shard_ids:
+            yield self.open_shard(sid, mmap)
+
+    def remove(self) -> None:
+        """Delete the whole store folder."""
+        shutil.rmtree(self.root, ignore_errors=True)
