@@ -1,4 +1,4 @@
-"""Shared steps of the face and re-ID demos.
+"""Shared steps of the demos (face, re-ID; the video demo uses them too).
 
 The demos run the project's real tools on real config files: the argument
 parsing and config merging of ``tools/train.py`` / ``tools/test.py`` (their

@@ -2,12 +2,14 @@
 
 :func:`compute_score_table_sharded` gives the same :class:`ScoreTable` as the
 in-memory :func:`~mmddl.engine.discriminability_pass.compute_score_table`
-(same element order; raw D and D-scores within 1e-6), but
+(same element order; D-scores within 1e-6, raw D within 1e-6 relative:
+float32 features of differently composed batches differ by round-off), but
 
 1. **distributed** - under torchrun / slurm (any initialised default process
    group) each rank extracts the features of its shards
    (:mod:`.distributed`: shard ``j`` of ``shard_size`` samples goes to rank
-   ``j % world_size``); per-class float64 sums and counts are all-reduced
+   ``j % world_size``; one DataLoader per rank spans its pending shards,
+   its batches never straddle two); per-class float64 sums and counts are all-reduced
    into the centroids of the whole set; each rank scores its own elements;
    the raw D of every shard are gathered to rank 0, which computes the
    normalisation statistics and D-scores once and writes the table;

@@ -1,7 +1,8 @@
 # Face demo DDNet training: the MS1M DDNet config with the demo's data
 # (synthetic identities in RecordIO), 32x32 faces and a short schedule. The
 # demo passes the base model's config / checkpoint to the hook with
-#   --cfg-options custom_hooks.0.base_config=... custom_hooks.0.base_checkpoint=...
+#   --cfg-options custom_hooks.0.base_config=...
+#                 custom_hooks.0.base_checkpoint=...
 _base_ = [
     '../ddnet_resnet18-cd_ms1m-recordio.py',
     './_base_/demo_face_settings.py',

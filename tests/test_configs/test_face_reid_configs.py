@@ -1,0 +1,195 @@
+"""Every face / re-ID config loads after ``import mmddl`` and its model builds.
+
+Building uses the config's own default scope, as the Runner does. The
+identity-classifier heads of the real training sets (93k MS1M identities)
+are shrunk to a few classes before building (the class count only sizes one
+matrix), so the file stays fast on a small CPU.
+"""
+import glob
+import os.path as osp
+
+import mmddl  # noqa: F401  (compat fixes + registration)
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, DefaultScope
+
+from mmddl.demo.common import METHODS, method_options
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(
+    p for sub in ('face', 'reid')
+    for p in glob.glob(osp.join(ROOT, 'configs', sub, '**', '*.py'),
+                       recursive=True) if '_base_' not in p)
+REL = [osp.relpath(p, ROOT) for p in CONFIGS]
+EVAL = [p for p in REL if osp.basename(p).startswith('ddl_')]
+DDNET = [p for p in REL if osp.basename(p).startswith('ddnet_')]
+BASES = [p for p in REL if p not in EVAL and p not in DDNET]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """2 shared CPU cores: avoid torch thread oversubscription."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def load(rel: str) -> Config:
+    return Config.fromfile(osp.join(ROOT, rel))
+
+
+def shrink_heads(model_cfg: dict) -> None:
+    """Few classes in every identity head (recursing into nested models)."""
+    for key, value in model_cfg.items():
+        if isinstance(value, dict):
+            if 'num_classes' in value and value['num_classes'] > 16:
+                value['num_classes'] = 16
+            shrink_heads(value)
+
+
+def build(cfg: Config) -> torch.nn.Module:
+    model_cfg = cfg.model.copy()
+    shrink_heads(model_cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        return MODELS.build(model_cfg)
+
+
+def test_config_set_is_complete():
+    names = {osp.basename(p) for p in REL}
+    expected = {
+        'arcface_resnet101_ms1m-recordio.py',
+        'cosface_resnet101_ms1m-recordio.py',
+        'sphereface_resnet101_ms1m-recordio.py',
+        'ddnet_resnet18-cd_ms1m-recordio.py',
+        'ddl_arcface-resnet101_ms1m_ytf.py',
+        'ddl_arcface-resnet101_ms1m_ijbc.py',
+        'ddl_arcface-resnet101_ms1m_ijba.py',
+        'ddl_arcface-resnet101_ms1m_iqiyi.py',
+        'reid_resnet50_ce-triplet_mars.py', 'ddnet_resnet18-cd_mars.py',
+        'ddl_reid-resnet50_ce-triplet_mars.py'
+    }
+    assert expected <= names, sorted(expected - names)
+    assert any(p.startswith('configs/face/demo/') for p in REL)
+    assert any(p.startswith('configs/reid/demo/') for p in REL)
+
+
+@pytest.mark.parametrize('rel', REL)
+def test_config_loads_and_builds(rel):
+    cfg = load(rel)
+    assert cfg.custom_imports == dict(imports=['mmddl'],
+                                      allow_failed_imports=False)
+    assert cfg.default_scope == 'mmpretrain'
+    model = build(cfg)
+    expected = 'DDLGroupEncoder' if rel in EVAL else 'ImageClassifier'
+    assert type(model).__name__ == expected
+
+
+@pytest.mark.parametrize('rel,head', [
+    ('configs/face/arcface_resnet101_ms1m-recordio.py', 'ArcFaceClsHead'),
+    ('configs/face/cosface_resnet101_ms1m-recordio.py', 'CosFaceClsHead'),
+    ('configs/face/sphereface_resnet101_ms1m-recordio.py',
+     'SphereFaceClsHead'),
+])
+def test_face_base_models(rel, head):
+    cfg = load(rel)
+    assert cfg.model.backbone.depth == 101
+    assert cfg.model.head.type == head
+    assert cfg.model.head.num_classes == 93431
+    assert cfg.train_dataloader.dataset.type == 'MXFaceDataset'
+    model = build(cfg)
+    x = torch.rand(2, 3, 112, 112) * 255
+    with torch.no_grad():
+        model.eval()
+        feats = model.extract_feat(model.data_preprocessor(
+            dict(inputs=list(x.to(torch.uint8))), False)['inputs'],
+                                   stage='pre_logits')
+    assert feats.shape == (2, 512)
+
+
+def test_reid_base_model():
+    cfg = load('configs/reid/reid_resnet50_ce-triplet_mars.py')
+    assert cfg.model.backbone.depth == 50
+    assert cfg.model.backbone.strides == (1, 2, 2, 1)
+    head = cfg.model.head
+    assert head.type == 'ReIDHead'
+    assert head.loss_cls.type == 'LabelSmoothLoss'
+    assert head.loss_triplet == dict(type='BatchHardTripletLoss', margin=0.3,
+                                     loss_weight=1.0)
+    sampler = cfg.train_dataloader.sampler
+    assert sampler.type == 'PKSampler'
+    assert sampler.batch_size == cfg.train_dataloader.batch_size
+    ds = cfg.train_dataloader.dataset
+    assert (ds.type, ds.split, ds.item) == ('MARSDataset', 'train', 'image')
+
+
+@pytest.mark.parametrize('rel', DDNET)
+def test_ddnet_training_configs(rel):
+    cfg = load(rel)
+    assert cfg.model.backbone.type == 'DDNetResNet'
+    assert cfg.model.head.type == 'DDNetHead'
+    hook = cfg.custom_hooks[0]
+    assert hook.type == 'DiscriminabilityHook'
+    assert hook.stage == 'pre_logits'
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    types = [t['type'] for t in pipeline]
+    assert 'LoadDScore' in types
+    assert pipeline[-1] == dict(type='PackInputs',
+                                algorithm_keys=('gt_dscore', ))
+    # the real configs name their base config (the demos pass the one the
+    # base was trained with): the DDNet trains on the base's training set
+    base_file = osp.join(ROOT, hook.base_config)
+    if not rel.split('/')[2] == 'demo':
+        base = Config.fromfile(base_file)
+        assert base.train_dataloader.dataset.type == \
+            cfg.train_dataloader.dataset.type
+        assert base.train_dataloader.dataset.data_root == \
+            cfg.train_dataloader.dataset.data_root
+
+
+@pytest.mark.parametrize('rel', EVAL)
+def test_group_eval_configs(rel):
+    cfg = load(rel)
+    m = cfg.model
+    assert m.aggregator == dict(type='DDLAggregator', mode='ddl',
+                                threshold=0.15)
+    assert m.ddnet.backbone.type == 'DDNetResNet'
+    assert m.base.type == 'ImageClassifier'
+    assert cfg.train_dataloader is None and cfg.optim_wrapper is None
+    assert cfg.test_dataloader.collate_fn == dict(type='group_collate')
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    assert [t['type'] for t in pipeline] == ['LoadGroupImages',
+                                             'PackGroupInputs']
+    metric = cfg.test_evaluator.type
+    assert metric == ('GroupReIDMetric' if 'reid' in rel else
+                      'GroupVerificationMetric')
+
+
+@pytest.mark.parametrize('method', list(METHODS))
+def test_baselines_are_config_switches(method):
+    """Average pooling / top-1 / DDL w/o re-scaling: --cfg-options only."""
+    cfg = load('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ijbc.py')
+    cfg.merge_from_dict(method_options(method))
+    model = build(cfg)
+    assert model.aggregator.mode == METHODS[method]['mode']
+    assert model.aggregator.threshold == METHODS[method]['threshold']
+
+
+def test_demo_configs_inherit_the_real_ones():
+    pairs = [
+        ('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ytf.py',
+         'configs/face/ddl_arcface-resnet101_ms1m_ytf.py'),
+        ('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ijbc.py',
+         'configs/face/ddl_arcface-resnet101_ms1m_ijbc.py'),
+        ('configs/reid/demo/ddl_reid-resnet18-tiny_ce-triplet_synth-mars.py',
+         'configs/reid/ddl_reid-resnet50_ce-triplet_mars.py'),
+    ]
+    for demo, real in pairs:
+        d, r = load(demo), load(real)
+        assert d.model.aggregator == r.model.aggregator
+        assert d.test_evaluator.type == r.test_evaluator.type
+        assert d.test_dataloader.dataset.type == \
+            r.test_dataloader.dataset.type
+        assert d.model.base.head.type == r.model.base.head.type
+        assert d.model.base.backbone.type == 'ResNet_CIFAR'
