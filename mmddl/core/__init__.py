@@ -5,6 +5,7 @@
 """
 from .discriminability import (centroid_sums, centroids_from_sums,
                                class_centroids, discriminability,
+                               discriminability_ratio,
                                discriminability_stats,
                                normalize_discriminability)
 from .fusion import (fuse, fuse_groups, rescale_weights, select_elements,
@@ -12,7 +13,7 @@ from .fusion import (fuse, fuse_groups, rescale_weights, select_elements,
 
 __all__ = [
     'centroid_sums', 'centroids_from_sums', 'class_centroids',
-    'discriminability', 'discriminability_stats',
+    'discriminability', 'discriminability_ratio', 'discriminability_stats',
     'normalize_discriminability', 'select_elements', 'rescale_weights',
     'weighted_mean', 'fuse', 'fuse_groups'
 ]

@@ -125,6 +125,26 @@ def class_centroids(feats: ArrayLike,
     return centroids_from_sums(sums, counts, on_empty)
 
 
+def discriminability_ratio(pos: torch.Tensor, neg: torch.Tensor,
+                           metric: str = 'cosine') -> torch.Tensor:
+    """The ratio of Eq. 2-3 from positive and hardest-negative terms.
+
+    Args:
+        pos: (n,) cosine to the own centroid (``'cosine'``) or squared
+            distance to it (``'euclidean'``).
+        neg: (n,) largest cosine to any other centroid, or smallest squared
+            distance to one.
+        metric: ``'cosine'`` or ``'euclidean'``.
+
+    Returns:
+        (n,) D = pos / max(neg, NEG_COS_FLOOR) (cosine), or
+        sqrt(neg) / max(sqrt(pos), DIST_FLOOR) (euclidean).
+    """
+    if metric == 'cosine':
+        return pos / neg.clamp(min=NEG_COS_FLOOR)
+    return neg.sqrt() / pos.sqrt().clamp(min=DIST_FLOOR)
+
+
 def discriminability(feats: ArrayLike,
                      labels: ArrayLike,
                      centroids: ArrayLike,
@@ -204,19 +224,19 @@ def discriminability(feats: ArrayLike,
             pos = sim[rows, yc]
             sim[rows, yc] = -float('inf')
             sim[:, ~valid] = -float('inf')
-            neg = sim.max(1).values.clamp(min=NEG_COS_FLOOR)
-            out[start:start + fc.shape[0]] = pos / neg
+            out[start:start + fc.shape[0]] = discriminability_ratio(
+                pos, sim.max(1).values, 'cosine')
         else:
             # squared distances via the expansion, in float64: in float32
             # it cancels for features close to their centroid
             fc = fc.double()
             d2 = ((fc * fc).sum(1, keepdim=True) - 2 * fc @ c64.T
                   + c_sq.unsqueeze(0)).clamp(min=0)
-            pos = d2[rows, yc].sqrt().clamp(min=DIST_FLOOR)
+            pos = d2[rows, yc].clone()
             d2[rows, yc] = float('inf')
             d2[:, ~valid] = float('inf')
-            neg = d2.min(1).values.sqrt()
-            out[start:start + fc.shape[0]] = (neg / pos).to(f.dtype)
+            out[start:start + fc.shape[0]] = discriminability_ratio(
+                pos, d2.min(1).values, 'euclidean').to(f.dtype)
     return out
 
 

@@ -34,8 +34,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mmddl.core.discriminability import (DIST_FLOOR, NEG_COS_FLOOR, ArrayLike,
-                                         as_float_tensor, as_label_tensor)
+from mmddl.core.discriminability import (ArrayLike, as_float_tensor,
+                                         as_label_tensor,
+                                         discriminability_ratio)
 
 DTypeLike = Union[None, str, torch.dtype]
 _DTYPES = {
@@ -294,10 +295,7 @@ class HardestNegativeSearch:
                 non-finite D: both ratios have floored denominators).
         """
         pos, neg = self.pos_neg(feats, labels, refine)
-        if self.metric == 'cosine':
-            d = pos / neg.clamp(min=NEG_COS_FLOOR)
-        else:
-            d = neg.sqrt() / pos.sqrt().clamp(min=DIST_FLOOR)
+        d = discriminability_ratio(pos, neg, self.metric)
         if not bool(torch.isfinite(d).all()):
             bad = (~torch.isfinite(d)).nonzero().flatten()[:10].tolist()
             raise ValueError(f'feats contain NaN or inf (rows {bad} of this '
