@@ -35,6 +35,23 @@ METHOD_NAMES = {
 }
 
 
+def add_run_args(p) -> None:
+    """Options shared by the face and re-ID demos (epochs, methods, logs).
+
+    Args:
+        p: the demo's ``argparse.ArgumentParser``.
+    """
+    p.add_argument('--base-epochs', type=int, default=None,
+                   help='override the base config epochs')
+    p.add_argument('--ddnet-epochs', type=int, default=None,
+                   help='override the DDNet config epochs')
+    p.add_argument('--methods', nargs='+', default=list(METHODS),
+                   choices=list(METHODS))
+    p.add_argument('--test-log-level', default='WARNING',
+                   help='log level of the evaluation runs (the tables are '
+                   'printed at the end)')
+
+
 def repo_root() -> str:
     """The source tree holding ``configs/`` and ``tools/``.
 

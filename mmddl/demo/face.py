@@ -22,7 +22,7 @@ import os
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
-from .common import (METHODS, Timer, build_results, epoch_options,
+from .common import (Timer, add_run_args, build_results, epoch_options,
                      evaluate_methods, format_table, repo_root, run_train,
                      target_line, write_results)
 from .figures import plot_group_dscores
@@ -86,15 +86,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    'IJB-C templates and YTF videos do)')
     p.add_argument('--test-severity', type=float, default=0.6,
                    help='lowest severity (0..1) of a test degradation')
-    p.add_argument('--base-epochs', type=int, default=None,
-                   help='override the base config epochs')
-    p.add_argument('--ddnet-epochs', type=int, default=None,
-                   help='override the DDNet config epochs')
-    p.add_argument('--methods', nargs='+', default=list(METHODS),
-                   choices=list(METHODS))
-    p.add_argument('--test-log-level', default='WARNING',
-                   help='log level of the evaluation runs (the tables are '
-                   'printed at the end)')
+    add_run_args(p)
     return p.parse_args(argv)
 
 
