@@ -99,7 +99,7 @@ def generate_data(data_root: str, args: argparse.Namespace,
     Returns:
         A summary of what was written (counts per set).
     """
-    from mmddl.datasets import synthetic_faces as sf
+    from mmddl.testing import synthetic_faces as sf
     train = sf.make_identities(
         args.train_ids, args.train_images, size=img_size, seed=args.seed,
         degradation_prob=args.train_degradation)

@@ -1,6 +1,6 @@
 """Re-ID demo: ``make demo TASK=reid`` (``python tools/demo.py --task reid``).
 
-1. Generates synthetic pedestrians (``mmddl.demo.synthetic_persons``) whose
+1. Generates synthetic pedestrians (``mmddl.testing.synthetic_persons``) whose
    frames are degraded in realistic ways (blur, occlusion, noise, low light,
    pose warps) and writes them as a MARS miniature (``bbox_train`` /
    ``bbox_test`` / ``info`` with the ``.mat`` track tables and query
@@ -78,8 +78,8 @@ def generate_data(data_root: str, args: argparse.Namespace,
     Returns:
         A summary of what was written.
     """
-    from mmddl.datasets.synthetic_faces import write_mars
-    from .synthetic_persons import make_persons
+    from mmddl.testing.synthetic_faces import write_mars
+    from mmddl.testing.synthetic_persons import make_persons
     per_id = args.tracklets * args.frames
     train = make_persons(args.train_ids, per_id, size=size, seed=args.seed,
                          degradation_prob=args.train_degradation)

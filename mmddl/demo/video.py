@@ -2,7 +2,7 @@
 
 Steps, each with the project's real tools and configs (small by overrides):
 
-1. generate the untrimmed-video benchmark (``mmddl.datasets.synthetic_video``)
+1. generate the untrimmed-video benchmark (``mmddl.testing.synthetic_video``)
    as ``.mp4`` files + mmaction2 list files, with the class segments of the
    training videos also as trimmed files (as Kinetics is trimmed);
 2. ``tools/train.py configs/demo/<family>_tiny_synthetic-rgb.py``: the base
@@ -62,7 +62,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def make_data(data_dir: str, args: argparse.Namespace) -> dict:
     """Generate the benchmark (reused when its parameters match)."""
-    from mmddl.datasets.synthetic_video import (FORMAT_VERSION,
+    from mmddl.testing.synthetic_video import (FORMAT_VERSION,
                                                 BenchmarkConfig,
                                                 make_video_benchmark)
     cfg = BenchmarkConfig(num_classes=args.classes,
@@ -112,7 +112,7 @@ def candidate_offsets(num_frames: int, clip_len: int,
 def selected_class_fraction(rows: List[dict], meta: dict, clip_len: int,
                             num_clips: int) -> Optional[float]:
     """Mean fraction of class-segment frames in the clips the base ran on."""
-    from mmddl.datasets.synthetic_video import clip_class_fraction
+    from mmddl.testing.synthetic_video import clip_class_fraction
     by_name = {v['filename']: v for v in meta['videos']}
     fracs = []
     for row in rows:

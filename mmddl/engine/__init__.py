@@ -17,7 +17,8 @@ from .fast_similarity import HardestNegativeSearch, blocked_discriminability
 from .feature_store import FeatureShard, FeatureStore
 from .features import extract_features
 from .hooks import DiscriminabilityHook
-from .score_table import (ScoreTable, StaleScoreTableError, make_fingerprint)
+from mmddl.structures.score_table import (ScoreTable, StaleScoreTableError,
+                                        make_fingerprint)
 from .sharded_pass import compute_score_table_sharded
 
 __all__ = [

@@ -35,7 +35,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmddl.core import (centroid_sums, centroids_from_sums, discriminability,
                         discriminability_stats, normalize_discriminability)
 from .features import extract_features
-from .score_table import KEY_FIELDS, ScoreTable
+from mmddl.structures.score_table import KEY_FIELDS, ScoreTable
 
 #: Metainfo the pass needs from the candidate pipeline's Pack transform.
 REQUIRED_META_KEYS = KEY_FIELDS + ('frame_inds', 'clip_len', 'num_clips',

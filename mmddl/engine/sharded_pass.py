@@ -42,7 +42,7 @@ from .distributed import (all_reduce_centroid_sums, all_reduce_max, barrier,
                           shard_ranges)
 from .fast_similarity import DTypeLike, HardestNegativeSearch
 from .feature_store import FeatureStore
-from .score_table import ScoreTable
+from mmddl.structures.score_table import ScoreTable
 
 #: Default samples per shard (ids must not depend on the world size).
 DEFAULT_SHARD_SIZE = 1000

@@ -198,7 +198,7 @@ def test_demo_configs_inherit_the_real_ones():
 
 def _write_miniature(name: str, root: str):
     """A miniature of the config's data set; returns group -> identity."""
-    from mmddl.datasets import synthetic_faces as sf
+    from mmddl.testing import synthetic_faces as sf
     ids = sf.make_identities(14 if name == 'mars' else 4, 6, size=24,
                              seed=3)
     if name == 'ytf':

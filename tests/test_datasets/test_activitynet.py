@@ -10,7 +10,7 @@ from mmaction.registry import DATASETS
 
 from mmddl.datasets.activitynet import (ActivityNetVideoDataset,
                                         taxonomy_leaves)
-from mmddl.datasets.synthetic_video import (ANET_JSON, BenchmarkConfig,
+from mmddl.testing.synthetic_video import (ANET_JSON, BenchmarkConfig,
                                             make_video_benchmark)
 
 # Root -> Sports -> {Ball games -> {Volleyball, Polo}, Surfing}

@@ -13,7 +13,7 @@ from mmddl.engine.distributed import (all_reduce_centroid_sums,
                                       all_reduce_max, broadcast_object,
                                       dist_info, gather_shard_results,
                                       rank_shards, shard_ranges)
-from mmddl.engine.score_table import ScoreTable
+from mmddl.structures.score_table import ScoreTable
 from mmddl.engine.sharded_pass import compute_score_table_sharded
 from scale_testutils import (ToyClipDataset, assert_tables_close, dist_worker,
                              save_toy_checkpoint, toy_model)

@@ -9,7 +9,7 @@ import pytest
 import mmddl  # noqa: F401
 from mmddl.engine import feature_store as fs_mod
 from mmddl.engine.feature_store import FeatureStore
-from mmddl.engine.score_table import ScoreTable
+from mmddl.structures.score_table import ScoreTable
 from mmddl.engine.sharded_pass import (SampleRange,
                                        compute_score_table_sharded,
                                        store_fingerprint)

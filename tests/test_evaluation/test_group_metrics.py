@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 from mmddl.evaluation.functional import kfold_accuracy
 from mmddl.evaluation.group_metrics import (GroupReIDMetric,
                                             GroupVerificationMetric)
-from mmddl.models.face import DDLGroupEncoder  # noqa: F401  (registers)
+from mmddl.models.recognizers import DDLGroupEncoder  # noqa: F401  (registers)
 
 
 @pytest.fixture(autouse=True)
@@ -360,7 +360,7 @@ def test_with_the_face_and_reid_datasets(tmp_path, name):
 
     import mmddl.datasets.face  # noqa: F401
     import mmddl.datasets.reid  # noqa: F401
-    from mmddl.datasets.synthetic_faces import (make_identities, write_mars,
+    from mmddl.testing.synthetic_faces import (make_identities, write_mars,
                                                 write_ytf)
     ids = make_identities(6, 6, size=32, seed=0)
     pipeline = [

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import List, Optional
 
-from mmddl.datasets.synthetic_video import (BenchmarkConfig,
+from mmddl.testing.synthetic_video import (BenchmarkConfig,
                                             make_video_benchmark)
 
 

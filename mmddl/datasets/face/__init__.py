@@ -1,8 +1,6 @@
 """Face verification / training datasets in their real on-disk formats."""
 from .alignment import (ARCFACE_TEMPLATE_112, align_face, arcface_template,
                         crop_bbox, similarity_transform)
-from .base_group import BaseGroupDataset, DatasetFormatError
-from .group_transforms import LoadGroupImages, PackGroupInputs
 from .ijb import IJBDataset
 from .ijba import IJBADataset
 from .iqiyi import IQIYIVidFaceDataset
@@ -11,7 +9,6 @@ from .ytf import YTFDataset
 
 __all__ = [
     'ARCFACE_TEMPLATE_112', 'align_face', 'arcface_template', 'crop_bbox',
-    'similarity_transform', 'BaseGroupDataset', 'DatasetFormatError',
-    'LoadGroupImages', 'PackGroupInputs', 'IJBDataset', 'IJBADataset',
+    'similarity_transform', 'IJBDataset', 'IJBADataset',
     'IQIYIVidFaceDataset', 'MXFaceDataset', 'YTFDataset'
 ]

@@ -5,7 +5,7 @@ from collections import OrderedDict
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from .base_group import (BaseGroupDataset, DatasetFormatError, format_error,
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError, format_error,
                          parse_float, parse_int, read_lines)
 
 IJB_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)

@@ -6,7 +6,7 @@ from collections import OrderedDict
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from .base_group import (BaseGroupDataset, DatasetFormatError, format_error,
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError, format_error,
                          parse_float, parse_int, read_lines)
 
 REQUIRED_COLUMNS = ('TEMPLATE_ID', 'SUBJECT_ID', 'FILE', 'MEDIA_ID', 'FACE_X',

@@ -5,7 +5,7 @@ import os.path as osp
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from .base_group import (BaseGroupDataset, DatasetFormatError, format_error,
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError, format_error,
                          parse_int, read_lines)
 from .ytf import frame_sort_key
 

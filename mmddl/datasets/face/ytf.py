@@ -6,7 +6,7 @@ import re
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from .base_group import (BaseGroupDataset, DatasetFormatError, format_error,
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError, format_error,
                          parse_int, read_lines)
 
 _FRAME_NUM = re.compile(r'(\d+)\.[^.]+$')

@@ -5,7 +5,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
-from ..face.base_group import (BaseGroupDataset, DatasetFormatError,
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError,
                                check_files_exist, read_lines)
 
 SPLITS = ('train', 'test', 'query', 'gallery')

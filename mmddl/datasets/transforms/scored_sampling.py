@@ -29,7 +29,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
 from mmengine.registry import TRANSFORMS
 
-from mmddl.engine.score_table import KEY_FIELDS, ScoreTable
+from mmddl.structures.score_table import KEY_FIELDS, ScoreTable
 
 _CACHE: Dict[Tuple[str, int, int], ScoreTable] = {}
 

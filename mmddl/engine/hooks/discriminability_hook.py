@@ -40,7 +40,7 @@ from mmengine.runner import load_checkpoint
 from ..discriminability_pass import (build_candidate_loader,
                                      compute_score_table, ensure_meta_keys)
 from ..distributed import broadcast_object, dist_info
-from ..score_table import ScoreTable, StaleScoreTableError, make_fingerprint
+from mmddl.structures.score_table import ScoreTable, StaleScoreTableError, make_fingerprint
 from ..sharded_pass import DEFAULT_SHARD_SIZE
 
 _WRAPPER_KEYS = ('dataset', 'datasets')

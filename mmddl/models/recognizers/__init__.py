@@ -1,4 +1,5 @@
-"""Test-time recognizers (registered in ``mmaction.registry.MODELS``)."""
+"""Test-time DDL wrappers: video recognizer and face / re-ID group encoder."""
+from .ddl_group_encoder import DDLGroupEncoder
 from .ddl_recognizer import DDLRecognizer, recognizer_views
 
-__all__ = ['DDLRecognizer', 'recognizer_views']
+__all__ = ['DDLRecognizer', 'DDLGroupEncoder', 'recognizer_views']

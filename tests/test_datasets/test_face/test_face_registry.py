@@ -3,7 +3,7 @@ import pytest
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
-from mmddl.datasets.synthetic_faces import write_ytf
+from mmddl.testing.synthetic_faces import write_ytf
 
 
 @pytest.mark.parametrize('name', ['YTFDataset', 'IJBDataset', 'IJBADataset',

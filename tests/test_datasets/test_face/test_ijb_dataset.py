@@ -4,8 +4,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from mmddl.datasets.face import DatasetFormatError, IJBDataset
-from mmddl.datasets.synthetic_faces import make_identities, write_ijb
+from mmddl.datasets import DatasetFormatError
+from mmddl.datasets.face import IJBDataset
+from mmddl.testing.synthetic_faces import make_identities, write_ijb
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mmddl.datasets.face import DatasetFormatError, IJBADataset
-from mmddl.datasets.synthetic_faces import IJBA_HEADER, write_ijba
+from mmddl.datasets import DatasetFormatError
+from mmddl.datasets.face import IJBADataset
+from mmddl.testing.synthetic_faces import IJBA_HEADER, write_ijba
 
 
 @pytest.fixture

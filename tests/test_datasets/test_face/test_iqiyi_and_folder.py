@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from mmpretrain.datasets import CustomDataset
 
-from mmddl.datasets.face import DatasetFormatError, IQIYIVidFaceDataset
-from mmddl.datasets.synthetic_faces import write_image_folder, write_iqiyi
+from mmddl.datasets import DatasetFormatError
+from mmddl.datasets.face import IQIYIVidFaceDataset
+from mmddl.testing.synthetic_faces import write_image_folder, write_iqiyi
 
 
 def test_iqiyi_items_match_generator(tmp_path, tiny_ids):

@@ -9,7 +9,7 @@ from mmddl.datasets.face import MXFaceDataset
 from mmddl.datasets.recordio import (MAGIC, IRHeader, RecordIOError,
                                      RecordIOReader, RecordIOWriter, pack,
                                      read_index, unpack)
-from mmddl.datasets.synthetic_faces import write_recordio
+from mmddl.testing.synthetic_faces import write_recordio
 
 
 def test_pack_layout_matches_mxnet_struct():

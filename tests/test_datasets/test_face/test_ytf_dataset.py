@@ -4,9 +4,10 @@ import os
 import numpy as np
 import pytest
 
-from mmddl.datasets.face import DatasetFormatError, YTFDataset
+from mmddl.datasets import DatasetFormatError
+from mmddl.datasets.face import YTFDataset
 from mmddl.datasets.face.ytf import frame_sort_key
-from mmddl.datasets.synthetic_faces import write_ytf
+from mmddl.testing.synthetic_faces import write_ytf
 
 
 @pytest.fixture

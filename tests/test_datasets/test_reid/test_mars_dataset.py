@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from scipy.io import loadmat, savemat
 
-from mmddl.datasets.face import DatasetFormatError
+from mmddl.datasets import DatasetFormatError
 from mmddl.datasets.reid import MARSDataset
-from mmddl.datasets.synthetic_faces import write_mars
+from mmddl.testing.synthetic_faces import write_mars
 from mmddl.evaluation.functional import reid_evaluate
 
 

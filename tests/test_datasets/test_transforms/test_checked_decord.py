@@ -4,7 +4,7 @@ import pytest
 from mmengine.registry import DefaultScope
 
 import mmddl  # noqa: F401
-from mmddl.datasets.synthetic_video import (write_corrupt_video,
+from mmddl.testing.synthetic_video import (write_corrupt_video,
                                             write_short_video)
 from mmddl.datasets.transforms import VideoDecodeError
 

@@ -10,7 +10,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import TRANSFORMS, DefaultScope
 
 from mmddl.datasets.transforms import LoadDScore, SampleScoredClips
-from mmddl.engine.score_table import ScoreTable
+from mmddl.structures.score_table import ScoreTable
 
 
 def _save(tmp_path, keys, positions, dscores, name='t.npz', **info):

@@ -8,8 +8,8 @@ import torch
 from mmengine.dataset import BaseDataset
 from mmengine.registry import DATA_SAMPLERS
 
-import mmddl.models.face.pk_sampler as pk_module
-from mmddl.models.face import PKSampler
+import mmddl.datasets.samplers.pk_sampler as pk_module
+from mmddl.datasets.samplers import PKSampler
 
 
 @pytest.fixture(autouse=True)

@@ -674,7 +674,7 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
         f.write('\n'.join(s['name'] for s in specs) + '\n')
     with open(osp.join(out_dir, ANET_JSON), 'w') as f:
         json.dump(_anet_json(videos, specs, cfg.fps, cfg.frame_size), f)
-    meta = dict(generator='mmddl.datasets.synthetic_video',
+    meta = dict(generator='mmddl.testing.synthetic_video',
                 format_version=FORMAT_VERSION,
                 seed=seed, params=asdict(cfg), trimmed=trimmed,
                 classes=specs, kinds=list(KINDS), videos=videos)

@@ -9,7 +9,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
-from .alignment import align_face, crop_bbox
+from ..face.alignment import align_face, crop_bbox
 
 DEFAULT_META_KEYS = ('group_id', 'group_name', 'num_images', 'img_paths',
                      'template_id', 'media_ids', 'det_scores', 'split', 'pid',

@@ -5,10 +5,11 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
-from mmddl.datasets.face import (LoadGroupImages, PackGroupInputs, YTFDataset,
+from mmddl.datasets.transforms import LoadGroupImages, PackGroupInputs
+from mmddl.datasets.face import (YTFDataset,
                                  align_face, arcface_template, crop_bbox,
                                  similarity_transform)
-from mmddl.datasets.synthetic_faces import write_ijb, write_ytf
+from mmddl.testing.synthetic_faces import write_ijb, write_ytf
 
 
 def test_similarity_transform_recovers_known_transform():

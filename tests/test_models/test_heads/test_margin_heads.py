@@ -9,7 +9,7 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmddl.models.face import CosFaceClsHead, SphereFaceClsHead
+from mmddl.models.heads import CosFaceClsHead, SphereFaceClsHead
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from mmddl.engine.score_table import (ScoreTable, StaleScoreTableError,
+from mmddl.structures.score_table import (ScoreTable, StaleScoreTableError,
                                       file_sha256, make_fingerprint)
 
 

@@ -20,7 +20,7 @@ from mmengine.structures import BaseDataElement
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
-from ..aggregators import DDLAggregator  # noqa: F401  (registers it)
+from mmddl.models.aggregators import DDLAggregator  # noqa: F401  (registers it)
 
 GroupInputs = Union[torch.Tensor, Sequence[Union[torch.Tensor,
                                                  Sequence[torch.Tensor]]]]

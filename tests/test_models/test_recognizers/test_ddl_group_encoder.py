@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from mmddl.models.face import DDLGroupEncoder, group_collate
+from mmddl.datasets import group_collate
+from mmddl.models.recognizers import DDLGroupEncoder
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mmddl.datasets.synthetic_faces import (DEGRADATIONS, degrade,
+from mmddl.testing.synthetic_faces import (DEGRADATIONS, degrade,
                                             make_identities, pose)
 
 

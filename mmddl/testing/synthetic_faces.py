@@ -16,8 +16,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from .face.alignment import arcface_template
-from .recordio import IRHeader, RecordIOWriter, pack
+from mmddl.datasets.face.alignment import arcface_template
+from mmddl.datasets.recordio import IRHeader, RecordIOWriter, pack
 
 ImageSet = Union[np.ndarray, Sequence[np.ndarray]]
 DEGRADATIONS = ('blur', 'occlusion', 'noise', 'low_light', 'pose')

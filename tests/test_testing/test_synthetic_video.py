@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mmaction.datasets import VideoDataset
 
-from mmddl.datasets.synthetic_video import (ANET_JSON, KINDS, OTHER_KINDS,
+from mmddl.testing.synthetic_video import (ANET_JSON, KINDS, OTHER_KINDS,
                                             BenchmarkConfig, check_readable,
                                             class_specs,
                                             clip_class_fraction,

@@ -4,14 +4,14 @@ An identity is a set of appearance attributes (skin, hair, shirt with
 optional stripes, trousers, shoes, optional bag, build); every image redraws
 it with a random walking phase, position, scale and background. Images can
 then be degraded with the face generator's realistic degradations (blur,
-occlusion, noise, low light, pose warps: ``mmddl.datasets.synthetic_faces``).
+occlusion, noise, low light, pose warps: ``mmddl.testing.synthetic_faces``).
 """
 from typing import List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
-from mmddl.datasets.synthetic_faces import DEGRADATIONS, degrade
+from mmddl.testing.synthetic_faces import DEGRADATIONS, degrade
 
 
 def random_person(rng: np.random.Generator) -> dict:

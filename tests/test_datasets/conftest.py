@@ -1,8 +1,8 @@
-"""Shared tiny synthetic identities for the face dataset tests."""
+"""Shared tiny synthetic identities for the face, re-ID and transform tests."""
 import mmddl  # noqa: F401  (compat first)
 import pytest
 
-from mmddl.datasets.synthetic_faces import make_identities
+from mmddl.testing.synthetic_faces import make_identities
 
 
 @pytest.fixture(scope='session')
