@@ -1,28 +1,7 @@
-"""DDL vs dense inference: GFLOPs ratio and model-time ratio per recognizer.
-
-For each recognizer family (SlowFast-R50, I3D-R50, R(2+1)D-R50) and setting
-(Kinetics-700: top-5 of 30 clips; ActivityNet-1.2: top-9 of 60 clips; 3
-crops each), the full-size :class:`mmddl.models.DDLRecognizer` of
-``configs/ddl_*.py`` is built with random weights.
-
-* **GFLOPs** (exact, mmengine's ``FlopAnalyzer`` through the recognizer's own
-  counter): per view of the base and of the DDNet (on its reduced input),
-  then for the full setting: dense = ``V x base``; DDL = ``V x DDNet +
-  crops x K x base`` (V = crops x clips). ``gflops_ratio = DDL / dense``.
-* **Model time**: full settings take minutes per video on a CPU, so time is
-  measured on ``--videos`` random videos of ``--clips`` full-size clips and
-  one crop: the dense run (base on every clip) and the DDL run (DDNet on
-  every clip, base on the top ``--topk`` clips), both through
-  ``DDLRecognizer`` (its ``model_time_s``: the two model forwards, without
-  decoding). ``time_ratio_measured`` is that reduced setting's DDL / dense
-  time; ``time_ratio_full_estimate`` applies the measured per-view times of
-  the base and the DDNet to the full setting (time is linear in views).
-  Settings of a family with the same view shape share one timing (they
-  differ in clip counts and classes only; ``timed_with`` names the model).
-
-Usage:
-    python benchmarks/bench_ddl_vs_dense.py --json work_dirs/bench/ddl.json
-"""
+"""DDL vs dense inference of the ``configs/recognition/ddl_*`` recognizers
+(random weights): GFLOPs ratio and model-time ratio. Method and results:
+docs/benchmarks.md. Usage: ``python benchmarks/bench_ddl_vs_dense.py --json
+work_dirs/bench/ddl.json``."""
 import argparse
 import os.path as osp
 
@@ -33,7 +12,8 @@ from _common import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FAMILIES = ('slowfast', 'i3d', 'r2plus1d')
-SETTINGS = {'k700': 'top5-of-30_kinetics700', 'anet': 'top9-of-60_anet12'}
+SETTINGS = {'k700': 'top5-of-30_kinetics700',
+            'anet': 'top9-of-60_activitynet12'}
 
 
 def parse_args():
@@ -75,7 +55,7 @@ def build(cfg):
         import mmaction.models  # noqa: F401
         model_cfg = cfg.model.to_dict()
         model_cfg.update(base_checkpoint=None, ddnet_checkpoint=None,
-                         count_flops=True)
+                         count_flops=True, allow_random_weights=True)
         return MODELS.build(model_cfg).eval()
 
 
@@ -84,7 +64,7 @@ def measure(family: str, setting: str, args, timings: dict) -> dict:
     and input shape, then reused: the settings differ in clip counts and
     the number of classes only)."""
     from mmengine.config import Config
-    name = f'ddl_{family}-r50_{SETTINGS[setting]}.py'
+    name = f'recognition/ddl_{family}-r50_{SETTINGS[setting]}-rgb.py'
     cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
     shape = test_shape(cfg)
     crops = int(cfg.model.num_crops)
@@ -139,9 +119,9 @@ def time_reduced(model, shape: dict, args) -> dict:
         for mode, agg in aggs.items():
             model.aggregator = agg
             with torch.no_grad():
-                runs[mode].append(model._video(video))
-    t_dense = sum(r['model_time_s'] for r in runs['dense'])
-    t_ddl = sum(r['model_time_s'] for r in runs['ddl'])
+                runs[mode].append(model.encode_groups([video[:, None]])[0])
+    t_dense = sum(r['time_model_s'] for r in runs['dense'])
+    t_ddl = sum(r['time_model_s'] for r in runs['ddl'])
     n_views = args.videos * args.clips
     return dict(videos=args.videos, clips=args.clips, crops=1,
                 topk=args.topk, dense_s=t_dense, ddl_s=t_ddl,

@@ -1,23 +1,7 @@
-"""Fusion overhead: time to fuse one group, relative to one base-model element.
-
-For groups of 10 to 10,000 elements (d-dim base-model features, D-scores in
-(0, 1)), times the DDL fusion of ``mmddl.core.fusion`` - Eq. 7 selection
-(threshold or top-K), Eq. 9-11 re-scaling and the weighted mean (Eq. 8) -
-both one group at a time (:func:`fuse`) and batched over many groups
-(:func:`fuse_groups`, time divided by the number of groups). Each is divided
-by the base model's forward time for ONE element (batch 1), measured in the
-same run: a ratio of 0.01 means fusing the whole group costs 1 % of running
-the base model on a single one of its elements.
-
-Base models (random weights, full size):
-  * ``face`` (default): ``configs/face/arcface_resnet101_ms1m-recordio.py``
-    (mmpretrain ResNet-101 + 512-d neck) on one 3x112x112 face;
-  * ``slowfast`` / ``i3d`` / ``r2plus1d``: the K700 recognizers of
-    ``configs/recognition/`` on one clip (slow on a CPU).
-
-Usage:
-    python benchmarks/bench_fusion.py --json work_dirs/bench/fusion.json
-"""
+"""Fusion overhead: time to fuse a group (``fuse`` one group at a time,
+``fuse_groups`` batched), relative to the base model's time for one element.
+Method and results: docs/benchmarks.md. Usage: ``python
+benchmarks/bench_fusion.py --json work_dirs/bench/fusion.json``."""
 import argparse
 import os.path as osp
 
@@ -30,7 +14,7 @@ from _common import median, time_interleaved, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASES = {
-    'face': ('configs/face/arcface_resnet101_ms1m-recordio.py',
+    'face': ('configs/face/arcface_r101_4xb128-24e_ms1m-recordio.py',
              (1, 3, 112, 112)),
     'slowfast': ('configs/recognition/'
                  'slowfast_r50_8xb8-4x16x1-256e_kinetics700-rgb.py',

@@ -5,13 +5,13 @@ features (d dims, K classes) is written to disk, then a fresh child process
 scores it and reports its peak resident memory above its baseline (Linux
 ``VmHWM`` after resetting it through ``/proc/self/clear_refs``):
 
-* ``streaming`` - what ``compute_score_table_sharded`` does after feature
+* ``streaming`` - what ``compute_score_table`` does after feature
   extraction: centroid sums streamed from the shards, then the blocked
   hardest-negative search over ``row_chunk`` rows read from disk at a time;
   only the (N,) float64 raw D output grows with N (8 bytes per element);
-* ``in_memory`` - the in-memory pass (features concatenated in RAM, then
-  :func:`mmddl.core.discriminability` in 4096-row chunks);
-* ``dense`` - one N x K similarity matrix (``chunk_size=N``), for contrast.
+* ``in_memory`` - features concatenated in RAM, then
+  :func:`mmddl.core.discriminability` in 4096-row chunks;
+* ``dense`` - all N rows in one chunk (``chunk_size=N``), for contrast.
 
 The result is each mode's peak increase at every N and its growth
 ``peak(N_max) - peak(N_min)``.
@@ -85,10 +85,10 @@ def child(args) -> None:
     import mmddl  # noqa: F401
     from mmddl.core import (centroids_from_sums, class_centroids,
                             discriminability)
-    from mmddl.engine.fast_similarity import HardestNegativeSearch
+    from mmddl.core.discriminability import HardestNegativeSearch
+    from mmddl.engine.discriminability_pass import (accumulate_centroid_sums,
+                                                    score_shards)
     from mmddl.engine.feature_store import FeatureStore
-    from mmddl.engine.sharded_pass import (accumulate_centroid_sums,
-                                           score_shards)
     store = FeatureStore(args.child)
     ids = store.finished_shards()
     # import-time allocations are not the pass's: reset the peak here
@@ -100,8 +100,8 @@ def child(args) -> None:
         sums, counts = accumulate_centroid_sums(store, ids, args.k, args.d,
                                                 args.row_chunk)
         cents = centroids_from_sums(sums, counts, on_empty='exclude')
-        search = HardestNegativeSearch(cents, 'cosine', torch.float64,
-                                       'float32', args.col_chunk)
+        search = HardestNegativeSearch(cents, 'cosine', 'float32',
+                                       args.col_chunk)
         raw = np.concatenate(list(score_shards(store, ids, search,
                                                args.row_chunk).values()))
     else:

@@ -1,38 +1,34 @@
-"""Similarity step of the D-score pass in GFLOP/s, relative to ``torch.mm``.
+"""Similarity step of the D-score pass: speed relative to ``torch.mm`` and
+deviation from float64.
 
-The step scores N elements against K class centroids of dimension d: the
-N x K similarity (2 N K d FLOPs, counting a multiply-add as 2), the own-class
-mask, the running hardest negative and the ratio of Eq. 2-3. Each variant's
-GFLOP/s is divided by ``torch.mm`` GFLOP/s on the same (N, d) x (d, K) shapes,
-same dtype, same machine, measured interleaved in the same run
-(``ratio_to_mm``; target >= 0.7 on the CPU for the pass's search).
+The step scores N elements against K centroids of dimension d (2 N K d
+FLOPs). Each variant's GFLOP/s is divided by ``torch.mm`` GFLOP/s on the same
+shapes, measured interleaved in the same run (``ratio_to_mm``):
 
-Variants (the centroid preparation of the blocked search, done once per
-pass, is timed apart as ``centroid_preparation_s``):
-  * ``blocked_fp32``: ``mmddl.engine.fast_similarity.HardestNegativeSearch``
-    with float32 features and search (the fp32 fast path);
-  * ``pass_default``: what ``compute_score_table_sharded`` runs: float32 rows
-    from disk, float64 positives / refinement / ratio, float32 search;
-  * ``core_fp32`` / ``core_fp64``: :func:`mmddl.core.discriminability`
-    (one ``chunk x K`` block at a time, in the input dtype);
-  * ``--half``: float16 / bfloat16 searches (GPU only by default; their
-    deviation from fp32 is measured by ``--deviation``).
+  * ``search_fp32``: :class:`mmddl.core.discriminability.HardestNegativeSearch`
+    with float32 rows and search, as the pass runs it;
+  * ``search_fp64``: the same with a float64 search;
+  * ``--half``: float16 / bfloat16 searches.
+
+``--deviation`` compares raw D with a float64 reference (dense cosines /
+direct distances) for cosine and euclidean, for every search dtype, and for
+the search without the exact re-check (``argmax_only``: the best search
+score's centroid, refined in float64; ``centred`` with centring first).
 
 Usage:
-    python benchmarks/bench_similarity.py --json work_dirs/bench/sim.json
+    python benchmarks/bench_similarity.py --deviation --json sim.json
 """
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
 
 import mmddl  # noqa: F401
-from mmddl.core import discriminability
-from mmddl.engine.fast_similarity import (HardestNegativeSearch,
-                                          blocked_discriminability)
+from mmddl.core.discriminability import (HardestNegativeSearch,
+                                         discriminability,
+                                         discriminability_ratio)
 
-from _common import median, sync, time_interleaved, write_json
+from _common import median, time_interleaved, write_json
 
 
 def parse_args():
@@ -41,73 +37,112 @@ def parse_args():
     p.add_argument('--k', type=int, default=16384, help='classes K')
     p.add_argument('--d', type=int, default=512, help='feature dim d')
     p.add_argument('--row-chunk', type=int, default=4096)
-    p.add_argument('--col-chunk', type=int, default=16384)
+    p.add_argument('--block-size', type=int, default=16384)
     p.add_argument('--repeat', type=int, default=5)
+    p.add_argument('--metric', default='cosine',
+                   choices=['cosine', 'euclidean'])
     p.add_argument('--device', default='cuda' if torch.cuda.is_available()
                    else 'cpu')
     p.add_argument('--half', action='store_true',
                    help='also time float16 / bfloat16 searches')
-    p.add_argument('--fp64', action='store_true',
-                   help='also time float64 (core and torch.mm)')
     p.add_argument('--deviation', action='store_true',
-                   help='measure the D deviation of float16 / bfloat16 '
-                   'searches from the float64 result')
+                   help='deviation of D from float64, both metrics')
     p.add_argument('--threads', type=int,
                    help='torch intra-op threads (default: torch default)')
     p.add_argument('--json', help='write the result here')
     return p.parse_args()
 
 
-def make_data(n: int, k: int, d: int, device: str):
-    """Clustered features and K class centroids.
-
-    The rows are one chunk of a data set scored against the centroids of
-    the whole set (as a rank scores its shards), so n may be < k; the
-    centroids are the class means plus the mean noise of ~60 elements per
-    class (MS1M has 68), so hardest negatives are close calls as in real
-    data.
-    """
+def make_data(n: int, k: int, d: int, device: str, offset: float = 0.0):
+    """Clustered features and K centroids (class means plus the mean noise
+    of ~60 elements, so hardest negatives are close calls); ``offset`` adds
+    a common vector of that norm (features far from the origin)."""
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, k, (n, ), generator=g)
     means = torch.randn(k, d, generator=g)
     f = means[y] + 1.5 * torch.randn(n, d, generator=g)
     c = means + 1.5 / 60**0.5 * torch.randn(k, d, generator=g)
+    if offset:
+        shift = offset * F.normalize(torch.randn(d, generator=g), dim=0)
+        f, c = 0.01 * f + shift, 0.01 * c + shift
     return f.to(device), y.to(device), c.to(device)
 
 
-def run_search(search: HardestNegativeSearch, f, y, row_chunk: int):
+def reference(f, y, c, metric):
+    """float64 D from dense cosines / direct (non-expanded) distances."""
+    f, c = f.double(), c.double()
+    rows = torch.arange(len(f), device=f.device)
+    if metric == 'cosine':
+        s = F.normalize(f, dim=1) @ F.normalize(c, dim=1).T
+        pos = s[rows, y].clone()
+        s[rows, y] = -float('inf')
+        return discriminability_ratio(pos, s.amax(1), metric)
+    d2 = torch.cdist(f, c, compute_mode='donot_use_mm_for_euclid_dist')**2
+    pos = d2[rows, y].clone()
+    d2[rows, y] = float('inf')
+    return discriminability_ratio(pos, d2.amin(1), metric)
+
+
+def argmax_only(f, y, c, metric, dtype, centred):
+    """The search without re-check: the best ``dtype`` score's centroid,
+    its cosine / distance then taken in float64."""
+    f64, c64 = f.double(), c.double()
+    rows = torch.arange(len(f), device=f.device)
+    if metric == 'cosine':
+        s = (f.to(dtype) @ F.normalize(c64, dim=1).to(dtype).T).float()
+    else:
+        mu = c64.mean(0) if centred else 0
+        q, cc = (f64 - mu).to(dtype), (c64 - mu).to(dtype)
+        s = torch.addmm(-(cc.float()**2).sum(1).to(dtype) / 2, q,
+                        cc.T).float()
+    s[rows, y] = -float('inf')
+    neg = s.argmax(1)
+    ref = reference(f, y, c, metric)  # only for the positive term
+    if metric == 'cosine':
+        cos = (F.normalize(c64[neg], dim=1) * f64).sum(1) / f64.norm(dim=1)
+        pos = (F.normalize(c64[y], dim=1) * f64).sum(1) / f64.norm(dim=1)
+        return discriminability_ratio(pos, cos, metric), ref
+    pos = ((c64[y] - f64)**2).sum(1)
+    return discriminability_ratio(pos, ((c64[neg] - f64)**2).sum(1),
+                                  metric), ref
+
+
+def deviation(n: int, k: int, d: int, device: str) -> dict:
+    """Per metric and search: max / median relative deviation of raw D and
+    the fraction of rows that differ (> 1e-12 relative) from float64."""
+    out = {}
+    for metric, offset in (('cosine', 0.0), ('euclidean', 30.0)):
+        f, y, c = make_data(n, k, d, device, offset)
+        ref = reference(f, y, c, metric)
+        res = {}
+
+        def stats(dv):
+            rel = (dv.double().cpu() - ref.cpu()).abs() / ref.abs().cpu()
+            return dict(max_rel=float(rel.max()),
+                        median_rel=float(rel.median()),
+                        frac_changed=float((rel > 1e-12).float().mean()))
+
+        for sd in ('float64', 'float32', 'float16', 'bfloat16'):
+            res[f'search_{sd}'] = stats(discriminability(
+                f.double(), y, c.double(), metric, search_dtype=sd))
+        for centred in (False, True):
+            for dt in (torch.float32, torch.float16):
+                if metric == 'cosine' and centred:
+                    continue
+                name = f'argmax_only_{str(dt)[6:]}' + \
+                    ('_centred' if centred else '')
+                res[name] = stats(argmax_only(f, y, c, metric, dt,
+                                              centred)[0])
+        own = (f - c[y]).norm(dim=1)
+        res['data'] = dict(feature_norm=float(f.norm(dim=1).mean()),
+                           own_distance=float(own.mean()))
+        out[metric] = res
+    return out
+
+
+def run_search(search, f, y, row_chunk):
     for lo in range(0, f.shape[0], row_chunk):
         search.discriminability(f[lo:lo + row_chunk], y[lo:lo + row_chunk])
-
-
-def deviation(f, y, c, device: str) -> dict:
-    """Deviation of raw D and of the D-score (Eq. 4, with the exact run's
-    statistics) from float64, per search dtype, refined or not."""
-    from mmddl.core import discriminability_stats, normalize_discriminability
-    exact = blocked_discriminability(f.double(), y, c.double(),
-                                     device=device)
-    mean, std = discriminability_stats(exact)
-    ds_exact = normalize_discriminability(exact, mean, std)
-
-    def stats(d):
-        rel = (d - exact).abs() / exact.abs().clamp(min=1e-12)
-        ds = normalize_discriminability(d.double(), mean, std)
-        return dict(max_rel=float(rel.max()), median_rel=float(rel.median()),
-                    max_abs_over_std=float((d - exact).abs().max() / std),
-                    max_dscore_dev=float((ds - ds_exact).abs().max()),
-                    frac_changed=float((rel > 1e-12).float().mean()))
-
-    out = {}
-    for sim in ('float32', 'float16', 'bfloat16'):
-        for refine in (True, False):
-            d = blocked_discriminability(f.double(), y, c.double(),
-                                         sim_dtype=sim, refine=refine,
-                                         device=device)
-            out[f'{sim}{"" if refine else "_unrefined"}'] = stats(d)
-    # the fp32 fast path (float32 everything) against float64
-    out['float32_everything'] = stats(blocked_discriminability(
-        f.float(), y, c.float(), device=device).double())
-    return out
 
 
 def main():
@@ -118,58 +153,31 @@ def main():
     f, y, c = make_data(args.n, args.k, args.d, args.device)
     flops = 2.0 * args.n * args.k * args.d
     fn, cn = F.normalize(f, dim=1), F.normalize(c, dim=1)
-    # the pass prepares the centroids once (O(K d)) and then scores every
-    # chunk of its N >> row_chunk rows: the preparation is timed apart
-    prep = {}
-
-    def prepare(name, *a):
-        t0 = time.perf_counter()
-        prep[name] = HardestNegativeSearch(*a)
-        sync(dev)
-        return prep[name], time.perf_counter() - t0
-
-    s32, t32 = prepare('blocked_fp32', c, 'cosine', torch.float32, 'float32',
-                       args.col_chunk, dev)
-    s64, t64 = prepare('pass_default', c.double(), 'cosine', torch.float64,
-                       'float32', args.col_chunk, dev)
-    fns = {
-        'mm_fp32': lambda: torch.mm(fn, cn.T),
-        'blocked_fp32': lambda: run_search(s32, f, y, args.row_chunk),
-        'pass_default': lambda: run_search(s64, f, y, args.row_chunk),
-        'core_fp32': lambda: discriminability(f, y, c, 'cosine',
-                                              args.row_chunk),
-    }
-    prep_s = dict(blocked_fp32=t32, pass_default=t64)
-    pairs = {k: 'mm_fp32' for k in fns if k != 'mm_fp32'}
-    if args.fp64:
-        f64, c64, fn64, cn64 = f.double(), c.double(), fn.double(), \
-            cn.double()
-        fns['mm_fp64'] = lambda: torch.mm(fn64, cn64.T)
-        fns['core_fp64'] = lambda: discriminability(f64, y, c64, 'cosine',
-                                                    args.row_chunk)
-        pairs['core_fp64'] = 'mm_fp64'
-    if args.half:
-        for name, dt in (('fp16', torch.float16), ('bf16', torch.bfloat16)):
-            fh, ch = fn.to(dt), cn.to(dt)
-            fns[f'mm_{name}'] = (lambda a=fh, b=ch: torch.mm(a, b.T))
-            sh, prep_s[f'blocked_{name}'] = prepare(
-                name, c, 'cosine', torch.float32, dt, args.col_chunk, dev)
-            fns[f'blocked_{name}'] = (
-                lambda sh=sh: run_search(sh, f, y, args.row_chunk))
-            pairs[f'blocked_{name}'] = f'mm_{name}'
+    dtypes = ['float32', 'float64'] + (['float16', 'bfloat16']
+                                       if args.half else [])
+    fns, pairs = {}, {}
+    for sd in dtypes:
+        s = HardestNegativeSearch(c, args.metric, sd, args.block_size, dev)
+        fns[f'search_{sd}'] = (lambda s=s: run_search(s, f, y,
+                                                      args.row_chunk))
+        ref = f'mm_{sd}'
+        if ref not in fns:
+            a, b = fn.to(getattr(torch, sd)), cn.to(getattr(torch, sd))
+            fns[ref] = (lambda a=a, b=b: torch.mm(a, b.T))
+        pairs[f'search_{sd}'] = ref
     times = time_interleaved(fns, args.repeat, device=dev)
     secs = {k: median(v) for k, v in times.items()}
     gflops = {k: flops / s / 1e9 for k, s in secs.items()}
     result = dict(
-        benchmark='similarity', shape=dict(n=args.n, k=args.k, d=args.d),
-        row_chunk=args.row_chunk, col_chunk=args.col_chunk,
-        device=str(dev), repeat=args.repeat, gflop_per_call=flops / 1e9,
-        seconds_median=secs, gflops=gflops,
-        centroid_preparation_s=prep_s,
-        ratio_to_mm={k: gflops[k] / gflops[ref] for k, ref in pairs.items()},
+        benchmark='similarity', metric=args.metric,
+        shape=dict(n=args.n, k=args.k, d=args.d), row_chunk=args.row_chunk,
+        block_size=args.block_size, device=str(dev), repeat=args.repeat,
+        gflop_per_call=flops / 1e9, seconds_median=secs, gflops=gflops,
+        ratio_to_mm={k: gflops[k] / gflops[r] for k, r in pairs.items()},
         ratio_reference=pairs)
     if args.deviation:
-        result['deviation_from_fp64'] = deviation(f, y, c, args.device)
+        result['deviation_from_fp64'] = deviation(
+            min(args.n, 2048), min(args.k, 4096), args.d, args.device)
     write_json(args.json, result)
 
 

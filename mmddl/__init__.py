@@ -1,8 +1,6 @@
-"""mmddl: Discriminability Distillation (DDL, ECCV 2020) for OpenMMLab codebases.
+"""mmddl: Discriminability Distillation (DDL) for OpenMMLab codebases.
 
-``import mmddl`` first applies the compatibility fixes of :mod:`mmddl.compat`
-(they must run before ``mmaction.models`` is imported), then imports every
-module that registers components into the OpenMMLab registries.
+Importing it applies :mod:`mmddl.compat` first, then registers all modules.
 """
 from .compat import apply_all as _apply_compat
 

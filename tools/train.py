@@ -1,34 +1,58 @@
-"""Train with an mmddl config (a thin wrapper over ``Runner.from_cfg``).
-
-Example:
-    python tools/train.py configs/ddnet_slowfast_k700.py --work-dir work_dirs/x
-"""
+"""Train with mmddl (mmaction2's ``tools/train.py`` shape and flags)."""
 import argparse
 import os
 import os.path as osp
 
-import mmddl  # noqa: F401  (compatibility fixes + registration)
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a model (mmddl)')
+    """Command-line options (parsed before any heavy import)."""
+    parser = argparse.ArgumentParser(description='mmddl train a model')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
-        '--resume', nargs='?', type=str, const='auto',
-        help='resume from the given checkpoint, or from the latest one in '
-        'the work dir when no path is given')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic-mixed-precision training')
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='If specify checkpoint path, resume from it, while if not '
+        'specify, try to auto resume from the latest checkpoint '
+        'in the work directory.')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='whether not to evaluate the checkpoint during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='whether to auto scale the learning rate according to the '
+        'actual batch size and the original batch size.')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value (xxx=yyy format)')
+        '--diff-rank-seed',
+        action='store_true',
+        help='whether or not set different seeds for different ranks')
     parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
+        '--deterministic',
+        action='store_true',
+        help='whether to set deterministic options for CUDNN backend.')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     if 'LOCAL_RANK' not in os.environ:
@@ -36,8 +60,20 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply the command-line options to the config."""
+def merge_args(cfg, args: argparse.Namespace):
+    """Merge the command-line options into the config, in mmaction2's order.
+
+    Args:
+        cfg (mmengine.Config): The loaded config.
+        args (argparse.Namespace): Output of :func:`parse_args`.
+
+    Returns:
+        mmengine.Config: The updated config.
+    """
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -45,6 +81,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise SystemExit(f'--amp does not support the custom optimizer '
+                             f'wrapper type {wrapper!r}')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
@@ -53,9 +93,23 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.seed is not None:
-        cfg.setdefault('randomness', dict())
-        cfg.randomness['seed'] = args.seed
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise SystemExit('--auto-scale-lr needs auto_scale_lr='
+                             'dict(enable=False, base_batch_size=N) in the '
+                             'config')
+        cfg.auto_scale_lr.enable = True
+    if args.seed is not None or args.diff_rank_seed or args.deterministic \
+            or cfg.get('randomness', None) is None:
+        randomness = dict(cfg.get('randomness', None) or {})
+        if args.seed is not None:
+            randomness['seed'] = args.seed
+        if args.diff_rank_seed:
+            randomness['diff_rank_seed'] = True
+        if args.deterministic:
+            randomness['deterministic'] = True
+        randomness.setdefault('seed', None)
+        cfg.randomness = randomness
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     return cfg
@@ -63,8 +117,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
+    import mmddl  # noqa: F401  (compatibility fixes before any config)
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+        else RUNNERS.build(cfg)
     runner.train()
 
 

@@ -1,18 +1,4 @@
-"""Fix 1: placeholder for ``mmaction.models.localizers.drn`` (missing in 1.2.0).
-
-``mmaction/models/localizers/__init__.py`` of mmaction2 1.2.0 runs
-``from .drn.drn import DRN``, but neither the wheel nor the sdist ship the
-``drn`` sub-package, so ``import mmaction.models`` raises
-``ModuleNotFoundError``. :func:`install` appends a finder to the END of
-``sys.meta_path`` that serves a placeholder package
-``mmaction.models.localizers.drn`` and module ``...drn.drn`` exporting
-``DRN`` (the only name mmaction imports from it). Being last, the finder is
-only consulted when the regular finders did not find a real ``drn``.
-
-The placeholder ``DRN`` is registered in ``mmaction.registry.MODELS`` (like the
-real one) and raises :class:`NotImplementedError` naming the missing package
-when instantiated, so a DRN config fails with a clear message.
-"""
+"""Placeholder for the ``drn`` localizer package missing in mmaction2 1.2.0."""
 import importlib.machinery
 import importlib.util
 import os.path as osp
@@ -50,10 +36,11 @@ def drn_is_missing(root_package: str = 'mmaction') -> Optional[bool]:
     Looks on disk with the regular path finder; imports nothing.
 
     Args:
-        root_package: Top-level package to inspect (a parameter for tests).
+        root_package (str): Top-level package to inspect (a parameter for
+            tests).
 
     Returns:
-        None if the package is not installed, True if
+        bool, optional: None if the package is not installed, True if
         ``<root>/models/localizers/drn`` is missing, False if it is present
         (or the placeholder/real module is already imported).
     """
@@ -133,11 +120,12 @@ def install() -> str:
     also recovered: Python removes the half-imported modules).
 
     Returns:
-        A one-line status.
+        str: A one-line status.
     """
     loaded = sys.modules.get(DRN_PACKAGE)
     if getattr(loaded, '__mmddl_placeholder__', False):
-        return f'applied: placeholder for missing {DRN_PACKAGE} (already loaded)'
+        return (f'applied: placeholder for missing {DRN_PACKAGE} '
+                '(already loaded)')
     missing = drn_is_missing()
     if missing is None:
         return 'not needed: mmaction is not installed'

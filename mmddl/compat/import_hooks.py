@@ -1,13 +1,4 @@
-"""Post-import hooks: run a callback right after a named module is imported.
-
-The compatibility fixes patch functions of modules (``mmengine.runner.checkpoint``,
-``mmengine.utils.package_utils``) that pull in heavy dependencies (torch). To
-keep :func:`mmddl.compat.apply_all` cheap, the patch is deferred until the
-target module is actually imported: a finder placed first on
-``sys.meta_path`` lets the normal finders locate the module, wraps the loader
-so the callback runs after the module body executed, then restores the
-original loader on the module.
-"""
+"""Post-import hooks: run a callback right after a named module is imported."""
 import sys
 import threading
 import warnings
@@ -25,7 +16,7 @@ def _run_callbacks(module: ModuleType,
                    callbacks: Optional[List[Callback]] = None) -> None:
     """Run ``callbacks`` (default: all registered for ``module``).
 
-    A failing callback issues a RuntimeWarning instead of breaking the import.
+    A failing callback emits a RuntimeWarning instead of breaking the import.
     """
     if callbacks is None:
         with _LOCK:
@@ -46,7 +37,8 @@ class _HookedLoader:
     """Loader wrapper that calls the hooks after the wrapped loader ran.
 
     Args:
-        inner: The loader found by the regular import machinery.
+        inner (importlib.abc.Loader): The loader found by the regular import
+            machinery.
     """
 
     def __init__(self, inner) -> None:
@@ -109,11 +101,12 @@ def when_imported(module_name: str, callback: Callback) -> bool:
     Registering the same callback twice has no effect.
 
     Args:
-        module_name: Fully qualified module name.
-        callback: Called with the imported module object.
+        module_name (str): Fully qualified module name.
+        callback (Callback): Called with the imported module object.
 
     Returns:
-        True if the callback ran immediately (module already imported).
+        bool: True if the callback ran immediately (module already
+        imported).
     """
     with _LOCK:
         callbacks = _CALLBACKS.setdefault(module_name, [])

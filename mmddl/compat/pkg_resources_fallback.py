@@ -1,19 +1,4 @@
-"""Fix 2: ``importlib.metadata`` fallback for mmengine's pkg_resources use.
-
-mmengine 0.10.7 resolves ``mmaction::``/``mmpretrain::`` config paths with
-``mmengine.utils.package_utils.is_installed`` / ``get_installed_path`` /
-``package2module``, which import ``pkg_resources``. setuptools >= 80 no longer
-guarantees it (and it is deprecated), so ``Config.fromfile`` of a config with
-such a ``_base_`` fails with ``No module named 'pkg_resources'``.
-
-When ``pkg_resources`` cannot be found, :func:`install` replaces those three
-functions (in ``package_utils`` and wherever mmengine re-exported them:
-``mmengine.utils``, ``mmengine.config.config``, ``mmengine.hub.hub``) with the
-equivalents below. Nothing is changed where ``pkg_resources`` is available.
-Difference: a missing distribution raises
-``importlib.metadata.PackageNotFoundError`` instead of
-``pkg_resources.DistributionNotFound``.
-"""
+"""``importlib.metadata`` replacements for mmengine's ``pkg_resources`` use."""
 import importlib.util
 import os.path as osp
 import sys
@@ -37,7 +22,7 @@ def is_installed(package: str) -> bool:
     """Check whether a distribution (or an importable module) is installed.
 
     Args:
-        package: Distribution name (e.g. ``mmaction2``) or module name.
+        package (str): Distribution name (e.g. ``mmaction2``) or module name.
     """
     from importlib import metadata  # lazy: costs ~50 ms to import
     try:
@@ -52,7 +37,7 @@ def package2module(package: str) -> str:
     """Infer the top-level module name of a distribution.
 
     Args:
-        package: Distribution name, e.g. ``mmaction2`` -> ``mmaction``.
+        package (str): Distribution name, e.g. ``mmaction2`` -> ``mmaction``.
 
     Raises:
         ValueError: If the distribution declares no top-level module.
@@ -74,7 +59,7 @@ def get_installed_path(package: str) -> str:
     """Get the installed directory of a package.
 
     Args:
-        package: Distribution name or module name.
+        package (str): Distribution name or module name.
 
     Raises:
         PackageNotFoundError: If neither a distribution nor a module exists.
@@ -115,7 +100,7 @@ _REPLACEMENTS = {
 
 
 def _patch(package_utils: ModuleType) -> None:
-    """Swap the functions in ``package_utils`` and in modules re-exporting them."""
+    """Swap the functions in ``package_utils`` and in its re-exporters."""
     originals = {}
     for name in _PATCHED_NAMES:
         current = getattr(package_utils, name, None)
@@ -139,7 +124,7 @@ def install() -> str:
     it already is).
 
     Returns:
-        A one-line status.
+        str: A one-line status.
     """
     if pkg_resources_available():
         return 'not needed: pkg_resources is importable'

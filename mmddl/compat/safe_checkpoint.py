@@ -1,35 +1,4 @@
-"""Fix 3: load mmengine's own checkpoints under ``torch.load(weights_only=True)``.
-
-Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``. mmengine
-0.10.7 calls ``torch.load`` without the argument, and the checkpoints its
-Runner writes contain globals outside torch's default allow-list:
-
-* ``mmengine.logging.history_buffer.HistoryBuffer`` (message hub log scalars);
-* ``numpy.ndarray``, ``numpy._core.multiarray._reconstruct`` (the buffers'
-  arrays), ``numpy._core.multiarray.scalar`` (numpy scalars such as ``eta``),
-  ``numpy.dtype`` and the dtype classes (``numpy.dtypes.Float64DType`` ...,
-  needed to BUILD a reconstructed dtype);
-* ``builtins.getattr``. Cause: ``HistoryBuffer.__getstate__`` stores the
-  class-level ``_statistics_methods`` dict ({'min': HistoryBuffer.min, 'max',
-  'current', 'mean'}); pickle protocol 2 (torch.save's default) writes a
-  function with a dotted ``__qualname__`` as ``getattr(HistoryBuffer, 'min')``.
-
-The allow-list below adds exactly these (numpy's ``_reconstruct``/``scalar``
-under both the numpy 2 ``numpy._core`` and the numpy 1 ``numpy.core`` names,
-so files written under numpy 1.x load too; the object dtype class is left
-out). ``builtins.getattr`` is NOT allowed:
-the name is mapped to :func:`restricted_getattr`, which only resolves
-``getattr(HistoryBuffer, <statistics method>)`` and refuses anything else.
-Every other global (``os.system``, ...) is still refused by torch.
-
-:func:`install` wraps ``mmengine.runner.checkpoint.CheckpointLoader
-.load_checkpoint`` (used by ``_load_checkpoint``, ``load_checkpoint``,
-``Runner.load_checkpoint``, ``Runner.resume`` and ``init_cfg`` Pretrained
-loading, for every URL scheme: local, http, open-mmlab, ...) so it runs inside
-:func:`mmengine_checkpoint_globals`. The allow-list is only active during
-that call (torch keeps it in a process-wide set, so a concurrent
-``torch.load`` in another thread would see it too).
-"""
+"""Load mmengine Runner checkpoints under ``torch.load(weights_only=True)``."""
 import contextlib
 import functools
 import importlib.util
@@ -93,6 +62,10 @@ def restricted_getattr(obj: Any, name: str) -> Any:
     Only ``getattr(HistoryBuffer, name)`` for the class's own default
     statistics methods (``min``, ``max``, ``current``, ``mean``) resolves.
 
+    Args:
+        obj (Any): Object whose attribute is looked up.
+        name (str): Attribute name.
+
     Raises:
         pickle.UnpicklingError: For any other object or attribute.
     """
@@ -129,7 +102,7 @@ def mmengine_safe_globals() -> List[SafeGlobal]:
     """The allow-list for checkpoints written by mmengine's Runner.
 
     Returns:
-        Entries for ``torch.serialization.safe_globals`` (objects or
+        list: Entries for ``torch.serialization.safe_globals`` (objects or
         ``(object, 'module.name')`` pairs).
     """
     return [_history_buffer_cls(),
@@ -138,7 +111,7 @@ def mmengine_safe_globals() -> List[SafeGlobal]:
 
 @contextlib.contextmanager
 def mmengine_checkpoint_globals() -> Iterator[None]:
-    """Context manager allowing :func:`mmengine_safe_globals` in ``torch.load``.
+    """Allow :func:`mmengine_safe_globals` in ``torch.load`` (context manager).
 
     Only entries not already allowed are added, and only those are removed on
     exit, so nesting and user allow-lists are preserved.
@@ -177,7 +150,7 @@ def install() -> str:
     already is), so torch is not imported here.
 
     Returns:
-        A one-line status.
+        str: A one-line status.
     """
     if not weights_only_is_default():
         return (f'not needed: torch {torch_version()} does not default to '

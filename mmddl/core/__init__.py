@@ -8,12 +8,14 @@ from .discriminability import (centroid_sums, centroids_from_sums,
                                discriminability_ratio,
                                discriminability_stats,
                                normalize_discriminability)
-from .fusion import (fuse, fuse_groups, rescale_weights, select_elements,
-                     weighted_mean)
+from .fusion import (fuse, fuse_groups, rescale_groups, rescale_weights,
+                     select_elements, select_groups, weighted_mean,
+                     weighted_mean_groups)
 
 __all__ = [
     'centroid_sums', 'centroids_from_sums', 'class_centroids',
     'discriminability', 'discriminability_ratio', 'discriminability_stats',
     'normalize_discriminability', 'select_elements', 'rescale_weights',
-    'weighted_mean', 'fuse', 'fuse_groups'
+    'weighted_mean', 'fuse', 'fuse_groups', 'select_groups',
+    'rescale_groups', 'weighted_mean_groups'
 ]

@@ -1,8 +1,7 @@
 """Discriminability of training elements: the paper's Eq. 2-4.
 
-Every function is pure (tensors in, tensors out); numpy arrays are accepted
-and converted. Computation happens in float32 or float64 (whatever comes in;
-integer/half inputs are promoted to float32).
+Centroids (Eq. 2), raw discriminability D (Eq. 2-3, one blocked
+hardest-negative search, exact in float64) and the D-score (Eq. 4).
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -11,11 +10,25 @@ import torch
 import torch.nn.functional as F
 
 ArrayLike = Union[torch.Tensor, np.ndarray, Sequence]
+DTypeLike = Union[None, str, torch.dtype]
+DeviceLike = Union[None, str, torch.device]
 
 #: Floor for the hardest-negative cosine similarity (Eq. 2-3 denominator).
 NEG_COS_FLOOR = 1e-2
 #: Floor for the own-centroid Euclidean distance (Eq. 2-3 denominator).
 DIST_FLOOR = 1e-6
+METRICS = ('cosine', 'euclidean')
+
+_DTYPES = {
+    'float64': torch.float64, 'double': torch.float64,
+    'float32': torch.float32, 'fp32': torch.float32, 'float': torch.float32,
+    'float16': torch.float16, 'half': torch.float16, 'fp16': torch.float16,
+    'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
+}
+_UNIT_ROUNDOFF = {torch.float64: 2.0**-53, torch.float32: 2.0**-24,
+                  torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+#: Candidate pairs (row, centroid) evaluated exactly at once, times d.
+_EXACT_BATCH = 1 << 22
 
 
 def as_float_tensor(x: ArrayLike) -> torch.Tensor:
@@ -41,6 +54,25 @@ def as_label_tensor(labels: ArrayLike, n: int) -> torch.Tensor:
     return y
 
 
+def check_metric(metric: str) -> str:
+    """Return ``metric`` if it is ``'cosine'`` or ``'euclidean'``, else raise."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be 'cosine' or 'euclidean', got "
+                         f'{metric!r}')
+    return metric
+
+
+def resolve_search_dtype(search_dtype: DTypeLike) -> torch.dtype:
+    """The torch dtype named by ``search_dtype`` (see :data:`_DTYPES`)."""
+    if isinstance(search_dtype, torch.dtype) and \
+            search_dtype in _UNIT_ROUNDOFF:
+        return search_dtype
+    if isinstance(search_dtype, str) and search_dtype.lower() in _DTYPES:
+        return _DTYPES[search_dtype.lower()]
+    raise ValueError(f'search_dtype must be one of {sorted(set(_DTYPES))}, '
+                     f'got {search_dtype!r}')
+
+
 def _check_feats(feats: torch.Tensor) -> None:
     if feats.dim() != 2:
         raise ValueError('feats must be 2-D (N, d), got shape '
@@ -57,12 +89,12 @@ def centroid_sums(feats: ArrayLike, labels: ArrayLike,
     dividing, which gives exactly the centroids of the whole set.
 
     Args:
-        feats: (N, d) features.
-        labels: (N,) class indices in ``[0, num_classes)``.
-        num_classes: K.
+        feats (ArrayLike): (N, d) features.
+        labels (ArrayLike): (N,) class indices in ``[0, num_classes)``.
+        num_classes (int): K.
 
     Returns:
-        ``(sums (K, d), counts (K,))``; counts are int64.
+        Tuple[Tensor, Tensor]: sums (K, d) and int64 counts (K,).
     """
     f = as_float_tensor(feats)
     _check_feats(f)
@@ -78,7 +110,19 @@ def centroid_sums(feats: ArrayLike, labels: ArrayLike,
 
 def centroids_from_sums(sums: torch.Tensor, counts: torch.Tensor,
                         on_empty: str = 'error') -> torch.Tensor:
-    """Divide per-class sums by counts (see :func:`class_centroids`)."""
+    """Divide per-class sums by counts.
+
+    Args:
+        sums (Tensor): (K, d) per-class sums.
+        counts (Tensor): (K,) per-class counts.
+        on_empty (str): see :func:`class_centroids`.
+
+    Returns:
+        Tensor: (K, d) centroids (NaN rows for excluded empty classes).
+    """
+    if on_empty not in ('error', 'exclude'):
+        raise ValueError(f"on_empty must be 'error' or 'exclude', got "
+                         f'{on_empty!r}')
     empty = (counts == 0).nonzero().flatten().tolist()
     if empty and on_empty == 'error':
         raise ValueError(
@@ -86,9 +130,6 @@ def centroids_from_sums(sums: torch.Tensor, counts: torch.Tensor,
             f'{" ..." if len(empty) > 10 else ""}. Pass num_classes matching '
             "the data, or on_empty='exclude' to give them NaN centroids "
             'that discriminability() ignores.')
-    if on_empty not in ('error', 'exclude'):
-        raise ValueError(f"on_empty must be 'error' or 'exclude', got "
-                         f'{on_empty!r}')
     c = sums / counts.clamp(min=1).to(sums.dtype).unsqueeze(1).to(sums.device)
     if empty:
         c[empty] = float('nan')
@@ -102,17 +143,15 @@ def class_centroids(feats: ArrayLike,
     """Class centroids C_m: the mean feature of each class (Eq. 2).
 
     Args:
-        feats: (N, d) features f_i of the training elements.
-        labels: (N,) class index of each element.
-        num_classes: K; defaults to ``max(labels) + 1``.
-        on_empty: what to do with a class that has no sample: ``'error'``
-            raises a ValueError naming the classes; ``'exclude'`` gives that
-            class a NaN centroid, which :func:`discriminability` skips (it is
-            neither anyone's positive nor a negative). The excluded classes
-            are those with ``torch.isnan(centroids).any(1)``.
+        feats (ArrayLike): (N, d) features f_i of the training elements.
+        labels (ArrayLike): (N,) class index of each element.
+        num_classes (int, optional): K; defaults to ``max(labels) + 1``.
+        on_empty (str): ``'error'`` raises naming the classes without
+            samples; ``'exclude'`` gives them NaN centroids, which
+            :func:`discriminability` skips (neither positive nor negative).
 
     Returns:
-        (K, d) centroids.
+        Tensor: (K, d) centroids.
     """
     f = as_float_tensor(feats)
     _check_feats(f)
@@ -130,124 +169,302 @@ def discriminability_ratio(pos: torch.Tensor, neg: torch.Tensor,
     """The ratio of Eq. 2-3 from positive and hardest-negative terms.
 
     Args:
-        pos: (n,) cosine to the own centroid (``'cosine'``) or squared
-            distance to it (``'euclidean'``).
-        neg: (n,) largest cosine to any other centroid, or smallest squared
-            distance to one.
-        metric: ``'cosine'`` or ``'euclidean'``.
+        pos (Tensor): (n,) cosine to the own centroid (``'cosine'``) or
+            squared distance to it (``'euclidean'``).
+        neg (Tensor): (n,) largest cosine to any other centroid, or smallest
+            squared distance to one.
+        metric (str): ``'cosine'`` or ``'euclidean'``.
 
     Returns:
-        (n,) D = pos / max(neg, NEG_COS_FLOOR) (cosine), or
+        Tensor: (n,) D = pos / max(neg, NEG_COS_FLOOR) (cosine), or
         sqrt(neg) / max(sqrt(pos), DIST_FLOOR) (euclidean).
     """
-    if metric == 'cosine':
+    if check_metric(metric) == 'cosine':
         return pos / neg.clamp(min=NEG_COS_FLOOR)
     return neg.sqrt() / pos.sqrt().clamp(min=DIST_FLOOR)
+
+
+def _matmul_tolerance(dtype: torch.dtype, device: torch.device,
+                      dim: int) -> float:
+    """Relative error bound of one search score, in units of ``|q||c|+|b|``.
+
+    Inputs and output are rounded to ``dtype`` (float32 matmuls on a GPU
+    allowed TF32 / bf16 count as such); a dot product of ``dim`` terms
+    accumulated with unit round-off ``u`` errs by at most ``dim * u``
+    (any summation order). float16 / bfloat16 products are assumed to be
+    accumulated in float32 (cuBLAS and oneDNN do).
+    """
+    u_io = u_acc = _UNIT_ROUNDOFF[dtype]
+    if dtype in (torch.float16, torch.bfloat16):
+        u_acc = _UNIT_ROUNDOFF[torch.float32]
+    elif dtype == torch.float32 and device.type == 'cuda':
+        prec = torch.get_float32_matmul_precision()
+        if prec == 'medium':
+            u_io = 2.0**-8
+        elif prec == 'high' or torch.backends.cuda.matmul.allow_tf32:
+            u_io = 2.0**-11
+    return 6 * u_io + (dim + 2) * u_acc
+
+
+class HardestNegativeSearch:
+    """Eq. 2-3 against centroids prepared once, for many row chunks.
+
+    The hardest negative is searched in ``search_dtype`` over
+    ``block_size`` centroids at a time (memory O(rows x block_size)); every
+    centroid whose search score is within twice the score's round-off bound
+    of the row's best is then re-evaluated exactly in float64 (direct
+    differences for euclidean), so D equals the float64 value for any search
+    dtype. Euclidean features and centroids are centred on the centroid mean
+    first, which keeps the bound (and the candidates) small.
+
+    Args:
+        centroids (ArrayLike): (K, d) class centroids; NaN rows are excluded
+            classes (neither positive nor negative), K >= 2 valid.
+        metric (str): ``'cosine'`` or ``'euclidean'``.
+        search_dtype (str | torch.dtype): dtype of the search matmul
+            (``'float32'``, ``'float64'``; ``'float16'`` / ``'bfloat16'``
+            on a GPU).
+        block_size (int): centroids per block of the search.
+        device (str | torch.device, optional): where to compute (default:
+            the centroids' device).
+    """
+
+    def __init__(self,
+                 centroids: ArrayLike,
+                 metric: str = 'cosine',
+                 search_dtype: DTypeLike = 'float32',
+                 block_size: int = 16384,
+                 device: DeviceLike = None) -> None:
+        self.metric = check_metric(metric)
+        if block_size < 1:
+            raise ValueError(f'block_size must be >= 1, got {block_size}')
+        self.search_dtype = resolve_search_dtype(search_dtype)
+        self.block_size = block_size
+        c = as_float_tensor(centroids)
+        self.device = torch.device(device) if device is not None \
+            else c.device
+        c = c.to(device=self.device, dtype=torch.float64)
+        if c.dim() != 2:
+            raise ValueError(f'centroids must be 2-D (K, d), got '
+                             f'{tuple(c.shape)}')
+        self.valid = ~torch.isnan(c).any(1)
+        if int(self.valid.sum()) < 2:
+            raise ValueError('discriminability needs at least 2 (non-'
+                             f'excluded) class centroids, got '
+                             f'{int(self.valid.sum())}')
+        self.num_classes, self.dim = c.shape
+        vidx = self.valid.nonzero().flatten()
+        # own-class column inside the compacted (valid-only) centroid list
+        self.col_of_class = torch.full((self.num_classes, ), -1,
+                                       dtype=torch.long, device=self.device)
+        self.col_of_class[vidx] = torch.arange(len(vidx), device=self.device)
+        c = c[vidx]
+        sd = self.search_dtype
+        self.tol = _matmul_tolerance(sd, self.device, self.dim)
+        if self.metric == 'cosine':
+            self.exact = F.normalize(c, dim=1)
+            self.center = None
+            cs, self.scale = self.exact, 1.0
+        else:
+            self.exact = c
+            self.center = c.mean(0)
+            cs = c - self.center
+            # float16 has a small range: scale by 1 / max ||c - mean||
+            self.scale = float(cs.norm(dim=1).max().clamp(min=1e-12)) \
+                if sd == torch.float16 else 1.0
+            cs = cs / self.scale
+        self.c_search = cs.to(sd)
+        c_back = self.c_search.double()
+        self.c_max = float(c_back.norm(dim=1).max())
+        if self.metric == 'cosine':
+            self.bias, self.b_max = None, 0.0
+        else:  # argmin ||q - c||^2 = argmax q . c - ||c||^2 / 2
+            self.bias = (-(c_back * c_back).sum(1) / 2).to(sd)
+            self.b_max = float(self.bias.double().abs().max())
+
+    def _block(self, rows: int, cols: int) -> torch.Tensor:
+        """A reused (rows, cols) score buffer."""
+        buf = getattr(self, '_buf', None)
+        if buf is None or buf.numel() < rows * cols:
+            buf = torch.empty(rows * cols, dtype=self.search_dtype,
+                              device=self.device)
+            self._buf = buf
+        return buf[:rows * cols].view(rows, cols)
+
+    def _exact(self, x64: torch.Tensor, nrm: torch.Tensor,
+               rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """float64 cosine / squared distance of the pairs (rows, cols)."""
+        out = torch.empty(len(rows), dtype=torch.float64, device=self.device)
+        step = max(1, _EXACT_BATCH // self.dim)
+        for a in range(0, len(rows), step):
+            r, c = rows[a:a + step], cols[a:a + step]
+            xs = x64.index_select(0, r)
+            cs = self.exact.index_select(0, c)
+            if self.metric == 'cosine':
+                out[a:a + step] = (xs * cs).sum(1) / nrm.index_select(0, r)
+            else:
+                out[a:a + step] = (cs - xs).pow(2).sum(1)
+        return out
+
+    def pos_neg(self, feats: ArrayLike,
+                labels: ArrayLike) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Exact positive and hardest-negative terms of each row.
+
+        Args:
+            feats (ArrayLike): (n, d) features (any float dtype / device).
+            labels (ArrayLike): (n,) class indices.
+
+        Returns:
+            Tuple[Tensor, Tensor]: float64 cosines (``'cosine'``) or squared
+            distances (``'euclidean'``) to the own centroid and to the
+            hardest negative.
+        """
+        x = as_float_tensor(feats)
+        if x.dim() != 2 or x.shape[1] != self.dim:
+            raise ValueError(f'feats must be (n, {self.dim}) like the '
+                             f'centroids, got {tuple(x.shape)}')
+        x = x.to(self.device)
+        y = as_label_tensor(labels, x.shape[0]).to(self.device)
+        if x.shape[0] and int(y.max()) >= self.num_classes:
+            raise ValueError(f'label {int(y.max())} >= number of centroids '
+                             f'{self.num_classes}')
+        if x.shape[0] and not bool(self.valid[y].all()):
+            bad = y[~self.valid[y]].unique().tolist()
+            raise ValueError(f'elements of excluded (empty) classes '
+                             f'{bad[:10]} have no centroid')
+        n, sd = x.shape[0], self.search_dtype
+        own = self.col_of_class[y]
+        rows = torch.arange(n, device=self.device)
+        x64 = x.double()
+        nrm = x64.norm(dim=1).clamp(min=1e-12)
+        pos = self._exact(x64, nrm, rows, own)
+        if self.metric == 'cosine':
+            q = (x64 / nrm.unsqueeze(1)) if sd == torch.float16 else x
+            neg = torch.full((n, ), -float('inf'), dtype=torch.float64,
+                             device=self.device)
+            reduce = 'amax'
+        else:
+            q = (x64 - self.center) / self.scale
+            neg = torch.full((n, ), float('inf'), dtype=torch.float64,
+                             device=self.device)
+            reduce = 'amin'
+        q = q.to(sd)
+        acc = torch.float64 if sd == torch.float64 else torch.float32
+        # twice the round-off bound of a score: a centroid scoring below
+        # best - slack cannot be the hardest negative
+        slack = 2 * self.tol * (q.to(acc).norm(dim=1) * self.c_max
+                                + self.b_max)
+        best = torch.full((n, ), -float('inf'), dtype=acc,
+                          device=self.device)
+        for a in range(0, self.c_search.shape[0], self.block_size):
+            blk = self.c_search[a:a + self.block_size]
+            s = self._block(n, blk.shape[0])
+            if self.bias is None:
+                torch.mm(q, blk.T, out=s)
+            else:
+                torch.addmm(self.bias[a:a + blk.shape[0]], q, blk.T, out=s)
+            inside = (own >= a) & (own < a + blk.shape[0])
+            # flat 1-D indices: far cheaper than s[rows, cols] on the CPU
+            flat = rows[inside] * blk.shape[0] + (own[inside] - a)
+            s.view(-1).index_fill_(0, flat, -float('inf'))
+            best = torch.maximum(best, s.amax(1).to(acc))
+            # a row with only its own (masked) column so far has no candidate
+            thr = (best - slack).nan_to_num(neginf=float('inf'))
+            r, c = (s >= thr.unsqueeze(1)).nonzero(as_tuple=True)
+            neg.scatter_reduce_(0, r, self._exact(x64, nrm, r, c + a),
+                                reduce=reduce)
+        return pos, neg
+
+    def discriminability(self, feats: ArrayLike,
+                         labels: ArrayLike) -> torch.Tensor:
+        """Raw D of each row (Eq. 2-3), float64, on the CPU.
+
+        Args:
+            feats (ArrayLike): (n, d) finite features.
+            labels (ArrayLike): (n,) class indices.
+
+        Returns:
+            Tensor: (n,) float64 raw discriminability.
+        """
+        d = discriminability_ratio(*self.pos_neg(feats, labels), self.metric)
+        if not bool(torch.isfinite(d).all()):
+            bad = (~torch.isfinite(d)).nonzero().flatten()[:10].tolist()
+            raise ValueError(f'feats contain NaN or inf (rows {bad} of this '
+                             'chunk)')
+        return d.cpu()
 
 
 def discriminability(feats: ArrayLike,
                      labels: ArrayLike,
                      centroids: ArrayLike,
                      metric: str = 'cosine',
-                     chunk_size: int = 4096) -> torch.Tensor:
+                     chunk_size: int = 4096,
+                     block_size: int = 16384,
+                     search_dtype: DTypeLike = None,
+                     device: DeviceLike = None) -> torch.Tensor:
     """Raw discriminability D_i of each element (Eq. 2-3).
 
-    ``metric='cosine'``: D_i = cos(f_i, C_pos) / max_{n != pos} cos(f_i, C_n).
-    ``metric='euclidean'``: D_i = min_{n != pos} ||f_i - C_n|| / ||f_i - C_pos||.
-    In both, larger means more discriminative.
-
-    Edge cases (no inf or NaN ever comes out):
-        * hardest-negative cosine <= ``NEG_COS_FLOOR`` (0.01): the denominator
-          is clamped to ``NEG_COS_FLOOR``. Such an element is far from every
-          other class, so its ratio is large but finite; the sign of the
-          numerator is kept (an element opposite its own centroid stays
-          negative).
-        * a zero-norm feature (or centroid) has cosine 0 to everything, so
-          its D_i is 0 (cosine metric).
-        * own distance < ``DIST_FLOOR`` (euclidean): clamped to ``DIST_FLOOR``.
-        * centroids that are NaN (classes excluded by
-          ``class_centroids(on_empty='exclude')``) are ignored as negatives;
-          an element whose own centroid is NaN raises ValueError.
-
-    Memory is O(chunk_size x K); the result does not depend on chunk_size.
-    Cosine similarities are computed in the input dtype; Euclidean distances
-    always in float64 (the |f|^2 - 2 f.c + |c|^2 expansion cancels in
-    float32 when a feature lies close to its centroid).
+    ``'cosine'``: D_i = cos(f_i, C_pos) / max_{n != pos} cos(f_i, C_n);
+    ``'euclidean'``: D_i = min_{n != pos} ||f_i - C_n|| / ||f_i - C_pos||.
+    Larger means more discriminative. The hardest-negative cosine is floored
+    at ``NEG_COS_FLOOR`` and the own distance at ``DIST_FLOOR`` (no inf or
+    NaN comes out); a zero-norm feature has cosine D 0; NaN centroids
+    (``class_centroids(on_empty='exclude')``) are never negatives. Computed
+    by :class:`HardestNegativeSearch`: the result is the float64 value
+    whatever ``search_dtype``, chunk_size and block_size are.
 
     Args:
-        feats: (N, d) features.
-        labels: (N,) class index of each element (its positive centroid).
-        centroids: (K, d) class centroids, K >= 2.
-        metric: ``'cosine'`` or ``'euclidean'``.
-        chunk_size: rows of the N x K similarity computed at once.
+        feats (ArrayLike): (N, d) features; a numpy memmap is read
+            ``chunk_size`` rows at a time.
+        labels (ArrayLike): (N,) class index of each element.
+        centroids (ArrayLike): (K, d) class centroids, K >= 2.
+        metric (str): ``'cosine'`` or ``'euclidean'``.
+        chunk_size (int): rows scored at a time.
+        block_size (int): centroids per block of the search.
+        search_dtype (str | torch.dtype, optional): dtype of the search
+            matmul; default float64 for float64 features, else float32.
+        device (str | torch.device, optional): where to compute (default:
+            the features' device).
 
     Returns:
-        (N,) raw discriminability, in the dtype of ``feats``.
+        Tensor: (N,) raw D in the features' dtype (float32 unless float64),
+        on the features' device (the CPU for numpy input).
     """
-    if metric not in ('cosine', 'euclidean'):
-        raise ValueError(f"metric must be 'cosine' or 'euclidean', got "
-                         f'{metric!r}')
+    check_metric(metric)
     if chunk_size < 1:
         raise ValueError(f'chunk_size must be >= 1, got {chunk_size}')
-    f = as_float_tensor(feats)
-    _check_feats(f)
-    c = as_float_tensor(centroids).to(device=f.device, dtype=f.dtype)
-    if c.dim() != 2 or c.shape[1] != f.shape[1]:
+    is_np = isinstance(feats, np.ndarray)
+    f = feats if is_np else as_float_tensor(feats)
+    if len(f.shape) != 2:
+        raise ValueError('feats must be 2-D (N, d), got shape '
+                         f'{tuple(f.shape)}')
+    dtype = torch.float64 if f.dtype in (np.float64, torch.float64) \
+        else torch.float32
+    home = torch.device('cpu') if is_np else f.device
+    y = as_label_tensor(labels, f.shape[0])
+    search = HardestNegativeSearch(centroids, metric, search_dtype or dtype,
+                                   block_size, device or home)
+    if f.shape[1] != search.dim:
         raise ValueError(f'centroids must be (K, {f.shape[1]}), got '
-                         f'{tuple(c.shape)}')
-    y = as_label_tensor(labels, f.shape[0]).to(f.device)
-    num_classes = c.shape[0]
-    valid = ~torch.isnan(c).any(1)
-    if int(valid.sum()) < 2:
-        raise ValueError('discriminability needs at least 2 (non-excluded) '
-                         f'class centroids, got {int(valid.sum())}')
-    if f.shape[0] and int(y.max()) >= num_classes:
-        raise ValueError(f'label {int(y.max())} >= number of centroids '
-                         f'{num_classes}')
-    if f.shape[0] and not bool(valid[y].all()):
-        bad = y[~valid[y]].unique().tolist()
-        raise ValueError(f'elements of excluded (empty) classes {bad[:10]} '
-                         'have no centroid')
-    c = torch.where(valid.unsqueeze(1), c, torch.zeros_like(c))
-    if metric == 'cosine':
-        c = F.normalize(c, dim=1)
-    else:
-        c64 = c.double()
-        c_sq = (c64 * c64).sum(1)
-    out = torch.empty(f.shape[0], dtype=f.dtype, device=f.device)
-    for start in range(0, f.shape[0], chunk_size):
-        fc = f[start:start + chunk_size]
-        yc = y[start:start + chunk_size]
-        rows = torch.arange(fc.shape[0], device=f.device)
-        if metric == 'cosine':
-            sim = F.normalize(fc, dim=1) @ c.T
-            pos = sim[rows, yc]
-            sim[rows, yc] = -float('inf')
-            sim[:, ~valid] = -float('inf')
-            out[start:start + fc.shape[0]] = discriminability_ratio(
-                pos, sim.max(1).values, 'cosine')
-        else:
-            # squared distances via the expansion, in float64: in float32
-            # it cancels for features close to their centroid
-            fc = fc.double()
-            d2 = ((fc * fc).sum(1, keepdim=True) - 2 * fc @ c64.T
-                  + c_sq.unsqueeze(0)).clamp(min=0)
-            pos = d2[rows, yc].clone()
-            d2[rows, yc] = float('inf')
-            d2[:, ~valid] = float('inf')
-            out[start:start + fc.shape[0]] = discriminability_ratio(
-                pos, d2.min(1).values, 'euclidean').to(f.dtype)
-    return out
+                         f'({search.num_classes}, {search.dim})')
+    out = torch.empty(f.shape[0], dtype=torch.float64)
+    for lo in range(0, f.shape[0], chunk_size):
+        chunk = f[lo:lo + chunk_size]
+        if is_np:
+            chunk = torch.from_numpy(np.ascontiguousarray(chunk))
+        out[lo:lo + chunk.shape[0]] = search.discriminability(
+            chunk, y[lo:lo + chunk_size])
+    return out.to(device=home, dtype=dtype)
 
 
 def discriminability_stats(d: ArrayLike) -> Tuple[float, float]:
     """Mean and (population) standard deviation of raw D over a set (Eq. 4).
 
     Args:
-        d: (N,) raw discriminability, N >= 1.
+        d (ArrayLike): (N,) raw discriminability, N >= 1.
 
     Returns:
-        ``(mean, std)`` as Python floats (computed in float64).
+        Tuple[float, float]: mean and std (computed in float64).
     """
     t = as_float_tensor(d).double().flatten()
     if t.numel() == 0:
@@ -263,14 +480,14 @@ def normalize_discriminability(d: ArrayLike,
     """D-score: sigmoid of the z-score of raw discriminability (Eq. 4).
 
     Args:
-        d: (N,) raw discriminability.
-        mean: statistics to normalise with; computed from ``d`` when None
-            (pass the training set's to score other data consistently).
-        std: as ``mean``. If ``std == 0`` (all training D equal) every
-            z-score is defined as 0, so every D-score is 0.5.
+        d (ArrayLike): (N,) raw discriminability.
+        mean (float, optional): statistics to normalise with; computed from
+            ``d`` when None (pass the training set's to score other data).
+        std (float, optional): as ``mean``; ``std == 0`` gives every
+            element the D-score 0.5.
 
     Returns:
-        (N,) D-scores in (0, 1), dtype of ``d``.
+        Tensor: (N,) D-scores in (0, 1), dtype of ``d``.
     """
     t = as_float_tensor(d)
     if (mean is None) != (std is None):

@@ -1,19 +1,9 @@
-"""Test-time selection and weighted fusion of a group: the paper's Eq. 7-11.
+"""Test-time selection and weighted fusion of groups (the paper's Eq. 7-11).
 
-Definitions for the cases the paper leaves open:
-    * nothing passes the threshold (Eq. 7): the single best-scored element is
-      kept, so every group yields a result;
-    * threshold and top-K together: the top-K among those above threshold;
-    * one element kept, or all kept scores equal: Eq. 10's K = 1/(max-min)
-      divides by zero, so the kept elements get equal weights;
-    * after Eq. 9-11 re-scaling the lowest kept element gets weight exactly 0
-      and so does not contribute (with two kept elements the result is the
-      better one). This is the paper's behaviour; ``rescale=False`` keeps the
-      raw scores as weights instead;
-    * ``rescale=False`` with kept scores summing to 0: equal weights;
-    * ties in top-K are broken by the lower element index.
+Each step is implemented once, batched over groups (``*_groups``); the
+one-group functions are views of the batched ones.
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -31,110 +21,173 @@ def _check_selection_args(threshold: Optional[float],
         raise ValueError(f'threshold must be finite, got {threshold}')
 
 
-def _check_scores(s: torch.Tensor) -> None:
+def _group_ids(scores: torch.Tensor, lengths: ArrayLike) -> torch.Tensor:
+    """Group id of every element; checks ``scores`` against ``lengths``."""
+    n = torch.as_tensor(lengths, dtype=torch.long, device=scores.device)
+    if n.dim() != 1 or n.numel() == 0 or bool((n < 1).any()):
+        raise ValueError('lengths must be a non-empty vector of group sizes '
+                         f'>= 1 (a group must have at least one element), '
+                         f'got {n.tolist()}')
+    if scores.dim() != 1 or scores.shape[0] != int(n.sum()):
+        raise ValueError(f'expected scores (M,) with M = sum(lengths) = '
+                         f'{int(n.sum())}, got {tuple(scores.shape)}')
+    if not torch.isfinite(scores).all():
+        raise ValueError('scores contain NaN or inf')
+    return torch.repeat_interleave(
+        torch.arange(n.numel(), device=scores.device), n)
+
+
+def _one_group(x: ArrayLike, name: str) -> torch.Tensor:
+    """A 1-D score vector of one non-empty group."""
+    s = as_float_tensor(x)
     if s.dim() != 1:
-        raise ValueError(f'scores must be 1-D, got shape {tuple(s.shape)}')
+        raise ValueError(f'{name} must be 1-D, got shape {tuple(s.shape)}')
     if s.numel() == 0:
         raise ValueError('a group must have at least one element')
-    if not torch.isfinite(s).all():
-        raise ValueError('scores contain NaN or inf')
+    return s
 
 
-def _check_nonnegative(s: torch.Tensor) -> None:
-    if bool((s < 0).any()):
-        raise ValueError('rescale=False uses the raw scores as weights, so '
-                         'they must be >= 0 (D-scores are in (0, 1))')
+def select_groups(scores: ArrayLike,
+                  lengths: ArrayLike,
+                  threshold: Optional[float] = None,
+                  topk: Optional[int] = None
+                  ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Elements kept for the base model, for many groups (Eq. 7 and top-K).
+
+    Group g owns the next ``lengths[g]`` of the concatenated elements. Kept
+    are the elements with score > ``threshold`` (all if None), at most the
+    ``topk`` best of them; when nothing passes, the group's best element.
+
+    Args:
+        scores (ArrayLike): (M,) D-scores, M = sum(lengths).
+        lengths (ArrayLike): (G,) group sizes, each >= 1.
+        threshold (float, optional): Eq. 7 threshold.
+        topk (int, optional): Keep at most K elements per group.
+
+    Returns:
+        tuple[Tensor, Tensor]: Kept indices into the M elements, group by
+        group, each group's in descending score order (ties: lower index
+        first); and the (G,) number kept per group (>= 1).
+    """
+    _check_selection_args(threshold, topk)
+    s = as_float_tensor(scores)
+    g = _group_ids(s, lengths)
+    # order by (group, score desc, index asc); the rank within its group
+    # is then the position minus the group's start
+    order = torch.sort(s, descending=True, stable=True).indices
+    order = order[torch.sort(g[order], stable=True).indices]
+    counts = torch.bincount(g, minlength=int(g.max()) + 1)
+    rank = torch.arange(g.numel(), device=s.device) - (
+        torch.cumsum(counts, 0) - counts)[g[order]]
+    keep = torch.ones_like(rank, dtype=torch.bool)
+    if threshold is not None:
+        keep &= (s[order] > threshold) | (rank == 0)
+    if topk is not None:
+        keep &= rank < int(topk)
+    return order[keep], torch.bincount(g[order[keep]],
+                                       minlength=counts.numel())
 
 
 def select_elements(scores: ArrayLike,
                     threshold: Optional[float] = None,
                     topk: Optional[int] = None) -> torch.Tensor:
-    """Indices of the elements kept for the base model (Eq. 7 and top-K).
+    """One-group view of :func:`select_groups`.
 
     Args:
-        scores: (N,) D-scores of one group's elements.
-        threshold: keep elements with score > threshold (Eq. 7).
-        topk: keep (at most) the K best-scored elements.
+        scores (ArrayLike): (N,) D-scores of one group's elements.
+        threshold (float, optional): Eq. 7 threshold (keep score > t).
+        topk (int, optional): Keep at most the K best-scored elements.
 
     Returns:
-        LongTensor of kept indices in descending score order (ties: lower
-        index first). Never empty: if nothing passes, the best element.
+        Tensor: Kept indices in descending score order (ties: lower index
+        first); never empty (the best element if nothing passes).
     """
-    _check_selection_args(threshold, topk)
-    s = as_float_tensor(scores)
-    _check_scores(s)
-    order = torch.sort(s, descending=True, stable=True).indices
-    if threshold is not None:
-        n_pass = int((s > threshold).sum())
-        order = order[:max(n_pass, 1)]
-    if topk is not None:
-        order = order[:int(topk)]
-    return order
+    s = _one_group(scores, 'scores')
+    return select_groups(s, [s.numel()], threshold, topk)[0]
+
+
+def rescale_groups(kept_scores: ArrayLike,
+                   lengths: ArrayLike) -> torch.Tensor:
+    """Min-max re-scaling of each group's kept scores to [0, 1] (Eq. 9-11).
+
+    w = K * s + B with K = 1 / (max - min), B = 1 - K * max: a group's best
+    kept element gets 1, its worst 0; equal weights (1) when max == min.
+
+    Args:
+        kept_scores (ArrayLike): (M,) kept scores, group by group.
+        lengths (ArrayLike): (G,) kept elements per group, each >= 1.
+
+    Returns:
+        Tensor: (M,) weights.
+    """
+    s = as_float_tensor(kept_scores)
+    g = _group_ids(s, lengths)
+    G = int(g.max()) + 1
+    hi = s.new_full((G, ), float('-inf')).scatter_reduce(0, g, s, 'amax')
+    lo = s.new_full((G, ), float('inf')).scatter_reduce(0, g, s, 'amin')
+    span = (hi - lo)[g]
+    equal = span == 0
+    k = 1.0 / torch.where(equal, torch.ones_like(span), span)
+    w = (k * (s - hi[g]) + 1.0).clamp(0.0, 1.0)
+    return torch.where(equal, torch.ones_like(w), w)
 
 
 def rescale_weights(kept_scores: ArrayLike) -> torch.Tensor:
-    """Min-max re-scaling of the kept scores to [0, 1] (Eq. 9-11).
-
-    w = K * s + B with K = 1 / (max - min) and B = 1 - K * max, so the best
-    kept element gets 1 and the worst 0. Equal weights (1) when max == min.
+    """One-group view of :func:`rescale_groups`.
 
     Args:
-        kept_scores: (k,) scores of the kept elements.
+        kept_scores (ArrayLike): (k,) scores of one group's kept elements.
 
     Returns:
-        (k,) weights.
+        Tensor: (k,) weights.
     """
-    s = as_float_tensor(kept_scores)
-    _check_scores(s)
-    hi, lo = s.max(), s.min()
-    if hi == lo:
-        return torch.ones_like(s)
-    k = 1.0 / (hi - lo)
-    b = 1.0 - k * hi
-    return (k * s + b).clamp(0.0, 1.0)
+    s = _one_group(kept_scores, 'kept_scores')
+    return rescale_groups(s, [s.numel()])
 
 
-def weighted_mean(feats: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Weighted mean of rows (Eq. 8); equal weights if they sum to 0."""
-    w = weights.to(feats.dtype)
-    total = w.sum()
-    if total <= 0:
-        w = torch.ones_like(w)
-        total = w.sum()
-    return (w.unsqueeze(1) * feats).sum(0) / total
+def weighted_mean_groups(feats: ArrayLike, weights: ArrayLike,
+                         lengths: ArrayLike) -> torch.Tensor:
+    """Weighted mean of each group's rows (Eq. 8).
 
-
-def fuse(feats: ArrayLike,
-         scores: ArrayLike,
-         threshold: Optional[float] = None,
-         topk: Optional[int] = None,
-         rescale: bool = True) -> torch.Tensor:
-    """Fuse one group's element features (or clip scores) (Eq. 7-11).
+    A group whose weights sum to 0 gets the plain mean of its rows.
 
     Args:
-        feats: (N, d) per-element outputs of the base model.
-        scores: (N,) D-scores from the DDNet.
-        threshold: Eq. 7 threshold (keep score > t); None keeps all.
-        topk: keep at most K best-scored elements; None keeps all.
-        rescale: apply Eq. 9-11 to the kept scores; else weight by the raw
-            kept scores.
+        feats (ArrayLike): (M, d) rows, group by group.
+        weights (ArrayLike): (M,) weights >= 0.
+        lengths (ArrayLike): (G,) rows per group, each >= 1.
 
     Returns:
-        (d,) fused feature.
+        Tensor: (G, d) means.
     """
     f = as_float_tensor(feats)
-    if f.dim() != 2:
-        raise ValueError(f'feats must be (N, d), got {tuple(f.shape)}')
-    s = as_float_tensor(scores).to(f.device)
-    if s.dim() != 1 or s.shape[0] != f.shape[0]:
-        raise ValueError(f'scores must be ({f.shape[0]},), one per element, '
-                         f'got {tuple(s.shape)}')
-    if not rescale:
-        _check_nonnegative(s)
-    idx = select_elements(s, threshold, topk)
-    kept = s[idx]
-    w = rescale_weights(kept) if rescale else kept
-    return weighted_mean(f[idx], w)
+    w = as_float_tensor(weights).to(device=f.device, dtype=f.dtype)
+    g = _group_ids(w, lengths)
+    if f.dim() != 2 or f.shape[0] != w.shape[0]:
+        raise ValueError(f'feats must be ({w.shape[0]}, d), one row per '
+                         f'element, got {tuple(f.shape)}')
+    if bool((w < 0).any()):
+        raise ValueError('fusion weights must be >= 0 (raw D-scores are in '
+                         '(0, 1))')
+    G = int(g.max()) + 1
+    total = w.new_zeros(G).index_add_(0, g, w)
+    w = torch.where((total <= 0)[g], torch.ones_like(w), w)
+    total = w.new_zeros(G).index_add_(0, g, w)
+    out = f.new_zeros(G, f.shape[1]).index_add_(0, g, w[:, None] * f)
+    return out / total[:, None]
+
+
+def weighted_mean(feats: ArrayLike, weights: ArrayLike) -> torch.Tensor:
+    """One-group view of :func:`weighted_mean_groups`.
+
+    Args:
+        feats (ArrayLike): (k, d) rows.
+        weights (ArrayLike): (k,) weights >= 0 (equal if they sum to 0).
+
+    Returns:
+        Tensor: (d,) weighted mean.
+    """
+    w = _one_group(weights, 'weights')
+    return weighted_mean_groups(feats, w, [w.numel()])[0]
 
 
 def fuse_groups(feats: ArrayLike,
@@ -143,75 +196,47 @@ def fuse_groups(feats: ArrayLike,
                 threshold: Optional[float] = None,
                 topk: Optional[int] = None,
                 rescale: bool = True) -> torch.Tensor:
-    """Batched :func:`fuse` for many groups of different sizes.
-
-    Elements of all groups are concatenated: group g owns the next
-    ``lengths[g]`` rows. Vectorised (no Python loop over groups); gives the
-    same result as calling :func:`fuse` on each group.
+    """Select, weight and fuse many groups (Eq. 7-11), no loop over groups.
 
     Args:
-        feats: (sum(lengths), d) element features.
-        scores: (sum(lengths),) element D-scores.
-        lengths: (G,) group sizes, each >= 1.
-        threshold: as in :func:`fuse`.
-        topk: as in :func:`fuse`.
-        rescale: as in :func:`fuse`.
+        feats (ArrayLike): (M, d) element outputs, group by group.
+        scores (ArrayLike): (M,) element D-scores.
+        lengths (ArrayLike): (G,) group sizes, each >= 1.
+        threshold (float, optional): Eq. 7 threshold; None keeps all.
+        topk (int, optional): Keep at most K per group; None keeps all.
+        rescale (bool): Weight by Eq. 9-11; else by the raw kept scores
+            (which must then be >= 0).
 
     Returns:
-        (G, d) fused group features.
+        Tensor: (G, d) fused outputs.
     """
-    _check_selection_args(threshold, topk)
     f = as_float_tensor(feats)
     s = as_float_tensor(scores).to(device=f.device, dtype=f.dtype)
-    n = torch.as_tensor(lengths, dtype=torch.long, device=f.device)
-    if n.dim() != 1 or n.numel() == 0 or bool((n < 1).any()):
-        raise ValueError('lengths must be a non-empty vector of group sizes '
-                         '>= 1')
-    if f.dim() != 2 or s.dim() != 1 or f.shape[0] != s.shape[0] or \
-            int(n.sum()) != f.shape[0]:
-        raise ValueError(
-            f'expected feats (M, d) and scores (M,) with M = sum(lengths) = '
-            f'{int(n.sum())}, got {tuple(f.shape)} and {tuple(s.shape)}')
-    if not torch.isfinite(s).all():
-        raise ValueError('scores contain NaN or inf')
-    if not rescale:
-        _check_nonnegative(s)
-    g = torch.repeat_interleave(torch.arange(n.numel(), device=f.device), n)
-    # order elements by (group, score desc, index asc): the rank within its
-    # group is then the position minus the group's start.
-    order = torch.sort(s, descending=True, stable=True).indices
-    order = order[torch.sort(g[order], stable=True).indices]
-    starts = torch.cumsum(n, 0) - n
-    rank = torch.empty_like(g)
-    rank[order] = torch.arange(g.numel(), device=f.device) - starts[g[order]]
-    keep = torch.ones_like(s, dtype=torch.bool)
-    if threshold is not None:
-        keep &= (s > threshold) | (rank == 0)
-    if topk is not None:
-        keep &= rank < int(topk)
-    G = n.numel()
-    inf = torch.tensor(float('inf'), dtype=s.dtype, device=f.device)
-    hi = torch.full((G,), -inf, dtype=s.dtype, device=f.device).scatter_reduce(
-        0, g, torch.where(keep, s, -inf), 'amax')
-    lo = torch.full((G,), inf, dtype=s.dtype, device=f.device).scatter_reduce(
-        0, g, torch.where(keep, s, inf), 'amin')
-    if rescale:
-        span = hi - lo
-        equal = span == 0
-        k = torch.where(equal, torch.zeros_like(span), 1.0 / torch.where(
-            equal, torch.ones_like(span), span))
-        b = torch.where(equal, torch.ones_like(span), 1.0 - k * hi)
-        w = (k[g] * s + b[g]).clamp(0.0, 1.0)
-    else:
-        w = s.clone()
-    w = torch.where(keep, w, torch.zeros_like(w))
-    total = torch.zeros(G, dtype=s.dtype, device=f.device).index_add_(0, g, w)
-    # groups whose kept weights sum to 0: equal weights over kept elements
-    zero = total <= 0
-    if bool(zero.any()):
-        w = torch.where(zero[g] & keep, torch.ones_like(w), w)
-        total = torch.zeros(G, dtype=s.dtype,
-                            device=f.device).index_add_(0, g, w)
-    out = torch.zeros(G, f.shape[1], dtype=f.dtype, device=f.device)
-    out.index_add_(0, g, w.unsqueeze(1) * f)
-    return out / total.unsqueeze(1)
+    if f.dim() != 2 or s.dim() != 1 or f.shape[0] != s.shape[0]:
+        raise ValueError(f'feats must be (M, d) and scores (M,), one per '
+                         f'element, got {tuple(f.shape)} and '
+                         f'{tuple(s.shape)}')
+    idx, kept = select_groups(s, lengths, threshold, topk)
+    w = rescale_groups(s[idx], kept) if rescale else s[idx]
+    return weighted_mean_groups(f[idx], w, kept)
+
+
+def fuse(feats: ArrayLike,
+         scores: ArrayLike,
+         threshold: Optional[float] = None,
+         topk: Optional[int] = None,
+         rescale: bool = True) -> torch.Tensor:
+    """One-group view of :func:`fuse_groups`.
+
+    Args:
+        feats (ArrayLike): (N, d) element outputs of the base model.
+        scores (ArrayLike): (N,) D-scores from the DDNet.
+        threshold (float, optional): Eq. 7 threshold; None keeps all.
+        topk (int, optional): Keep at most K; None keeps all.
+        rescale (bool): Eq. 9-11 weights; else the raw kept scores.
+
+    Returns:
+        Tensor: (d,) fused output.
+    """
+    s = _one_group(scores, 'scores')
+    return fuse_groups(feats, s, [s.numel()], threshold, topk, rescale)[0]

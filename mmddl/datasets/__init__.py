@@ -1,8 +1,8 @@
 """Data sets in their real on-disk formats, samplers and transforms."""
 from . import face, reid, samplers, transforms  # noqa: F401
-from .activitynet import ActivityNetVideoDataset  # noqa: F401
-from .base_group_dataset import BaseGroupDataset, DatasetFormatError  # noqa: F401
-from .group_collate import group_collate  # noqa: F401
+from .activitynet import ActivityNetVideoDataset
+from .base_group_dataset import BaseGroupDataset, DatasetFormatError
+from .group_collate import group_collate
 
 __all__ = [
     'ActivityNetVideoDataset', 'BaseGroupDataset', 'DatasetFormatError',

@@ -1,53 +1,32 @@
-"""ActivityNet-1.2 untrimmed videos as a video-level classification dataset.
-
-Reads the official ``activity_net.v1-2.min.json``::
-
-    {"version": ..., "taxonomy": [{"nodeId", "nodeName", "parentId",
-     "parentName"}, ...], "database": {"<youtube_id>": {"subset":
-     "training" | "validation" | "testing", "duration": seconds, "url": ...,
-     "resolution": ..., "annotations": [{"segment": [start_s, end_s],
-     "label": "<leaf class name>"}, ...]}}}
-
-Policies (also logged with counts when the dataset is built):
-
-* **Classes**: the leaf nodes of the taxonomy (a leaf is a node that is no
-  node's parent), sorted by name: label ``i`` is the ``i``-th name (the
-  100 classes of ActivityNet-1.2, the usual alphabetical indexing).
-  Alternatively an explicit class list (file, one name per line, or a list)
-  or ``'annotated'`` (the leaves that some annotation of the file uses).
-* **Label of a video**: the class of its annotations. A video whose
-  annotations name several classes gets the class with the largest total
-  segment duration (ties: the lower class index); all its classes are kept in
-  ``labels``.
-* **Videos without annotations** (all of the ``testing`` subset) are skipped
-  and counted.
-* **Files**: ``<data_prefix['video']>/<filename_tmpl.format(youtube_id)>``;
-  ``filename_tmpl='v_{}.mp4'`` follows the usual ActivityNet download naming
-  (``v_`` + YouTube id). Missing files raise an error naming how many and the
-  first few, unless ``skip_missing=True`` (then they are skipped and counted).
-"""
+"""ActivityNet-1.2 untrimmed videos as a video-level classification dataset."""
 import json
 import logging
 import os.path as osp
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from mmengine.fileio import exists, get_text, list_from_file
-from mmengine.logging import print_log
-
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
+from mmengine.fileio import exists, get_text, list_from_file
+from mmengine.logging import print_log
 
 SUBSETS = ('training', 'validation', 'testing')
 ClassSpec = Optional[Union[str, Sequence[str]]]
 
 
 def taxonomy_leaves(taxonomy: List[dict]) -> List[str]:
-    """Names of the taxonomy's leaf nodes (nobody's parent), sorted."""
-    parents = {str(n['parentId']) for n in taxonomy
-               if n.get('parentId') is not None}
-    leaves = [n['nodeName'] for n in taxonomy
-              if str(n['nodeId']) not in parents]
+    """Names of the taxonomy's leaf nodes (nobody's parent), sorted.
+
+    Args:
+        taxonomy (List[dict]): ``taxonomy`` list of the annotation file.
+    """
+    parents = {
+        str(n['parentId'])
+        for n in taxonomy if n.get('parentId') is not None
+    }
+    leaves = [
+        n['nodeName'] for n in taxonomy if str(n['nodeId']) not in parents
+    ]
     dup = sorted({x for x in leaves if leaves.count(x) > 1})
     if dup:
         raise ValueError(f'taxonomy has duplicate leaf names: {dup[:5]}')
@@ -58,10 +37,11 @@ def resolve_classes(data: dict, classes: ClassSpec = None) -> List[str]:
     """The class list (index = label) of an ActivityNet annotation dict.
 
     Args:
-        data: The loaded annotation JSON.
-        classes: ``None`` (taxonomy leaves sorted by name), ``'annotated'``
-            (those leaves that occur in some annotation), the path of a text
-            file with one class name per line, or a sequence of names.
+        data (dict): The loaded annotation JSON.
+        classes (ClassSpec): ``None`` (taxonomy leaves sorted by name),
+            ``'annotated'`` (those leaves that occur in some annotation), the
+            path of a text file with one class name per line, or a sequence of
+            names.
     """
     if classes is None or classes == 'annotated':
         if not data.get('taxonomy'):
@@ -69,8 +49,11 @@ def resolve_classes(data: dict, classes: ClassSpec = None) -> List[str]:
                              'classes= (a file or a list of names)')
         names = taxonomy_leaves(data['taxonomy'])
         if classes == 'annotated':
-            used = {a['label'] for v in data['database'].values()
-                    for a in v.get('annotations') or []}
+            used = {
+                a['label']
+                for v in data['database'].values()
+                for a in v.get('annotations') or []
+            }
             names = [n for n in names if n in used]
     elif isinstance(classes, str):
         names = [x.strip() for x in list_from_file(classes) if x.strip()]
@@ -85,7 +68,13 @@ def resolve_classes(data: dict, classes: ClassSpec = None) -> List[str]:
 
 def video_label(annotations: List[dict], class_idx: Dict[str, int],
                 video_id: str) -> Tuple[int, List[int], List[List[float]]]:
-    """Majority-by-duration label, all labels and segments of one video."""
+    """Majority-by-duration label, all labels and segments of one video.
+
+    Args:
+        annotations (List[dict]): The video's annotations.
+        class_idx (Dict[str, int]): Class name -> label.
+        video_id (str): Video id, for error messages.
+    """
     dur: Dict[int, float] = OrderedDict()
     segments = []
     for ann in annotations:
@@ -104,15 +93,22 @@ def parse_activitynet(data: dict, subsets: Sequence[str],
                       class_names: List[str]) -> Tuple[List[dict], Dict]:
     """Annotated videos of ``subsets`` (sorted by id) and counts.
 
+    Args:
+        data (dict): The loaded annotation JSON.
+        subsets (Sequence[str]): Subsets to keep.
+        class_names (List[str]): Class list (index = label).
+
     Returns:
-        ``(records, stats)``; records have ``video_id``, ``label``,
+        tuple: ``(records, stats)``; records have ``video_id``, ``label``,
         ``labels``, ``segments``, ``duration``, ``subset``; stats count
         ``unannotated`` (skipped) and ``multi_class`` videos.
     """
     class_idx = {n: i for i, n in enumerate(class_names)}
-    unknown = sorted({a['label'] for v in data['database'].values()
-                      if v['subset'] in subsets
-                      for a in v.get('annotations') or []} - set(class_idx))
+    unknown = sorted({
+        a['label']
+        for v in data['database'].values() if v['subset'] in subsets
+        for a in v.get('annotations') or []
+    } - set(class_idx))
     if unknown:
         raise ValueError(f'{len(unknown)} annotation labels are not in the '
                          f'class list, e.g. {unknown[:5]}')
@@ -124,12 +120,16 @@ def parse_activitynet(data: dict, subsets: Sequence[str],
         if not v.get('annotations'):
             stats['unannotated'] += 1
             continue
-        label, labels, segments = video_label(v['annotations'], class_idx,
-                                              vid)
+        label, labels, segments = video_label(v['annotations'], class_idx, vid)
         stats['multi_class'] += len(labels) > 1
-        records.append(dict(video_id=vid, label=label, labels=labels,
-                            segments=segments, subset=v['subset'],
-                            duration=float(v.get('duration', -1.0))))
+        records.append(
+            dict(
+                video_id=vid,
+                label=label,
+                labels=labels,
+                segments=segments,
+                subset=v['subset'],
+                duration=float(v.get('duration', -1.0))))
     return records, stats
 
 
@@ -144,15 +144,18 @@ class ActivityNetVideoDataset(BaseActionDataset):
     class list and ``self.stats`` the counts of the policies.
 
     Args:
-        ann_file: Path of ``activity_net.v1-2.min.json`` (or same format).
-        pipeline: Data transforms (e.g. ``DecordInit``, ``SampleFrames``...).
-        subset: ``'training'``, ``'validation'``, ``'testing'`` or a list.
-        data_prefix: ``dict(video=DIR)``, the folder holding the videos.
-        filename_tmpl: File name of a video from its id (one ``{}``).
-        classes: Class list policy, see :func:`resolve_classes`.
-        skip_missing: Skip (and count) videos whose file is missing instead
-            of raising ``FileNotFoundError``.
-        test_mode: Build a test/validation dataset.
+        ann_file (str): Path of ``activity_net.v1-2.min.json`` (or same
+            format).
+        pipeline (List[dict | Callable]): Data transforms (e.g. ``DecordInit``,
+            ``SampleFrames``...).
+        subset (str | Sequence[str]): ``'training'``, ``'validation'``,
+            ``'testing'`` or a list.
+        data_prefix (dict): ``dict(video=DIR)``, the folder holding the videos.
+        filename_tmpl (str): File name of a video from its id (one ``{}``).
+        classes (ClassSpec): Class list policy, see :func:`resolve_classes`.
+        skip_missing (bool): Skip (and count) videos whose file is missing
+            instead of raising ``FileNotFoundError``.
+        test_mode (bool): Build a test/validation dataset.
         **kwargs: Passed to ``BaseActionDataset``.
     """
 
@@ -179,9 +182,12 @@ class ActivityNetVideoDataset(BaseActionDataset):
         self.class_spec = classes
         self.skip_missing = skip_missing
         self.stats: Dict[str, int] = {}
-        super().__init__(ann_file, pipeline=pipeline,
-                         data_prefix=data_prefix, test_mode=test_mode,
-                         **kwargs)
+        super().__init__(
+            ann_file,
+            pipeline=pipeline,
+            data_prefix=data_prefix,
+            test_mode=test_mode,
+            **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Parse the JSON, apply the policies, check the video files."""
@@ -203,8 +209,8 @@ class ActivityNetVideoDataset(BaseActionDataset):
                 missing.append(path)
                 continue
             data_list.append(dict(filename=path, **rec))
-        stats.update(missing=len(missing), videos=len(data_list),
-                     classes=len(names))
+        stats.update(
+            missing=len(missing), videos=len(data_list), classes=len(names))
         if missing and not self.skip_missing:
             raise FileNotFoundError(
                 f'{len(missing)} of {len(records)} videos of subset '
@@ -219,18 +225,25 @@ class ActivityNetVideoDataset(BaseActionDataset):
 
     def _log(self, data: dict, names: List[str]) -> None:
         s = self.stats
-        print_log(f'ActivityNetVideoDataset {self.subsets}: {s["videos"]} '
-                  f'videos, {s["classes"]} classes; skipped '
-                  f'{s["unannotated"]} without annotations and '
-                  f'{s["missing"]} missing files; {s["multi_class"]} videos '
-                  'annotate several classes (label = longest total '
-                  'duration)', logger='current')
-        used = {a['label'] for v in data['database'].values()
-                for a in v.get('annotations') or []}
+        print_log(
+            f'ActivityNetVideoDataset {self.subsets}: {s["videos"]} '
+            f'videos, {s["classes"]} classes; skipped '
+            f'{s["unannotated"]} without annotations and '
+            f'{s["missing"]} missing files; {s["multi_class"]} videos '
+            'annotate several classes (label = longest total '
+            'duration)',
+            logger='current')
+        used = {
+            a['label']
+            for v in data['database'].values()
+            for a in v.get('annotations') or []
+        }
         unused = [n for n in names if n not in used]
         if unused:
-            print_log(f'{len(unused)} of {len(names)} classes have no '
-                      f'annotation in {self.ann_file} (e.g. {unused[:3]}); '
-                      "pass classes='annotated' or a class file if the "
-                      'taxonomy is larger than the label set',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                f'{len(unused)} of {len(names)} classes have no '
+                f'annotation in {self.ann_file} (e.g. {unused[:3]}); '
+                "pass classes='annotated' or a class file if the "
+                'taxonomy is larger than the label set',
+                logger='current',
+                level=logging.WARNING)

@@ -1,9 +1,4 @@
-"""Collate for data sets whose items are groups of images.
-
-mmengine's ``pseudo_collate`` transposes list-valued ``inputs`` and so fails
-when groups have different sizes; ``group_collate`` keeps one entry per group
-instead, which is what :class:`DDLGroupEncoder` takes.
-"""
+"""Collate function for datasets whose items are groups of images."""
 from typing import Any, Dict, List, Sequence
 
 import numpy as np

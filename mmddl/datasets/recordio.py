@@ -1,24 +1,4 @@
-"""MXNet / dmlc RecordIO (``train.rec`` + ``train.idx``) without mxnet.
-
-On-disk format (dmlc-core ``recordio.h``, current version):
-    every record = ``uint32 magic (0xced7230a)`` + ``uint32 lrec`` + data +
-    zero padding to a multiple of 4 bytes, little endian. ``lrec`` holds the
-    data length in its low 29 bits and a continuation flag ``cflag`` in its
-    high 3 bits: 0 = whole record; 1 / 2 / 3 = first / middle / last part of a
-    record that the writer split where the magic word occurred (4-byte aligned)
-    inside the payload; the reader re-inserts the magic between the parts.
-    ``train.idx`` is text: ``<key>\\t<byte offset>`` per line.
-
-Image records (mxnet ``recordio.pack``): an ``IRHeader`` packed as
-``struct('<IfQQ')`` = (flag, label, id, id2), then — when ``flag > 0`` — a
-float32 label array of ``flag`` values (the header's ``label`` is then 0),
-then the encoded image bytes.
-
-insightface's convention for face training sets: record 0 has ``flag = 2``
-and label ``[a, b]``: image records are keys ``1 .. a-1`` and keys
-``a .. b-1`` are identity records whose label ``[start, end)`` is the key range
-of that identity's images (identity ordinal = key - a).
-"""
+"""MXNet / dmlc RecordIO (``.rec`` + ``.idx``) reader and writer, no mxnet."""
 import os
 import struct
 from typing import Dict, List, NamedTuple, Tuple, Union
@@ -44,11 +24,12 @@ class IRHeader(NamedTuple):
 
 
 def pack(header: IRHeader, payload: bytes) -> bytes:
-    """Pack a header (scalar or array label) and payload like ``mx.recordio.pack``.
+    """Pack a header and a payload like ``mx.recordio.pack``.
 
     Args:
-        header: The header; an array-like ``label`` sets ``flag = len(label)``.
-        payload: Encoded image bytes (may be empty).
+        header (IRHeader): The header; an array-like ``label`` sets ``flag =
+            len(label)``.
+        payload (bytes): Encoded image bytes (may be empty).
 
     Returns:
         bytes: The record data (without the RecordIO framing).
@@ -59,7 +40,8 @@ def pack(header: IRHeader, payload: bytes) -> bytes:
                            int(header.id), int(header.id2))
         return head + payload
     arr = np.asarray(label, dtype='<f4').ravel()
-    head = struct.pack(_IR_FORMAT, arr.size, 0.0, int(header.id), int(header.id2))
+    head = struct.pack(_IR_FORMAT, arr.size, 0.0, int(header.id),
+                       int(header.id2))
     return head + arr.tobytes() + payload
 
 
@@ -67,15 +49,17 @@ def unpack(record: bytes) -> Tuple[IRHeader, bytes]:
     """Inverse of :func:`pack` (``mx.recordio.unpack``).
 
     Args:
-        record: Record data as returned by :meth:`RecordIOReader.read_idx`.
+        record (bytes): Record data as returned by
+            :meth:`RecordIOReader.read_idx`.
 
     Returns:
         tuple: ``(header, payload)``; ``header.label`` is a float32 array when
         ``flag > 0``.
     """
     if len(record) < _IR_SIZE:
-        raise RecordIOError(f'Record of {len(record)} bytes is shorter than the '
-                            f'{_IR_SIZE}-byte IRHeader.')
+        raise RecordIOError(
+            f'Record of {len(record)} bytes is shorter than the '
+            f'{_IR_SIZE}-byte IRHeader.')
     flag, label, id1, id2 = struct.unpack(_IR_FORMAT, record[:_IR_SIZE])
     body = record[_IR_SIZE:]
     if flag > 0:
@@ -90,8 +74,12 @@ def unpack(record: bytes) -> Tuple[IRHeader, bytes]:
 def read_index(idx_path: str) -> Dict[int, int]:
     """Parse a ``.idx`` file into ``{key: byte offset}``.
 
+    Args:
+        idx_path (str): The ``.idx`` file.
+
     Raises:
-        RecordIOError: Naming the file and line of a malformed / duplicate entry.
+        RecordIOError: Naming the file and line of a malformed or duplicate
+            entry.
     """
     if not os.path.isfile(idx_path):
         raise FileNotFoundError(f'RecordIO index file not found: {idx_path}')
@@ -106,27 +94,37 @@ def read_index(idx_path: str) -> Dict[int, int]:
                 if len(parts) != 2:
                     raise ValueError
             except (ValueError, IndexError):
-                raise RecordIOError(f'{idx_path}:{lineno}: expected "<key>\\t<offset>", '
-                                    f'got {line.rstrip()!r}') from None
+                raise RecordIOError(
+                    f'{idx_path}:{lineno}: expected "<key>\\t<offset>", '
+                    f'got {line.rstrip()!r}') from None
             if key in index:
-                raise RecordIOError(f'{idx_path}:{lineno}: duplicate key {key}.')
+                raise RecordIOError(
+                    f'{idx_path}:{lineno}: duplicate key {key}.')
             index[key] = offset
     return index
 
 
 def read_record_at(f, offset: int, path: str = '<rec>') -> bytes:
-    """Read one (possibly multi-part) record starting at byte ``offset``."""
+    """Read one (possibly multi-part) record starting at byte ``offset``.
+
+    Args:
+        f (BinaryIO): ``.rec`` file opened in binary mode.
+        offset (int): Byte offset of the record.
+        path (str): File name, for error messages.
+    """
     f.seek(offset)
     parts: List[bytes] = []
     pos = offset
     while True:
         head = f.read(8)
         if len(head) != 8:
-            raise RecordIOError(f'{path}: truncated record header at byte {pos}.')
+            raise RecordIOError(
+                f'{path}: truncated record header at byte {pos}.')
         magic, lrec = struct.unpack('<II', head)
         if magic != MAGIC:
-            raise RecordIOError(f'{path}: bad magic 0x{magic:08x} at byte {pos} '
-                                f'(expected 0x{MAGIC:08x}); wrong offset in .idx?')
+            raise RecordIOError(
+                f'{path}: bad magic 0x{magic:08x} at byte {pos} '
+                f'(expected 0x{MAGIC:08x}); wrong offset in .idx?')
         cflag, length = lrec >> 29, lrec & _LEN_MASK
         padded = (length + 3) & ~3
         data = f.read(padded)
@@ -138,7 +136,8 @@ def read_record_at(f, offset: int, path: str = '<rec>') -> bytes:
         if cflag in (0, 3):
             break
         if cflag not in (1, 2):
-            raise RecordIOError(f'{path}: invalid cflag {cflag} at byte {pos}.')
+            raise RecordIOError(
+                f'{path}: invalid cflag {cflag} at byte {pos}.')
     return struct.pack('<I', MAGIC).join(parts)
 
 
@@ -146,13 +145,14 @@ class RecordIOReader:
     """Indexed reader; the file handle is (re)opened lazily per process.
 
     Args:
-        rec_path: ``.rec`` file.
-        idx_path: ``.idx`` file.
+        rec_path (str): ``.rec`` file.
+        idx_path (str): ``.idx`` file.
     """
 
     def __init__(self, rec_path: str, idx_path: str):
         if not os.path.isfile(rec_path):
-            raise FileNotFoundError(f'RecordIO data file not found: {rec_path}')
+            raise FileNotFoundError(
+                f'RecordIO data file not found: {rec_path}')
         self.rec_path, self.idx_path = rec_path, idx_path
         self.index = read_index(idx_path)
         self._file, self._pid = None, None
@@ -168,7 +168,11 @@ class RecordIOReader:
         return self._file
 
     def read_idx(self, key: int) -> bytes:
-        """Return the data of record ``key``."""
+        """Return the data of record ``key``.
+
+        Args:
+            key (int): Record key from the ``.idx`` file.
+        """
         if key not in self.index:
             raise KeyError(f'Key {key} not in {self.idx_path}.')
         return read_record_at(self._handle(), self.index[key], self.rec_path)
@@ -186,11 +190,11 @@ class RecordIOReader:
 
 
 class RecordIOWriter:
-    """Indexed writer (dmlc framing incl. magic splitting); for miniatures/tests.
+    """Indexed RecordIO writer (dmlc framing, including magic splitting).
 
     Args:
-        rec_path: ``.rec`` file to create.
-        idx_path: ``.idx`` file to create.
+        rec_path (str): ``.rec`` file to create.
+        idx_path (str): ``.idx`` file to create.
     """
 
     def __init__(self, rec_path: str, idx_path: str):
@@ -198,7 +202,12 @@ class RecordIOWriter:
         self._idx = open(idx_path, 'w')
 
     def write_idx(self, key: int, data: bytes) -> None:
-        """Append record ``data`` under ``key``."""
+        """Append record ``data`` under ``key``.
+
+        Args:
+            key (int): Record key (unique).
+            data (bytes): Record data, e.g. from :func:`pack`.
+        """
         self._idx.write(f'{int(key)}\t{self._rec.tell()}\n')
         magic = struct.pack('<I', MAGIC)
         start, n = 0, len(data)

@@ -28,11 +28,12 @@ from .common import (Timer, add_run_args, build_results, epoch_options,
 from .figures import plot_group_dscores
 
 CONFIG_DIR = 'configs/face/demo'
-BASE_CONFIG = f'{CONFIG_DIR}/arcface_resnet18-tiny_synth-recordio.py'
-DDNET_CONFIG = f'{CONFIG_DIR}/ddnet_resnet18-cd_synth-recordio.py'
+BASE_CONFIG = f'{CONFIG_DIR}/arcface_r18-tiny_1xb64-8e_synth-recordio.py'
+DDNET_CONFIG = (f'{CONFIG_DIR}/'
+                'ddnet_r18cd_arcface-r18-tiny-dscore-15e_synth-recordio.py')
 TEST_CONFIGS = {
-    'ytf': f'{CONFIG_DIR}/ddl_arcface-resnet18-tiny_synth_ytf.py',
-    'ijbc': f'{CONFIG_DIR}/ddl_arcface-resnet18-tiny_synth_ijbc.py',
+    'ytf': f'{CONFIG_DIR}/ddl_arcface-r18-tiny_thr0.15_synth-ytf.py',
+    'ijbc': f'{CONFIG_DIR}/ddl_arcface-r18-tiny_thr0.15_synth-ijbc.py',
 }
 #: Metric shown per data set, as in the paper's tables.
 TABLE_COLUMNS = {
@@ -49,7 +50,7 @@ TABLE_COLUMNS = {
 TABLE_TITLES = {
     'ytf': 'Table 1 style: YouTube Faces (synthetic miniature), 10-fold '
            'verification accuracy',
-    'ijbc': 'Tables 3-4 style: IJB-C 1:1 (synthetic miniature), TAR at FAR',
+    'ijbc': 'Table 4 style: IJB-C 1:1 (synthetic miniature), TAR at FAR',
 }
 PERCENT = ('kfold_acc', 'kfold_acc_std', 'tar@far=0.0001', 'tar@far=0.001',
            'tar@far=0.01', 'tar@far=0.1')

@@ -29,10 +29,11 @@ from .common import (Timer, add_run_args, build_results, epoch_options,
 from .figures import plot_group_dscores
 
 CONFIG_DIR = 'configs/reid/demo'
-BASE_CONFIG = f'{CONFIG_DIR}/reid_resnet18-tiny_ce-triplet_synth-mars.py'
-DDNET_CONFIG = f'{CONFIG_DIR}/ddnet_resnet18-cd_synth-mars.py'
+BASE_CONFIG = f'{CONFIG_DIR}/reid_r18-tiny_1xb64-ce-triplet-10e_synth-mars.py'
+DDNET_CONFIG = (f'{CONFIG_DIR}/'
+                'ddnet_r18cd_reid-r18-tiny-dscore-15e_synth-mars.py')
 TEST_CONFIGS = {
-    'mars': f'{CONFIG_DIR}/ddl_reid-resnet18-tiny_ce-triplet_synth-mars.py'
+    'mars': f'{CONFIG_DIR}/ddl_reid-r18-tiny_thr0.15_synth-mars.py'
 }
 TABLE_TITLE = ('Table 7 style: MARS (synthetic miniature), video re-ID '
                '(tracklet = group)')

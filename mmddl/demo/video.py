@@ -1,21 +1,6 @@
-"""The video demo (``make demo``): DDL clip selection on generated videos.
-
-Steps, each with the project's real tools and configs (small by overrides):
-
-1. generate the untrimmed-video benchmark (``mmddl.testing.synthetic_video``)
-   as ``.mp4`` files + mmaction2 list files, with the class segments of the
-   training videos also as trimmed files (as Kinetics is trimmed);
-2. ``tools/train.py configs/demo/<family>_tiny_synthetic-rgb.py``: the base
-   recognizer, trained on the trimmed clips;
-3. ``tools/train.py configs/demo/ddnet_tiny_synthetic.py``: the
-   DiscriminabilityHook scores the 30 candidate clips of every untrimmed
-   training video with the frozen base, then the 3D DDNet learns the scores;
-4. ``tools/test.py configs/demo/ddl_tiny_top5-of-30_synthetic.py`` for
-   random / uniform / dense / DDL / DDL w/o re-scaling (and a sweep over K).
-
-Writes ``<work_dir>/results.json`` and ``<work_dir>/accuracy_vs_gflops.png``.
-Numbers are on generated data; the paper's need Kinetics-700/ActivityNet.
-"""
+"""The video demo (``make demo``): on generated untrimmed videos, train the
+base and the DDNet with the real tools and configs, then compare DDL with the
+baselines; writes ``results.json`` and ``accuracy_vs_gflops.png``."""
 import argparse
 import json
 import os
@@ -27,14 +12,21 @@ import numpy as np
 from .common import Timer, run_test, run_train, write_results
 
 FAMILIES = ('slowfast', 'r2plus1d', 'i3d')
-BASE_CONFIG = 'configs/demo/{}_tiny_synthetic-rgb.py'
-DDNET_CONFIG = 'configs/demo/ddnet_tiny_synthetic.py'
-DDL_CONFIG = 'configs/demo/ddl_tiny_top5-of-30_synthetic.py'
-#: compared methods at K: name -> aggregator mode
-METHODS = {'random': 'random', 'uniform': 'uniform', 'dense': 'dense',
-           'ddl_norescale': 'ddl_norescale', 'ddl': 'ddl'}
+BASE_CONFIG = ('configs/recognition/demo/'
+               '{}_r18-tiny_1xb8-16x1x1-15e_synthetic-rgb.py')
+DDNET_CONFIG = ('configs/recognition/demo/'
+                'ddnet_r18cd3d-tiny_slowfast-tiny-dscore-20e_synthetic-rgb.py')
+DDL_CONFIG = ('configs/recognition/demo/'
+              'ddl_slowfast-tiny_top5-of-30_synthetic-rgb.py')
+#: compared methods at K: name -> aggregator settings
+METHODS = {'random': dict(mode='random'), 'uniform': dict(mode='uniform'),
+           'dense': dict(mode='dense'),
+           'ddl_norescale': dict(mode='ddl_norescale'),
+           'ddl': dict(mode='ddl'),
+           'ddl_prob': dict(mode='ddl', fusion_level='prob')}
 NAMES = {'random': 'Random-K', 'uniform': 'Uniform-K', 'dense': 'Dense-N',
-         'ddl_norescale': 'DDL w/o re-scaling', 'ddl': 'DDL'}
+         'ddl_norescale': 'DDL w/o re-scaling', 'ddl': 'DDL',
+         'ddl_prob': 'DDL (prob fusion)'}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -132,17 +124,19 @@ def selected_class_fraction(rows: List[dict], meta: dict, clip_len: int,
     return float(np.mean(fracs)) if fracs else None
 
 
-def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, mode, topk,
+def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, method, topk,
              meta) -> dict:
-    """One ``tools/test.py`` run of the DDL config with one aggregator."""
-    name = f'{mode}_k{topk}'
+    """One ``tools/test.py`` run of the DDL config with one method's
+    aggregator (a key of :data:`METHODS`)."""
+    name = f'{method}_k{topk}'
     out_dir = osp.join(args.work_dir, 'test', name)
     os.makedirs(out_dir, exist_ok=True)
     rows_file = osp.join(out_dir, 'videos.json')
     opts = data_options(data_dir, 'test_dataloader', 'val_list.txt')
+    opts.update({f'model.aggregator.{k}': v
+                 for k, v in METHODS[method].items()})
     opts.update({
         'model.base': base_cfg,
-        'model.aggregator.mode': mode,
         'model.aggregator.topk': topk,
         'model.aggregator.seed': args.seed,
         'test_dataloader.dataset.pipeline.1.num_clips': args.num_candidates,
@@ -156,7 +150,8 @@ def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, mode, topk,
     frac = selected_class_fraction(rows, meta, 16, args.num_candidates)
     if frac is not None:
         res['selected_class_fraction'] = frac
-    res['topk'] = topk if mode != 'dense' else args.num_candidates
+    res['topk'] = (topk if METHODS[method]['mode'] != 'dense' else
+                   args.num_candidates)
     return res
 
 
@@ -223,7 +218,7 @@ def plot(results: Dict[str, dict], sweep: Dict[str, List[dict]],
                         textcoords='offset points', xytext=(4, -10),
                         fontsize=8)
     for mode, marker in (('dense', 'k*'), ('random', 'gx'),
-                         ('ddl_norescale', 'm^')):
+                         ('ddl_norescale', 'm^'), ('ddl_prob', 'cD')):
         r = results[mode]
         ax.plot(r['gflops_total'], 100 * r['top1'], marker, markersize=10,
                 label=NAMES[mode])
@@ -288,10 +283,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     results: Dict[str, dict] = {}
     sweep: Dict[str, List[dict]] = {'ddl': [], 'uniform': []}
-    with timer.stage('4. evaluate: random / uniform / dense / DDL'):
-        for key, mode in METHODS.items():
+    with timer.stage('4. evaluate: random / uniform / dense / DDL variants'):
+        for key in METHODS:
             results[key] = evaluate(args, data_dir, base_cfg, base_ckpt,
-                                    ddnet_ckpt, mode, args.topk, meta)
+                                    ddnet_ckpt, key, args.topk, meta)
         for mode in sweep:
             sweep[mode].append(results[mode])
             for k in args.sweep:

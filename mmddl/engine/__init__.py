@@ -1,31 +1,20 @@
-"""Engine pieces of DDL training: the discriminability pass and its hook.
-
-* :mod:`.features` - one pooled feature per element from a stock model.
-* :mod:`.score_table` - the D-score table (``.npz``, fingerprinted).
-* :mod:`.discriminability_pass` - features -> centroids -> D -> D-scores.
-* :mod:`.sharded_pass` - the same pass over rank shards (torchrun / slurm),
-  with features on disk (:mod:`.feature_store`), all-reduced centroids
-  (:mod:`.distributed`), a blocked hardest-negative search
-  (:mod:`.fast_similarity`) and resume from finished shards.
-* :mod:`.hooks` - ``DiscriminabilityHook`` (mmengine ROOT ``HOOKS``).
-"""
-from .discriminability_pass import (FeatureCollection, SafeDataset,
-                                    build_candidate_loader, collect_features,
-                                    compute_centroids, compute_score_table,
-                                    ensure_meta_keys, score_elements)
-from .fast_similarity import HardestNegativeSearch, blocked_discriminability
+"""Engine of DDL training: the discriminability pass and its hook."""
+from .base_model import base_model_cfg, build_base_model, load_weights_strict
+from .candidates import (FeatureCollection, SafeDataset, SampleRange,
+                         SampleSubset, candidate_dataset_cfg,
+                         collect_features, ensure_meta_keys,
+                         train_dataset_cfg)
+from .discriminability_pass import (DEFAULT_SHARD_SIZE, compute_score_table,
+                                    prepare_score_table)
 from .feature_store import FeatureShard, FeatureStore
 from .features import extract_features
 from .hooks import DiscriminabilityHook
-from mmddl.structures.score_table import (ScoreTable, StaleScoreTableError,
-                                        make_fingerprint)
-from .sharded_pass import compute_score_table_sharded
 
 __all__ = [
-    'extract_features', 'ScoreTable', 'StaleScoreTableError',
-    'make_fingerprint', 'FeatureCollection', 'SafeDataset',
-    'build_candidate_loader', 'collect_features', 'compute_centroids',
-    'score_elements', 'compute_score_table', 'ensure_meta_keys',
-    'DiscriminabilityHook', 'compute_score_table_sharded', 'FeatureStore',
-    'FeatureShard', 'HardestNegativeSearch', 'blocked_discriminability'
+    'base_model_cfg', 'build_base_model', 'load_weights_strict',
+    'FeatureCollection', 'SafeDataset', 'SampleRange', 'SampleSubset',
+    'candidate_dataset_cfg', 'collect_features', 'ensure_meta_keys',
+    'train_dataset_cfg', 'DEFAULT_SHARD_SIZE', 'compute_score_table',
+    'prepare_score_table', 'FeatureShard', 'FeatureStore',
+    'extract_features', 'DiscriminabilityHook'
 ]

@@ -1,457 +1,442 @@
-"""The discriminability pass: base model over every candidate element -> table.
+"""The discriminability pass: base model over the candidates -> D-score table.
 
-Three separable steps, so a distributed / resumable version (per-rank shards,
-all-reduced centroid sums and counts) can reuse them:
-
-1. :func:`collect_features` - features, labels, keys and clip positions of
-   every candidate element (decode failures are skipped and recorded).
-2. :func:`compute_centroids` - class centroids from per-class sums/counts
-   (``reduce_fn`` is the place for an all-reduce).
-3. :func:`score_elements` - raw D (Eq. 2-3) and D-scores (Eq. 4).
-
-:func:`compute_score_table` chains them into a :class:`ScoreTable`.
-
-Element layout: a sample's views come from the candidate pipeline (e.g.
-``SampleFrames(num_clips=N, test_mode=True)`` + optional ``ThreeCrop``) in
-mmaction's crop-major order, view ``v = crop * N + clip``. Each clip is one
-element; its feature is the mean of its crops' pooled features. The clip's
-``position`` is its first frame index minus the sample's ``start_index``
-(clips of a video shorter than one clip all start at 0 and loop). Images
-(no ``frame_inds``) are one element at position 0.
+Sharded over the ranks of the default process group (or one process),
+resumable from finished feature shards; rank 0 writes the table.
 """
-import copy
-import inspect
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import os.path as osp
+import shutil
+import time
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
-from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
-from torch import Tensor, nn
+from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from mmddl.core import (centroid_sums, centroids_from_sums, discriminability,
-                        discriminability_stats, normalize_discriminability)
-from .features import extract_features
-from mmddl.structures.score_table import KEY_FIELDS, ScoreTable
+from mmddl.core.discriminability import (DTypeLike, HardestNegativeSearch,
+                                         centroid_sums, centroids_from_sums,
+                                         check_metric,
+                                         discriminability_stats,
+                                         normalize_discriminability)
+from mmddl.structures.score_table import ScoreTable, StaleScoreTableError
+from .base_model import model_device
+from .candidates import (SafeDataset, SampleSubset, collect_features,
+                         safe_collate)
+from .distributed import (all_reduce_centroid_sums, all_reduce_max, barrier,
+                          broadcast_object, dist_info, gather_shard_results,
+                          rank_shards, shard_ranges)
+from .feature_store import FeatureStore
 
-#: Metainfo the pass needs from the candidate pipeline's Pack transform.
-REQUIRED_META_KEYS = KEY_FIELDS + ('frame_inds', 'clip_len', 'num_clips',
-                                   'frame_interval', 'start_index',
-                                   'total_frames')
-#: Marker field of a sample whose loading failed (see :class:`SafeDataset`).
-FAILED = '_mmddl_failed'
-
-
-def sample_key(info: Dict[str, Any]) -> Optional[str]:
-    """The sample key (first of :data:`KEY_FIELDS` present), or None."""
-    for name in KEY_FIELDS:
-        if info.get(name) is not None:
-            return str(info[name])
-    return None
+#: Default samples per shard (ids must not depend on the world size).
+DEFAULT_SHARD_SIZE = 1000
 
 
-class SafeDataset(Dataset):
-    """Wrap a dataset so a failing sample gives a marker instead of raising.
+class _ShardBatches:
+    """The next ``num_batches`` batches of a shared loader iterator, as a
+    loader-like object for ``collect_features``."""
 
-    The marker is ``{FAILED: True, 'index', 'key', 'reason'}``; the key is
-    read from ``dataset.get_data_info(index)`` when available.
+    def __init__(self, iterator: Iterator, num_batches: int,
+                 dataset: Dataset) -> None:
+        self.iterator, self.num_batches, self.dataset = (iterator,
+                                                         num_batches, dataset)
 
-    Args:
-        dataset: the dataset to wrap (built with ``test_mode=True`` so that
-            mmengine does not silently replace a broken sample by another).
-    """
-
-    def __init__(self, dataset: Dataset) -> None:
-        self.dataset = dataset
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> Dict[str, Any]:
-        try:
-            data = self.dataset[index]
-            if data is None:
-                raise ValueError('the pipeline returned None')
-            return data
-        except Exception as e:  # noqa: BLE001 - recorded, never hidden
-            key = None
-            try:
-                key = sample_key(self.dataset.get_data_info(index))
-            except Exception:  # noqa: BLE001
-                pass
-            return {FAILED: True, 'index': index,
-                    'key': key if key is not None else f'index:{index}',
-                    'reason': f'{type(e).__name__}: {e}'}
+    def __iter__(self) -> Iterator:
+        for _ in range(self.num_batches):
+            yield next(self.iterator)
 
 
-def safe_collate(batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-    """Collate good samples with ``pseudo_collate``; list the failed ones.
-
-    Returns:
-        ``dict(data=<collated batch or None>, failures=[markers])``.
-    """
-    good = [b for b in batch if not (isinstance(b, dict) and b.get(FAILED))]
-    failures = [b for b in batch if isinstance(b, dict) and b.get(FAILED)]
-    return dict(data=pseudo_collate(good) if good else None,
-                failures=failures)
-
-
-def build_candidate_loader(dataset: Dataset,
-                           batch_size: int = 1,
-                           num_workers: int = 0) -> DataLoader:
-    """A sequential, failure-tolerant DataLoader over ``dataset``."""
-    return DataLoader(SafeDataset(dataset), batch_size=batch_size,
-                      shuffle=False, num_workers=num_workers,
-                      collate_fn=safe_collate,
-                      persistent_workers=False)
+def store_fingerprint(fingerprint: Optional[Dict[str, Any]],
+                      shard_size: int, stage: str,
+                      num_samples: int) -> Dict[str, Any]:
+    """What the stored features depend on: the table fingerprint without the
+    metric (features do not depend on it), the shard size, the feature stage
+    and the dataset length."""
+    fp = {k: v for k, v in (fingerprint or {}).items() if k != 'metric'}
+    return dict(table=fp, shard_size=shard_size, stage=stage,
+                num_samples=num_samples)
 
 
-def ensure_meta_keys(pipeline: Sequence[Any],
-                     registry: Any = None) -> List[Any]:
-    """Copy of a candidate pipeline whose Pack transform keeps the metainfo
-    the pass needs (:data:`REQUIRED_META_KEYS`).
-
-    The last transform whose type name starts with ``Pack`` (mmaction's
-    ``PackActionInputs``, mmpretrain's ``PackInputs``) gets these keys added
-    to its ``meta_keys`` (keeping the class defaults when it sets none).
+def extract_shards(model: nn.Module,
+                   dataset: Dataset,
+                   store: FeatureStore,
+                   ranges: List[Tuple[int, int]],
+                   shard_ids: List[int],
+                   batch_size: int = 1,
+                   num_workers: int = 0,
+                   stage: str = 'neck',
+                   progress: bool = True) -> Tuple[int, int]:
+    """Extract and store every shard of ``shard_ids`` that is not finished.
 
     Args:
-        pipeline: transform configs (dicts) and/or transform objects.
-        registry: where to look up a transform class for its default
-            ``meta_keys`` (defaults to mmengine's root ``TRANSFORMS``, which
-            resolves in the current default scope).
+        model (nn.Module): the base model.
+        dataset (Dataset): the candidate dataset.
+        store (FeatureStore): where shards live.
+        ranges (List[Tuple[int, int]]): ``[start, stop)`` of every shard.
+        shard_ids (List[int]): the shards of this rank.
+        batch_size (int): samples per batch.
+        num_workers (int): dataloader workers.
+        stage (str): ``extract_feat`` stage.
+        progress (bool): show a progress bar (rank 0) over this rank's samples.
 
     Returns:
-        The new pipeline list.
+        Tuple[int, int]: shards reused and shards computed.
     """
-    if registry is None:
-        from mmengine.registry import TRANSFORMS as registry
-    pipeline = [copy.deepcopy(t) for t in pipeline]
-    for i in range(len(pipeline) - 1, -1, -1):
-        t = pipeline[i]
-        if isinstance(t, dict):
-            typ = t.get('type')
-            name = typ if isinstance(typ, str) else getattr(typ, '__name__',
-                                                            '')
-            if not name.split('.')[-1].startswith('Pack'):
-                continue
-            keys = t.get('meta_keys')
-            if keys is None:
-                cls = typ
-                if isinstance(typ, str):  # resolve in the default scope
-                    with registry.switch_scope_and_registry(None) as reg:
-                        cls = reg.get(typ)
-                param = inspect.signature(cls).parameters.get('meta_keys') \
-                    if cls is not None else None
-                keys = param.default if param is not None and \
-                    param.default is not inspect.Parameter.empty else ()
-            t['meta_keys'] = tuple(keys) + tuple(
-                k for k in REQUIRED_META_KEYS if k not in tuple(keys))
-            return pipeline
-        if type(t).__name__.startswith('Pack') and hasattr(t, 'meta_keys'):
-            keys = tuple(t.meta_keys)
-            t.meta_keys = keys + tuple(k for k in REQUIRED_META_KEYS
-                                       if k not in keys)
-            return pipeline
-    raise ValueError('the candidate pipeline has no Pack transform (e.g. '
-                     'PackActionInputs / PackInputs) at its end')
-
-
-def element_layout(meta: Dict[str, Any],
-                   num_views: int) -> Tuple[str, List[int], int]:
-    """Key, clip positions and crops per clip of one packed sample.
-
-    Args:
-        meta: the data sample's metainfo.
-        num_views: how many views (feature rows) the sample produced.
-
-    Returns:
-        ``(key, positions, num_crops)``; ``len(positions) * num_crops ==
-        num_views``.
-    """
-    key = sample_key(meta)
-    if key is None:
-        raise ValueError(
-            f'a packed data sample has none of {KEY_FIELDS} in its metainfo; '
-            "add them to the Pack transform's meta_keys (ensure_meta_keys "
-            'does it)')
-    if 'frame_inds' not in meta:
-        return key, [0], num_views
-    for name in ('clip_len', 'start_index'):
-        if name not in meta:
-            raise ValueError(f'{key}: metainfo has frame_inds but no {name!r};'
-                             " add it to the Pack transform's meta_keys")
-    inds = np.asarray(meta['frame_inds']).reshape(-1)
-    clip_len = int(meta['clip_len'])
-    if clip_len < 1 or len(inds) % clip_len:
-        raise ValueError(f'{key}: {len(inds)} frame_inds do not split into '
-                         f'clips of clip_len={clip_len}')
-    num_clips = len(inds) // clip_len
-    if num_views % num_clips:
-        raise ValueError(f'{key}: {num_views} views are not a multiple of '
-                         f'the {num_clips} sampled clips')
-    positions = (inds[::clip_len] - int(meta['start_index'])).astype(int)
-    return key, positions.tolist(), num_views // num_clips
-
-
-@dataclass
-class FeatureCollection:
-    """Per-element features and bookkeeping gathered by the pass."""
-    feats: Tensor
-    labels: Tensor
-    keys: List[str]
-    positions: np.ndarray
-    skipped: List[Dict[str, str]] = field(default_factory=list)
-    info: Dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-def _label_of(sample: Any, key: str) -> int:
-    label = getattr(sample, 'gt_label', None)
-    if label is None:
-        raise ValueError(f'{key}: the data sample has no gt_label')
-    label = torch.as_tensor(label).reshape(-1)
-    if label.numel() != 1:
-        raise ValueError(f'{key}: discriminability needs one class label '
-                         f'per sample, got {label.tolist()}')
-    return int(label.item())
-
-
-def collect_features(model: nn.Module,
-                     dataloader: DataLoader,
-                     stage: str = 'neck',
-                     progress: bool = True) -> FeatureCollection:
-    """Run the model over every candidate element; keep one feature each.
-
-    Args:
-        model: the (unwrapped) base model.
-        dataloader: from :func:`build_candidate_loader` (batches are
-            ``dict(data=..., failures=[...])``).
-        stage: ``extract_feat`` stage, see :func:`extract_features`.
-        progress: show an mmengine ProgressBar over samples.
-
-    Returns:
-        A :class:`FeatureCollection` (features on the CPU).
-    """
-    feats, labels, keys, positions, skipped = [], [], [], [], []
-    clip_lens, intervals = set(), set()
-    bar = ProgressBar(len(dataloader.dataset)) if progress else None
-    for batch in dataloader:
-        for fail in batch['failures']:
-            skipped.append(dict(key=fail['key'], reason=fail['reason']))
-            print_log(f'DDL pass: skipped {fail["key"]}: {fail["reason"]}',
-                      logger='current', level=30)
-        data = batch['data']
-        num_good = 0 if data is None else len(data['data_samples'])
-        if data is not None:
-            f = extract_features(model, data, stage=stage).cpu()
-            if f.shape[0] % num_good:
-                raise ValueError(f'{f.shape[0]} features for {num_good} '
-                                 'samples: views cannot be assigned')
-            num_views = f.shape[0] // num_good
-            f = f.view(num_good, num_views, -1)
-            for b, sample in enumerate(data['data_samples']):
-                meta = sample.metainfo
-                key, pos, crops = element_layout(meta, num_views)
-                # crop-major views -> (crops, clips, d) -> mean over crops
-                clip_feats = f[b].view(crops, len(pos), -1).mean(0)
-                feats.append(clip_feats)
-                labels.extend([_label_of(sample, key)] * len(pos))
-                keys.extend([key] * len(pos))
-                positions.extend(pos)
-                if 'clip_len' in meta:
-                    clip_lens.add(int(meta['clip_len']))
-                    intervals.add(int(meta.get('frame_interval', 1)))
-        if bar is not None:
-            bar.update(num_good + len(batch['failures']))
+    rank, _ = dist_info()
+    total = sum(ranges[s][1] - ranges[s][0] for s in shard_ids)
+    bar = ProgressBar(total) if progress and rank == 0 and total else None
+    pending = []
+    for sid in shard_ids:
+        start, stop = ranges[sid]
+        man, why = store.check_shard(sid, start, stop)
+        if man is not None:
+            if bar is not None:
+                bar.update(stop - start)
+            continue
+        if osp.exists(store.shard_dir(sid)):
+            print_log(f'DDL pass: recomputing shard {sid} ({why})',
+                      logger='current')
+        pending.append(sid)
+    if pending:
+        # ONE loader over all pending shards (workers start once and keep
+        # prefetching across shards); its batches never straddle a shard
+        indices, batches, per_shard = [], [], []
+        for sid in pending:
+            lo = len(indices)
+            indices.extend(range(*ranges[sid]))
+            shard_batches = [list(range(b, min(b + batch_size, len(indices))))
+                             for b in range(lo, len(indices), batch_size)]
+            batches.extend(shard_batches)
+            per_shard.append(len(shard_batches))
+        subset = SampleSubset(dataset, indices)
+        loader = DataLoader(SafeDataset(subset), batch_sampler=batches,
+                            num_workers=num_workers, collate_fn=safe_collate)
+        it = iter(loader)
+        for sid, nb in zip(pending, per_shard):
+            start, stop = ranges[sid]
+            coll = collect_features(model, _ShardBatches(it, nb, subset),
+                                    stage=stage, progress=False)
+            skipped = [_global_key(sk, indices) for sk in coll.skipped]
+            store.write_shard(sid, start, stop, coll.feats.numpy(),
+                              coll.labels.numpy(), coll.keys,
+                              coll.positions, skipped, coll.info)
+            if bar is not None:
+                bar.update(stop - start)
     if bar is not None:
         bar.file.write('\n')
-    info = dict(clip_len=clip_lens.pop() if len(clip_lens) == 1 else None,
-                frame_interval=intervals.pop() if len(intervals) == 1
-                else None)
-    dim = feats[0].shape[1] if feats else 0
-    return FeatureCollection(
-        feats=torch.cat(feats) if feats else torch.zeros(0, dim),
-        labels=torch.as_tensor(labels, dtype=torch.long),
-        keys=keys,
-        positions=np.asarray(positions, dtype=np.int64),
-        skipped=skipped,
-        info=info)
+    return len(shard_ids) - len(pending), len(pending)
 
 
-def compute_centroids(
-        feats: Tensor,
-        labels: Tensor,
-        num_classes: int,
-        reduce_fn: Optional[Callable[[Tensor, Tensor], Tuple[Tensor,
-                                                              Tensor]]] = None,
-        chunk_size: int = 65536) -> Tensor:
-    """Class centroids (Eq. 2) via additive per-class sums and counts.
+def _global_key(skip: Dict[str, str],
+                indices: Sequence[int]) -> Dict[str, str]:
+    """Re-number an ``index:<i>`` fallback key from subset to dataset
+    index."""
+    key = skip['key']
+    if key.startswith('index:') and key[6:].isdigit():
+        key = f'index:{indices[int(key[6:])]}'
+    return dict(key=key, reason=skip['reason'])
 
-    Sums are accumulated in float64 over chunks of ``chunk_size`` rows (so
-    float32 features of large classes lose no precision and memory stays
-    bounded). Classes without any element get NaN centroids (excluded from
-    the negatives of Eq. 2-3, see ``mmddl.core.class_centroids``).
 
-    Args:
-        feats: (N, d) features.
-        labels: (N,) labels.
-        num_classes: K (must be the same on every shard).
-        reduce_fn: optional ``(sums, counts) -> (sums, counts)`` applied
-            before dividing, e.g. an all-reduce over ranks.
-        chunk_size: rows converted to float64 at once.
+def accumulate_centroid_sums(store: FeatureStore, shard_ids: List[int],
+                             num_classes: int, dim: int,
+                             row_chunk: int = 4096
+                             ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """float64 per-class sums and counts of the given shards (streamed).
+
+    The first chunk goes through :func:`mmddl.core.centroid_sums` (which
+    checks features and labels); later chunks are ``index_add_``-ed into the
+    same (K, d) accumulator - the same additive sums, without allocating a
+    (K, d) tensor per chunk (351 MB at MS1M's K = 85,742, d = 512).
 
     Returns:
-        (K, d) float64 centroids.
+        Tuple[Tensor, Tensor]: float64 sums (K, d) and int64 counts (K,).
     """
-    sums = torch.zeros(num_classes, feats.shape[1], dtype=torch.float64)
+    sums: Optional[torch.Tensor] = None
     counts = torch.zeros(num_classes, dtype=torch.int64)
-    for lo in range(0, feats.shape[0], chunk_size):
-        s, c = centroid_sums(feats[lo:lo + chunk_size].double(),
-                             labels[lo:lo + chunk_size], num_classes)
-        sums += s.cpu()
-        counts += c.cpu()
-    if reduce_fn is not None:
-        sums, counts = reduce_fn(sums, counts)
-    empty = int((counts == 0).sum())
-    if empty:
-        print_log(f'DDL pass: {empty} of {num_classes} classes have no '
-                  'scored element; they are left out of the centroids',
-                  logger='current', level=30)
-    return centroids_from_sums(sums, counts, on_empty='exclude')
+    for shard in store.iter_shards(shard_ids):
+        if len(shard) == 0:
+            continue
+        labels = torch.from_numpy(np.asarray(shard.labels))
+        if int(labels.min()) < 0 or int(labels.max()) >= num_classes:
+            raise ValueError(f'shard {shard.shard_id}: labels outside '
+                             f'[0, {num_classes})')
+        for lo, chunk in shard.iter_feature_chunks(row_chunk):
+            f = torch.from_numpy(chunk).double()
+            y = labels[lo:lo + len(chunk)]
+            if sums is None:
+                sums, c = centroid_sums(f, y, num_classes)
+                counts += c
+                continue
+            if not bool(torch.isfinite(f).all()):
+                raise ValueError(f'shard {shard.shard_id}: features contain '
+                                 'NaN or inf')
+            sums.index_add_(0, y, f)
+            counts += torch.bincount(y, minlength=num_classes)
+    if sums is None:
+        sums = torch.zeros(num_classes, dim, dtype=torch.float64)
+    return sums, counts
 
 
-def score_elements(feats: Tensor,
-                   labels: Tensor,
-                   centroids: Tensor,
-                   metric: str = 'cosine',
-                   chunk_size: int = 4096
-                   ) -> Tuple[Tensor, Tensor, float, float]:
-    """Raw D (Eq. 2-3) and D-score (Eq. 4) of every element.
+def score_shards(store: FeatureStore, shard_ids: List[int],
+                 search: HardestNegativeSearch,
+                 row_chunk: int = 4096) -> Dict[int, np.ndarray]:
+    """Raw D of every element of the given shards, streamed from disk.
 
-    Rows are converted to float64 ``chunk_size`` at a time (D is a ratio of
-    nearly equal similarities / a difference of large squared norms, which
-    float32 resolves poorly), so memory stays O(chunk_size x (d + K)).
+    Each shard's output is allocated once and filled chunk by chunk (many
+    small surviving outputs between large freed temporaries would fragment
+    the heap and make the resident memory grow with N).
 
     Returns:
-        ``(raw (N,), dscores (N,), mean, std)``, float64.
+        Dict[int, np.ndarray]: ``{shard_id: (n,) float64 raw D}``.
     """
-    centroids = centroids.double()
-    raw = torch.cat([
-        discriminability(feats[lo:lo + chunk_size].double(),
-                         labels[lo:lo + chunk_size], centroids, metric=metric,
-                         chunk_size=chunk_size)
-        for lo in range(0, feats.shape[0], chunk_size)
-    ]) if feats.shape[0] else torch.zeros(0, dtype=torch.float64)
-    mean, std = discriminability_stats(raw)
-    return raw, normalize_discriminability(raw, mean, std), mean, std
+    out = {}
+    for shard in store.iter_shards(shard_ids):
+        raw = np.empty(len(shard), dtype=np.float64)
+        labels = torch.from_numpy(np.asarray(shard.labels))
+        for lo, chunk in shard.iter_feature_chunks(row_chunk):
+            raw[lo:lo + len(chunk)] = search.discriminability(
+                torch.from_numpy(chunk), labels[lo:lo + len(chunk)]).numpy()
+        out[shard.shard_id] = raw
+    return out
+
+
+def _merge_info(infos: List[Tuple[int, Dict[str, Any]]]) -> Dict[str, Any]:
+    """clip_len / frame_interval agreed by every non-empty shard, else None."""
+    out = {}
+    for name in ('clip_len', 'frame_interval'):
+        vals = {info.get(name) for n, info in infos if n}
+        out[name] = vals.pop() if len(vals) == 1 else None
+    return out
 
 
 def compute_score_table(model: nn.Module,
-                        dataloader: DataLoader,
+                        dataset: Dataset,
+                        store_dir: str,
                         metric: str = 'cosine',
-                        chunk_size: int = 4096,
+                        shard_size: int = DEFAULT_SHARD_SIZE,
+                        batch_size: int = 1,
+                        num_workers: int = 0,
                         fingerprint: Optional[Dict[str, Any]] = None,
                         num_classes: Optional[int] = None,
                         stage: str = 'neck',
-                        progress: bool = True,
-                        feature_dir: Optional[str] = None,
-                        shard_size: Optional[int] = None,
-                        sim_dtype: Optional[str] = 'float32',
-                        out_file: Optional[str] = None
-                        ) -> Optional[ScoreTable]:
-    """The whole pass: features -> centroids -> D -> D-scores -> table.
+                        row_chunk: int = 4096,
+                        block_size: int = 16384,
+                        search_dtype: DTypeLike = 'float32',
+                        device: Union[None, str, torch.device] = None,
+                        verify: str = 'size',
+                        out_file: Optional[str] = None,
+                        progress: bool = True) -> Optional[ScoreTable]:
+    """The discriminability pass.
 
-    In memory by default. With ``feature_dir``, or whenever a distributed
-    process group with more than one rank is initialised (torchrun / slurm),
-    it runs :func:`~mmddl.engine.sharded_pass.compute_score_table_sharded`
-    instead: rank shards, features on disk, all-reduced centroids, resumable
-    from finished shards; the same table (order, values within 1e-6). Every
-    rank must then call it; the table is returned on rank 0 only.
+    Each rank extracts the features of its shards of samples into a
+    :class:`.FeatureStore` (finished shards are reused by a rerun with any
+    number of processes); per-class sums and counts are all-reduced into
+    the centroids; each rank scores its elements with
+    :class:`~mmddl.core.discriminability.HardestNegativeSearch`; rank 0
+    applies Eq. 4 once and writes the :class:`ScoreTable`. Every rank of the default process group must call it with the same
+    arguments (its own model replica); without a process group it is the
+    single-process pass.
 
     Args:
-        model: the (unwrapped) base model, already on its device.
-        dataloader: from :func:`build_candidate_loader` (the sharded pass
-            uses its dataset, batch size and worker count).
-        metric: ``'cosine'`` or ``'euclidean'``.
-        chunk_size: see ``mmddl.core.discriminability`` (rows scored at a
-            time in the sharded pass too).
-        fingerprint: stored in the table (see ``make_fingerprint``).
-        num_classes: K; defaults to ``max(label) + 1``.
-        stage: ``extract_feat`` stage.
-        progress: show a progress bar.
-        feature_dir: feature store folder of the sharded pass (keep it to
-            resume a killed pass); distributed runs without one use a
-            temporary folder per rank (not resumable).
-        shard_size: samples per shard (sharded pass; default
-            ``sharded_pass.DEFAULT_SHARD_SIZE``).
-        sim_dtype: search dtype of the sharded pass (see
-            :mod:`mmddl.engine.fast_similarity`); the ratio stays float64.
-        out_file: sharded pass only: rank 0 saves the table there and every
-            rank waits for it.
+        model (nn.Module): the (unwrapped) base model on this rank's device.
+        dataset (Dataset): the candidate dataset (``test_mode=True``, its
+            Pack transform keeping
+            :data:`~mmddl.engine.candidates.REQUIRED_META_KEYS`).
+        store_dir (str): feature store folder (shared by all ranks; on a
+            shared file system for cross-node resume).
+        metric (str): ``'cosine'`` or ``'euclidean'``.
+        shard_size (int): samples per shard (the resume unit; keep it
+            between a run and its resume).
+        batch_size (int): samples per batch of the feature extraction.
+        num_workers (int): dataloader workers.
+        fingerprint (dict, optional): stored in the table; also (without
+            ``metric``) the store's, so shards of other data / checkpoints
+            are recomputed.
+        num_classes (int, optional): K; default ``max(label) + 1`` over all
+            ranks.
+        stage (str): ``extract_feat`` stage.
+        row_chunk (int): feature rows read and scored at a time.
+        block_size (int): centroids per block of the hardest-negative
+            search.
+        search_dtype (str | torch.dtype): dtype of the search matmul; D is
+            exact (float64) whatever it is.
+        device (str | torch.device, optional): where similarities run
+            (default: the model's device).
+        verify (str): how finished shards are checked (``'size'`` /
+            ``'sha256'``).
+        out_file (str, optional): rank 0 saves the table there (atomically)
+            and every rank waits for it.
+        progress (bool): progress bar on rank 0.
 
     Returns:
-        The :class:`ScoreTable` (None on ranks other than 0).
+        ScoreTable | None: the table on rank 0, None on the other ranks.
     """
-    from mmengine.dist import get_world_size
-    if feature_dir is not None or get_world_size() > 1:
-        return _sharded(model, dataloader, metric, chunk_size, fingerprint,
-                        num_classes, stage, progress, feature_dir,
-                        shard_size, sim_dtype, out_file)
-    if out_file is not None or shard_size is not None:
-        raise ValueError('out_file / shard_size are options of the sharded '
-                         'pass: give feature_dir too')
-    coll = collect_features(model, dataloader, stage=stage, progress=progress)
-    if len(coll) == 0:
-        reasons = '; '.join(f'{s["key"]}: {s["reason"]}'
-                            for s in coll.skipped[:5])
-        raise RuntimeError(f'DDL pass: no element could be scored '
-                           f'({len(coll.skipped)} samples skipped: '
-                           f'{reasons})')
+    check_metric(metric)
+    if isinstance(dataset, DataLoader):
+        raise TypeError('compute_score_table takes the candidate dataset '
+                        '(and batch_size / num_workers), not a DataLoader')
+    t0 = time.perf_counter()
+    rank, world = dist_info()
+    ranges = shard_ranges(len(dataset), shard_size)
+    mine = rank_shards(len(ranges), rank, world)
+    store = FeatureStore(
+        store_dir, store_fingerprint(fingerprint, shard_size, stage,
+                                     len(dataset)), verify=verify)
+    reused, computed = extract_shards(model, dataset, store, ranges, mine,
+                                      batch_size, num_workers, stage,
+                                      progress)
+    t_feat = time.perf_counter() - t0
+    shards = {sid: store.open_shard(sid) for sid in mine}
+    # global K and d (a rank may hold only empty shards); every check below
+    # uses all-reduced values, so all ranks raise together (no deadlock)
+    local_dims = sorted({s.dim for s in shards.values() if len(s)})
+    dim = all_reduce_max(local_dims[-1] if local_dims else 0)
+    low = -all_reduce_max(-(local_dims[0] if local_dims else dim))
+    if low != dim:
+        raise ValueError(f'the base model gave features of different dims '
+                         f'({low} and {dim}) to different shards')
+    max_label = all_reduce_max(max((int(s.labels.max())
+                                    for s in shards.values() if len(s)),
+                                   default=-1))
     if num_classes is None:
-        num_classes = int(coll.labels.max()) + 1
-    centroids = compute_centroids(coll.feats, coll.labels, num_classes)
-    raw, dscores, mean, std = score_elements(coll.feats, coll.labels,
-                                             centroids, metric, chunk_size)
-    info = dict(coll.info, num_classes=num_classes,
-                feature_dim=int(coll.feats.shape[1]),
-                empty_classes=torch.isnan(centroids).any(1).nonzero()
-                .flatten().tolist())
-    table = ScoreTable(keys=coll.keys, positions=coll.positions,
-                       labels=coll.labels.numpy(), raw=raw.double().numpy(),
-                       dscores=dscores.double().numpy(), mean=mean, std=std,
-                       metric=metric, fingerprint=fingerprint or {},
-                       skipped=coll.skipped, info=info)
-    print_log(f'DDL pass: scored {len(table)} elements of '
-              f'{table.num_samples} samples ({len(table.skipped)} skipped); '
-              f'raw D mean={mean:.4f} std={std:.4f}', logger='current')
+        num_classes = max_label + 1
+    elif max_label >= num_classes:
+        raise ValueError(f'label {max_label} >= num_classes={num_classes}')
+    sums, counts = accumulate_centroid_sums(store, mine, max(num_classes, 0),
+                                            dim, row_chunk)
+    sums, counts = all_reduce_centroid_sums(sums, counts)
+    if int(counts.sum()) == 0:
+        skipped = [s for sh in shards.values() for s in sh.skipped]
+        reasons = '; '.join(f'{s["key"]}: {s["reason"]}'
+                            for s in skipped[:5])
+        raise RuntimeError('DDL pass: no element could be scored (samples '
+                           f'skipped on rank {rank}: {reasons})')
+    empty = int((counts == 0).sum())
+    if empty and rank == 0:
+        print_log(f'DDL pass: {empty} of {num_classes} classes have no '
+                  'scored element; they are left out of the centroids',
+                  logger='current', level=30)
+    centroids = centroids_from_sums(sums, counts, on_empty='exclude')
+    search = HardestNegativeSearch(centroids, metric, search_dtype,
+                                   block_size, device or model_device(model))
+    raws = score_shards(store, mine, search, row_chunk)
+    local = {sid: dict(raw=raws[sid], keys=np.asarray(shard.keys),
+                       positions=np.asarray(shard.positions),
+                       labels=np.asarray(shard.labels),
+                       skipped=shard.skipped, info=shard.info)
+             for sid, shard in shards.items()}
+    t_score = time.perf_counter() - t0 - t_feat
+    print_log(f'DDL pass (rank {rank}/{world}): {len(mine)} shards '
+              f'({reused} reused, {computed} computed) in {t_feat:.1f}s, '
+              f'scored in {t_score:.1f}s', logger='current')
+    allres = gather_shard_results(local, len(ranges), dst=0)
+    table = None
+    if rank == 0:
+        table = _assemble(allres, centroids, metric, fingerprint,
+                          num_classes, dim, search.search_dtype)
+        if out_file is not None:
+            table.save(out_file)
+    if out_file is not None:
+        barrier()
     return table
 
 
-def _sharded(model, dataloader, metric, chunk_size, fingerprint, num_classes,
-             stage, progress, feature_dir, shard_size, sim_dtype,
-             out_file) -> Optional[ScoreTable]:
-    """:func:`compute_score_table` through the sharded pass."""
-    import tempfile
+def prepare_score_table(out_file: str,
+                        build_dataset: Callable[[], Dataset],
+                        fingerprint: Callable[[Dataset], Dict[str, Any]],
+                        build_model: Callable[[], nn.Module],
+                        store_dir: str,
+                        reuse: bool = True,
+                        keep_features: bool = False,
+                        **pass_kwargs: Any
+                        ) -> Tuple[Optional[ScoreTable], bool]:
+    """Reuse the table at ``out_file`` or compute it (call on every rank).
 
-    from .sharded_pass import (DEFAULT_SHARD_SIZE,
-                               compute_score_table_sharded)
-    dataset = dataloader.dataset
-    if isinstance(dataset, SafeDataset):
-        dataset = dataset.dataset
-    kwargs = dict(metric=metric, fingerprint=fingerprint,
-                  num_classes=num_classes, stage=stage,
-                  shard_size=shard_size or DEFAULT_SHARD_SIZE,
-                  batch_size=dataloader.batch_size or 1,
-                  num_workers=dataloader.num_workers, row_chunk=chunk_size,
-                  sim_dtype=sim_dtype, out_file=out_file, progress=progress)
-    if feature_dir is not None:
-        return compute_score_table_sharded(model, dataset, feature_dir,
-                                           **kwargs)
-    with tempfile.TemporaryDirectory(prefix='mmddl_features_') as tmp:
-        return compute_score_table_sharded(model, dataset, tmp, **kwargs)
+    Rank 0 builds the dataset, fingerprints it and decides: reuse a
+    matching table, raise :class:`StaleScoreTableError` for a stale one
+    (unless ``reuse=False``), or compute. The decision (or error) is
+    broadcast, so all ranks raise together or all run the pass.
+
+    Args:
+        out_file (str): the table path.
+        build_dataset (Callable): builds the candidate dataset.
+        fingerprint (Callable): the fingerprint of a built dataset.
+        build_model (Callable): builds the base model (only when computing).
+        store_dir (str): the pass's feature store, deleted after the table
+            is saved unless ``keep_features``.
+        reuse (bool): reuse a matching table; False always recomputes.
+        keep_features (bool): keep the feature store.
+        **pass_kwargs: arguments of :func:`compute_score_table`.
+
+    Returns:
+        Tuple[ScoreTable | None, bool]: the table (None on ranks other than
+        0) and whether it was reused.
+    """
+    rank, _ = dist_info()
+    message, error, dataset, table = None, None, None, None
+    if rank == 0:
+        try:
+            dataset = build_dataset()
+            fp = fingerprint(dataset)
+            if osp.exists(out_file) and reuse:
+                # raises StaleScoreTableError if anything differs
+                table = ScoreTable.load(out_file, fp)
+            elif osp.exists(out_file):
+                print_log(f'DDL pass: reuse=False, recomputing {out_file}',
+                          logger='current')
+            message = ('reuse' if table is not None else 'compute', fp)
+        except Exception as e:  # re-raised below, on every rank
+            error = e
+            message = ('error', f'{type(e).__name__}\0{e}')
+    kind, payload = broadcast_object(message)
+    if kind == 'error':
+        if error is not None:
+            raise error
+        name, text = payload.split('\0', 1)
+        cls = StaleScoreTableError if name == 'StaleScoreTableError' \
+            else RuntimeError
+        raise cls(f'(from rank 0) {text}')
+    if kind == 'reuse':
+        return table, True
+    model = build_model()
+    table = compute_score_table(model, dataset or build_dataset(),
+                                store_dir, fingerprint=payload,
+                                out_file=out_file, **pass_kwargs)
+    if not keep_features:
+        # every rank removes what it can see (node-local stores too)
+        shutil.rmtree(store_dir, ignore_errors=True)
+    del model
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return table, False
+
+
+def _assemble(results: Dict[int, Dict[str, Any]], centroids: torch.Tensor,
+              metric: str, fingerprint: Optional[Dict[str, Any]],
+              num_classes: int, dim: int,
+              search_dtype: torch.dtype) -> ScoreTable:
+    """Rank 0: concatenate shards in id order, Eq. 4 once, build the table."""
+    parts = list(results.values())
+    raw = np.concatenate([p['raw'] for p in parts]).astype(np.float64)
+    mean, std = discriminability_stats(raw)
+    dscores = normalize_discriminability(torch.from_numpy(raw), mean,
+                                         std).numpy()
+    info = _merge_info([(len(p['raw']), p['info']) for p in parts])
+    info.update(num_classes=num_classes, feature_dim=dim,
+                empty_classes=torch.isnan(centroids).any(1).nonzero()
+                .flatten().tolist(),
+                search_dtype=str(search_dtype).replace('torch.', ''))
+    table = ScoreTable(
+        keys=np.concatenate([p['keys'] for p in parts]),
+        positions=np.concatenate([p['positions'] for p in parts]),
+        labels=np.concatenate([p['labels'] for p in parts]), raw=raw,
+        dscores=dscores, mean=mean, std=std, metric=metric,
+        fingerprint=fingerprint or {},
+        skipped=[s for p in parts for s in p['skipped']], info=info)
+    print_log(f'DDL pass: scored {len(table)} elements of '
+              f'{table.num_samples} samples ({len(table.skipped)} skipped) '
+              f'in {len(parts)} shards; raw D mean={mean:.4f} '
+              f'std={std:.4f}', logger='current')
+    return table

@@ -1,4 +1,5 @@
-"""Accuracy and cost of DDL test-time recognition (paper Table 1-3)."""
+"""Accuracy and cost of DDL test-time video recognition (paper Table 8,
+ActivityNet-1.2, and Table 9, Kinetics-700)."""
 import json
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -10,8 +11,8 @@ from mmengine.registry import METRICS
 from mmengine.structures import BaseDataElement
 
 #: Per-video fields every sample must carry (written by ``DDLRecognizer``).
-REQUIRED = ('pred_score', 'gt_label', 'base_clips', 'ddnet_clips',
-            'model_time_s')
+REQUIRED = ('pred_score', 'gt_label', 'base_elements', 'ddnet_elements',
+            'time_model_s')
 #: Fields present either on every sample or on none (``count_flops``).
 OPTIONAL = ('gflops_base', 'gflops_ddnet')
 #: Meta keys tried, in order, to name a video in the per-video rows.
@@ -36,15 +37,18 @@ class DDLMetric(BaseMetric):
     strictly higher than the label; the two only differ on exact ties).
     Reported (prefix ``ddl/``): ``top{k}`` for each k, ``mean_top1_top5`` (the
     paper's Kinetics metric, when 1 and 5 are in ``topk``), and per-video
-    means of ``base_clips``, ``ddnet_clips``, ``model_time_s`` and, when the
-    recognizer counted FLOPs, ``gflops_base``, ``gflops_ddnet``,
-    ``gflops_total``.
+    means of ``base_clips`` / ``ddnet_clips`` (the samples'
+    ``base_elements`` / ``ddnet_elements``), ``model_time_s`` (their
+    ``time_model_s``) and, when the recognizer counted FLOPs,
+    ``gflops_base``, ``gflops_ddnet``, ``gflops_total``.
 
     Args:
-        topk: the k of the top-k accuracies.
-        out_file: optional JSON path for the per-video rows.
-        collect_device: 'cpu' or 'gpu' for collecting across ranks.
-        prefix: metric name prefix; defaults to ``ddl``.
+        topk (Sequence[int]): The k of the top-k accuracies.
+            Defaults to (1, 5).
+        out_file (str, optional): JSON path for the per-video rows.
+        collect_device (str): ``'cpu'`` or ``'gpu'`` for collecting across
+            ranks. Defaults to ``'cpu'``.
+        prefix (str, optional): Metric name prefix; defaults to ``ddl``.
     """
     default_prefix: Optional[str] = 'ddl'
 
@@ -86,9 +90,9 @@ class DDLMetric(BaseMetric):
                 gt_label=label,
                 pred_label=int(score.argmax()),
                 label_rank=rank,
-                base_clips=int(_item(sample['base_clips'])),
-                ddnet_clips=int(_item(sample['ddnet_clips'])),
-                model_time_s=float(_item(sample['model_time_s'])))
+                base_clips=int(_item(sample['base_elements'])),
+                ddnet_clips=int(_item(sample['ddnet_elements'])),
+                model_time_s=float(_item(sample['time_model_s'])))
             row.update({f'top{k}': rank < k for k in self.topk})
             if 'ddl_selected' in sample:
                 row['ddl_selected'] = _item(sample['ddl_selected'])

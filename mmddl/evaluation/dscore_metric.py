@@ -20,7 +20,9 @@ def rank_average(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     order = np.argsort(x, kind='mergesort')
     ordered = x[order]
-    starts_group = np.r_[True, ordered[1:] != ordered[:-1]] if x.size else np.zeros(0, bool)
+    starts_group = np.r_[True,
+                         ordered[1:] != ordered[:-1]] if x.size else np.zeros(
+                             0, bool)
     group = np.cumsum(starts_group) - 1
     starts = np.flatnonzero(starts_group)
     ends = np.r_[starts[1:], x.size]  # exclusive
@@ -44,8 +46,9 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     yc = np.asarray(y, dtype=np.float64) - np.mean(y)
     denom = np.sqrt(np.sum(xc * xc) * np.sum(yc * yc))
     if xc.size < 2 or denom == 0:
-        warnings.warn('DScoreMetric: correlation is undefined for fewer than 2 values or '
-                      'constant predictions/targets; reporting NaN')
+        warnings.warn(
+            'DScoreMetric: correlation is undefined for fewer than 2 values '
+            'or constant predictions/targets; reporting NaN')
         return float('nan')
     return float(np.clip(np.sum(xc * yc) / denom, -1.0, 1.0))
 
@@ -55,10 +58,12 @@ def _field(sample: Any, name: str, index: int) -> Any:
     if isinstance(sample, BaseDataElement):
         sample = sample.to_dict()
     if not isinstance(sample, dict):
-        raise TypeError(f'DScoreMetric: data sample {index} is a {type(sample)}, '
-                        'expected a dict or BaseDataElement')
+        raise TypeError(
+            f'DScoreMetric: data sample {index} is a {type(sample)}, '
+            'expected a dict or BaseDataElement')
     if name not in sample:
-        raise KeyError(f'DScoreMetric: data sample {index} has no field "{name}"')
+        raise KeyError(
+            f'DScoreMetric: data sample {index} has no field "{name}"')
     value = sample[name]
     if hasattr(value, 'detach'):
         value = value.detach().cpu().numpy()
@@ -67,7 +72,7 @@ def _field(sample: Any, name: str, index: int) -> Any:
 
 @METRICS.register_module()
 class DScoreMetric(BaseMetric):
-    """MSE, Pearson and Spearman correlation of ``pred_dscore`` vs ``gt_dscore``.
+    """MSE, Pearson and Spearman correlation of predicted vs. target D-scores.
 
     Every view counts as one pair: a sample with V predicted views is compared
     with its V targets, or with its single target repeated V times.
@@ -79,7 +84,9 @@ class DScoreMetric(BaseMetric):
 
     default_prefix: Optional[str] = 'dscore'
 
-    def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None) -> None:
+    def __init__(self,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
 
     def process(self, data_batch: Any, data_samples: Sequence[Any]) -> None:
@@ -96,25 +103,29 @@ class DScoreMetric(BaseMetric):
             if gt.size == 1 and pred.size > 1:
                 gt = np.repeat(gt, pred.size)
             if gt.size != pred.size:
-                raise ValueError(f'DScoreMetric: data sample {i} has {pred.size} predicted '
-                                 f'D-scores but {gt.size} targets')
+                raise ValueError(
+                    f'DScoreMetric: data sample {i} has {pred.size} predicted '
+                    f'D-scores but {gt.size} targets')
             self.results.append((pred, gt))
 
-    def compute_metrics(self, results: List[Tuple[np.ndarray, np.ndarray]]) -> dict:
+    def compute_metrics(self, results: List[Tuple[np.ndarray,
+                                                  np.ndarray]]) -> dict:
         """Compute the metrics over all stored pairs.
 
         Args:
-            results (list[tuple]): (pred, gt) arrays collected by :meth:`process`.
+            results (list[tuple]): (pred, gt) arrays collected by
+                :meth:`process`.
 
         Returns:
-            dict: ``mse``, ``pearson`` and ``spearman`` (floats; correlations are
-            NaN when undefined).
+            dict: ``mse``, ``pearson`` and ``spearman`` (floats; correlations
+            are NaN when undefined).
         """
         if not results:
-            raise ValueError('DScoreMetric received no predictions to evaluate')
+            raise ValueError(
+                'DScoreMetric received no predictions to evaluate')
         pred = np.concatenate([r[0] for r in results])
         gt = np.concatenate([r[1] for r in results])
         return dict(
-            mse=float(np.mean((pred - gt) ** 2)),
+            mse=float(np.mean((pred - gt)**2)),
             pearson=pearson(pred, gt),
             spearman=pearson(rank_average(pred), rank_average(gt)))

@@ -1,10 +1,7 @@
-"""Metrics over fused group features (face templates/videos, re-ID tracklets).
+"""Metrics over fused group features (face templates, videos, re-ID tracklets).
 
-They collect ``pred_feature`` (written by ``DDLGroupEncoder``) and hand the
-data-set protocols to the pure functions of
-:mod:`mmddl.evaluation.functional`. Both also report the mean number of
-images the base model ran on per group (``base_images``) and the mean number
-the DDNet scored (``ddnet_images``), the cost side of DDL.
+They also report the mean number of elements per group through the base model
+(``base_images``) and the DDNet (``ddnet_images``), the cost side of DDL.
 """
 from typing import (Any, Dict, Hashable, List, Optional, Sequence, Tuple)
 
@@ -14,9 +11,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 
-from .functional import (cmc_at, kfold_accuracy, pairwise_l2, reid_evaluate,
-                         roc_tar_at_far, roc_tar_at_far_folds, tpr_at_fpr,
-                         tpr_at_fpr_all_pairs)
+from .functional import (TAR_MODES, cmc_at, kfold_accuracy, pairwise_l2,
+                         reid_evaluate, roc_tar_at_far, roc_tar_at_far_folds,
+                         tpr_at_fpr, tpr_at_fpr_all_pairs)
 
 PROTOCOLS = ('kfold', 'tar_at_far', 'tar_at_far_folds', 'tpr_at_fpr',
              'all_pairs_tpr_at_fpr')
@@ -26,6 +23,14 @@ PROTOCOL_ALIASES = dict(kfold_accuracy='kfold',
                         tpr_at_fpr_all_pairs='all_pairs_tpr_at_fpr')
 DEFAULT_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 DEFAULT_FPR = 1e-4
+#: How each ROC protocol reads TAR by default (``tar_mode=None``): IJB-B/C
+#: (``tar_at_far``) with insightface's ``'nearest'`` rule, the others with
+#: the conservative ``'le'``.
+DEFAULT_TAR_MODES = dict(tar_at_far='nearest', tar_at_far_folds='le',
+                         tpr_at_fpr='le')
+#: Data-sample counter fields (written by the test-time wrappers) -> the
+#: metric output keys.
+COST_FIELDS = dict(base_elements='base_images', ddnet_elements='ddnet_images')
 
 
 def _protocol_names(protocols: Any) -> Tuple[str, ...]:
@@ -74,9 +79,13 @@ def _collect(
     feat = _get(sample, 'pred_feature', index)
     feat = torch.as_tensor(feat).detach().float().cpu().reshape(-1)
     row = dict(feature=feat)
-    for key in ('base_images', 'ddnet_images'):
-        row[key] = (int(_scalar(_get(sample, key, index))) if _has(
-            sample, key) else None)
+    for field, key in COST_FIELDS.items():
+        if _has(sample, key) and not _has(sample, field):
+            raise KeyError(f'data sample {index} has `{key}` but no '
+                           f'`{field}`: the counters are read from '
+                           f'`{field}`.')
+        row[key] = (int(_scalar(_get(sample, field, index))) if _has(
+            sample, field) else None)
     for key in keys:
         row[key] = _scalar(_get(sample, key, index))
     for key in optional:
@@ -88,11 +97,11 @@ def _collect(
 def _cost_summary(results: List[dict]) -> Dict[str, float]:
     """Mean ``base_images`` / ``ddnet_images`` per group (when recorded)."""
     out = {}
-    for key in ('base_images', 'ddnet_images'):
+    for field, key in COST_FIELDS.items():
         values = [r[key] for r in results if r[key] is not None]
         if values:
             if len(values) != len(results):
-                raise ValueError(f'`{key}` is missing from '
+                raise ValueError(f'`{field}` is missing from '
                                  f'{len(results) - len(values)} of '
                                  f'{len(results)} groups.')
             out[key] = float(np.mean(values))
@@ -133,7 +142,13 @@ class GroupVerificationMetric(BaseMetric):
       identities from the data-sample field ``label_key`` (iQIYI-VID-FACE;
       needs no pair list): ``all_pairs_tpr@fpr=0.0001``.
 
-    Also reported: ``base_images``, ``ddnet_images`` (means per group),
+    TAR is read off the ROC with ``tar_mode`` (None: per protocol,
+    :data:`DEFAULT_TAR_MODES`: ``'nearest'`` for IJB-B/C as insightface's
+    ``ijb_11.py`` does, ``'le'`` for IJB-A and TPR@FPR; the all-pairs
+    protocol always counts false accepts exactly, like ``'le'``).
+
+    Also reported: ``base_images`` / ``ddnet_images`` (means per group of
+    the data-sample fields ``base_elements`` / ``ddnet_elements``),
     ``num_groups``, ``num_pairs``.
 
     Args:
@@ -143,8 +158,10 @@ class GroupVerificationMetric(BaseMetric):
             1e-6 ... 1e-1.
         fpr (float, optional): Target FPR of the TPR protocols; None: the
             meta's or 1e-4.
-        roc_mode (str): How TAR is read off the ROC (``'le'``, ``'nearest'``,
-            ``'interp'``; see :mod:`mmddl.evaluation.functional.verification`).
+        tar_mode (str, optional): How TAR is read off the ROC: ``'le'``,
+            ``'nearest'`` or ``'interp'`` (see
+            :mod:`mmddl.evaluation.functional.verification`); None: the
+            protocol's default (``DEFAULT_TAR_MODES``). Defaults to None.
         group_key (str): Data-sample field that pairs refer to.
             Defaults to ``'group_id'``.
         label_key (str): Identity field for ``all_pairs_tpr_at_fpr``.
@@ -167,7 +184,7 @@ class GroupVerificationMetric(BaseMetric):
                  protocols: Optional[Sequence[str]] = None,
                  fars: Optional[Sequence[float]] = None,
                  fpr: Optional[float] = None,
-                 roc_mode: str = 'le',
+                 tar_mode: Optional[str] = None,
                  group_key: str = 'group_id',
                  label_key: str = 'gt_label',
                  pairs: Optional[Sequence] = None,
@@ -181,7 +198,10 @@ class GroupVerificationMetric(BaseMetric):
                           if protocols is None else _protocol_names(protocols))
         self.fars = None if fars is None else tuple(float(f) for f in fars)
         self.fpr = None if fpr is None else float(fpr)
-        self.roc_mode = roc_mode
+        if tar_mode is not None and tar_mode not in TAR_MODES:
+            raise ValueError(f'tar_mode must be None or one of {TAR_MODES}, '
+                             f'got {tar_mode!r}.')
+        self.tar_mode = tar_mode
         self.group_key = group_key
         self.label_key = label_key
         self.pairs = pairs
@@ -351,19 +371,20 @@ class GroupVerificationMetric(BaseMetric):
             res = kfold_accuracy(scores, same, folds)
             return dict(kfold_acc=float(res.mean),
                         kfold_acc_std=float(res.std))
+        mode = self.tar_mode or DEFAULT_TAR_MODES.get(name)
         if name == 'tar_at_far':
-            tars = roc_tar_at_far(scores, same, fars, self.roc_mode)
+            tars = roc_tar_at_far(scores, same, fars, mode)
             return {f'tar@far={f:g}': float(t) for f, t in zip(fars, tars)}
         if name == 'tar_at_far_folds':
             mean, std, _, _ = roc_tar_at_far_folds(scores, same, folds, fars,
-                                                   self.roc_mode)
+                                                   mode)
             out = {}
             for f, m, s in zip(fars, mean, std):
                 out[f'tar@far={f:g}'] = float(m)
                 out[f'tar@far={f:g}_std'] = float(s)
             return out
         return {
-            f'tpr@fpr={fpr:g}': tpr_at_fpr(scores, same, fpr, self.roc_mode)
+            f'tpr@fpr={fpr:g}': tpr_at_fpr(scores, same, fpr, mode)
         }
 
 

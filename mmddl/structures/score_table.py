@@ -1,20 +1,6 @@
 """The D-score table: one row per scored training element, stored as `.npz`.
 
-A row is one candidate element of a training sample: a clip of a video
-(``position`` = the clip's first frame index, not counting the dataset's
-``start_index``) or an image (``position`` = 0). Each row holds the sample's
-``key`` (the video ``filename`` / ``img_path`` exactly as the dataset gives
-it), its ``label``, the raw discriminability ``raw`` (Eq. 2-3) and the D-score
-``dscores`` (Eq. 4). The table also records the statistics used by Eq. 4
-(``mean``, ``std``), the ``metric``, a ``fingerprint`` of what it was computed
-from and the samples that were ``skipped`` (key + reason).
-
-File format (no pickle): a single ``np.savez`` archive with the arrays
-``keys`` (unicode), ``positions`` (int64), ``labels`` (int64), ``raw`` and
-``dscores`` (float64) and ``meta``, a 0-d unicode array holding a JSON object
-(format version, mean, std, metric, fingerprint, skipped, extra info). It is
-loaded with ``allow_pickle=False`` and written atomically (temporary file in
-the same directory, then ``os.replace``).
+Stale tables are detected through a fingerprint of what they were computed from.
 """
 import hashlib
 import json
@@ -103,6 +89,11 @@ def to_jsonable(obj: Any) -> Any:
     return repr(obj)
 
 
+#: Version of the D-score computation; tables of another version are stale
+#: (v2: exact hardest negative of the blocked Euclidean search).
+ALGORITHM_VERSION = 'ddl-dscore-v2'
+
+
 def make_fingerprint(ann_file: str, checkpoint: str,
                      **settings: Any) -> Dict[str, Any]:
     """Fingerprint of what a score table is computed from.
@@ -117,8 +108,8 @@ def make_fingerprint(ann_file: str, checkpoint: str,
             becomes one field, normalised with :func:`to_jsonable`.
 
     Returns:
-        A JSON-serialisable dict: ``ann_file_sha256``, ``checkpoint_sha256``
-        and one entry per setting.
+        A JSON-serialisable dict: ``ann_file_sha256``, ``checkpoint_sha256``,
+        ``algorithm`` (:data:`ALGORITHM_VERSION`) and one entry per setting.
     """
     if osp.exists(checkpoint):
         ckpt_hash = file_sha256(checkpoint)
@@ -126,11 +117,44 @@ def make_fingerprint(ann_file: str, checkpoint: str,
         ckpt_hash = 'uri:' + hashlib.sha256(
             str(checkpoint).encode()).hexdigest()
     fp = dict(ann_file_sha256=file_sha256(ann_file),
-              checkpoint_sha256=ckpt_hash)
+              checkpoint_sha256=ckpt_hash,
+              algorithm=ALGORITHM_VERSION)
     for k, v in settings.items():
         fp[k] = to_jsonable(v)
     # round-trip so comparisons with a loaded fingerprint are like for like
     return json.loads(json.dumps(fp, sort_keys=True))
+
+
+def dataset_fingerprint(dataset: Any, checkpoint: str,
+                        dataset_kwargs: Optional[Dict[str, Any]] = None,
+                        **settings: Any) -> Dict[str, Any]:
+    """Fingerprint of a table computed on a built candidate dataset.
+
+    Args:
+        dataset: the dataset; its ``ann_file`` (or, without one, the first
+            existing folder of its ``data_prefix``) is hashed.
+        checkpoint (str): the base model's checkpoint.
+        dataset_kwargs (dict, optional): extra dataset arguments, recorded
+            with the dataset type and prefix in the ``dataset`` field.
+        **settings: the other fields (see :func:`make_fingerprint`).
+
+    Returns:
+        Dict[str, Any]: the fingerprint.
+    """
+    ann_file = getattr(dataset, 'ann_file', None)
+    prefix = getattr(dataset, 'data_prefix', None) or {}
+    if not ann_file:
+        ann_file = next((p for p in prefix.values() if p and osp.isdir(p)),
+                        None)
+    if not ann_file:
+        raise ValueError(f'{type(dataset).__name__}: the candidate dataset '
+                         'has neither an ann_file nor a data folder to '
+                         'fingerprint')
+    return make_fingerprint(
+        ann_file, checkpoint,
+        dataset=dict(type=type(dataset), data_prefix=prefix,
+                     kwargs=dataset_kwargs or {}),
+        **settings)
 
 
 def fingerprint_diff(stored: Dict[str, Any],
@@ -145,7 +169,15 @@ def fingerprint_diff(stored: Dict[str, Any],
 
 @dataclass(eq=False, repr=False)
 class ScoreTable:
-    """D-scores of the training elements (see the module docstring).
+    """D-scores of the training elements.
+
+    A row is one candidate element: a clip (``position`` = its first frame
+    index, not counting the dataset's ``start_index``) or an image
+    (``position`` = 0) of the sample ``key`` (the video ``filename`` /
+    ``img_path`` as the dataset gives it). Stored as one ``np.savez``
+    archive (no pickle, written atomically): the arrays below plus ``meta``,
+    a 0-d unicode array holding a JSON object (format version, mean, std,
+    metric, fingerprint, skipped, info).
 
     Args:
         keys: (N,) sample keys (video filename / image path).

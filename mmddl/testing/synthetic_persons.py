@@ -1,11 +1,4 @@
-"""Synthetic pedestrians for the re-ID demo (MARS-style person crops).
-
-An identity is a set of appearance attributes (skin, hair, shirt with
-optional stripes, trousers, shoes, optional bag, build); every image redraws
-it with a random walking phase, position, scale and background. Images can
-then be degraded with the face generator's realistic degradations (blur,
-occlusion, noise, low light, pose warps: ``mmddl.testing.synthetic_faces``).
-"""
+"""Synthetic pedestrians (MARS-style person crops) for the re-ID demo."""
 from typing import List, Sequence, Tuple, Union
 
 import cv2
@@ -15,16 +8,23 @@ from mmddl.testing.synthetic_faces import DEGRADATIONS, degrade
 
 
 def random_person(rng: np.random.Generator) -> dict:
-    """Draw the appearance attributes of one synthetic pedestrian."""
+    """Draw the appearance attributes of one synthetic pedestrian.
+
+    Args:
+        rng (np.random.Generator): Random generator.
+    """
     return dict(
-        skin=rng.integers(60, 230, 3), hair=rng.integers(0, 120, 3),
-        shirt=rng.integers(0, 256, 3), pants=rng.integers(0, 200, 3),
+        skin=rng.integers(60, 230, 3),
+        hair=rng.integers(0, 120, 3),
+        shirt=rng.integers(0, 256, 3),
+        pants=rng.integers(0, 200, 3),
         shoes=rng.integers(0, 120, 3),
         stripe=rng.integers(0, 256, 3) if rng.random() < 0.4 else None,
         bag=rng.integers(0, 256, 3) if rng.random() < 0.5 else None,
         bag_side=float(rng.choice([-1.0, 1.0])),
         long_sleeves=bool(rng.random() < 0.5),
-        build=rng.uniform(0.85, 1.15), height=rng.uniform(0.92, 1.0))
+        build=rng.uniform(0.85, 1.15),
+        height=rng.uniform(0.92, 1.0))
 
 
 def draw_person(ident: dict, size: Tuple[int, int],
@@ -32,12 +32,12 @@ def draw_person(ident: dict, size: Tuple[int, int],
     """Render one image of a pedestrian.
 
     Args:
-        ident: Attributes from :func:`random_person`.
-        size: Output ``(h, w)``.
-        rng: Random generator.
+        ident (dict): Attributes from :func:`random_person`.
+        size (Tuple[int, int]): Output ``(h, w)``.
+        rng (np.random.Generator): Random generator.
 
     Returns:
-        (h, w, 3) uint8 BGR image.
+        np.ndarray: (h, w, 3) uint8 BGR image.
     """
     h, w = size
     s = 4  # draw at 4x, then downsample (anti-aliasing)
@@ -92,7 +92,8 @@ def draw_person(ident: dict, size: Tuple[int, int],
 
 def make_persons(num_identities: int,
                  images_per_identity: Union[int, Sequence[int]],
-                 size: Tuple[int, int] = (64, 32), seed: int = 0,
+                 size: Tuple[int, int] = (64, 32),
+                 seed: int = 0,
                  degradation_prob: float = 0.0,
                  kinds: Sequence[str] = DEGRADATIONS,
                  severity: Tuple[float, float] = (0.3, 1.0),
@@ -100,23 +101,25 @@ def make_persons(num_identities: int,
     """Synthetic pedestrian identities, optionally degraded per image.
 
     Args:
-        num_identities: Number of identities.
-        images_per_identity: Images per identity (int or one per identity).
-        size: ``(h, w)`` of every image.
-        seed: Seed of everything.
-        degradation_prob: Probability that an image gets 1..``max_kinds``
-            degradations from ``kinds`` with a severity in ``severity``.
-        kinds: Allowed degradation names (see ``synthetic_faces``).
-        severity: (low, high) severity range.
-        max_kinds: Most degradations stacked on one image.
+        num_identities (int): Number of identities.
+        images_per_identity (int | Sequence[int]): Images per identity (int or
+            one per identity).
+        size (Tuple[int, int]): ``(h, w)`` of every image.
+        seed (int): Seed of everything.
+        degradation_prob (float): Probability that an image gets
+            1..``max_kinds`` degradations from ``kinds`` with a severity in
+            ``severity``.
+        kinds (Sequence[str]): Allowed degradation names (see
+            ``synthetic_faces``).
+        severity (Tuple[float, float]): (low, high) severity range.
+        max_kinds (int): Most degradations stacked on one image.
 
     Returns:
-        One (n_i, h, w, 3) uint8 BGR array per identity.
+        List[np.ndarray]: One (n_i, h, w, 3) uint8 BGR array per identity.
     """
     rng = np.random.default_rng(seed)
-    counts = ([images_per_identity] * num_identities
-              if np.ndim(images_per_identity) == 0 else
-              list(images_per_identity))
+    counts = ([images_per_identity] * num_identities if
+              np.ndim(images_per_identity) == 0 else list(images_per_identity))
     if len(counts) != num_identities:
         raise ValueError(f'{len(counts)} image counts for {num_identities} '
                          'identities.')
@@ -128,8 +131,9 @@ def make_persons(num_identities: int,
             img = draw_person(ident, size, rng)
             if rng.random() < degradation_prob:
                 k = int(rng.integers(1, min(max_kinds, len(kinds)) + 1))
-                chosen = [str(c) for c in rng.choice(list(kinds), k,
-                                                     replace=False)]
+                chosen = [
+                    str(c) for c in rng.choice(list(kinds), k, replace=False)
+                ]
                 img, _ = degrade(img, chosen, rng,
                                  float(rng.uniform(*severity)))
             imgs.append(img)

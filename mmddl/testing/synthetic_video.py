@@ -1,51 +1,5 @@
-"""Synthetic untrimmed-video benchmark for the DDL video demo (pure numpy/cv2).
-
-Every video is *untrimmed*: its class is visible only in some segments
-(``class`` kind, 15-45 % of the frames by default); the other segments are
-distractors whose mix varies from video to video:
-
-========== ===================================================================
-kind       content
-========== ===================================================================
-class      the video's class: its textured object with its motion pattern
-confuser   ANOTHER class's object and motion, weaker (faded, smaller, slower);
-           one confuser class per video, 10-40 % of the frames by default
-blur       the video's class, heavily blurred (texture gone, motion left)
-occlusion  the video's class, mostly hidden behind static occluders
-motion     class-agnostic motion: a plain untextured blob on a panning scene
-noise      per-pixel random noise
-blank      a flat colour
-dark       the scene at 4-12 % brightness
-========== ===================================================================
-
-A class is a (texture, motion) pair: class ``c`` has texture
-``TEXTURES[c % 6]`` and motion ``MOTIONS[c % 8]`` (so up to 24 distinct
-classes), an object of random colour (colour carries no class information)
-on a smooth random background. Short clips of a ``class`` segment identify
-the class; a clip average over the whole video ("dense") is pulled towards
-the confuser class, which is what clip selection by discriminability fixes.
-
-Everything is drawn from ``numpy.random.default_rng([seed, split, index])``:
-the same seed gives the same meta data and byte-identical ``.mp4`` files.
-
-Output of :func:`make_video_benchmark` (``out_dir``)::
-
-    videos/v_<id>.mp4          # mp4v, 25 fps, 64x64 by default
-    train_list.txt             # mmaction2 VideoDataset list:
-    val_list.txt               #   "videos/v_<id>.mp4 <label>" per line
-    trimmed/v_<id>_<k>.mp4     # k-th ``class`` segment alone (trimmed=True)
-    train_trimmed_list.txt     # lists of the trimmed videos
-    val_trimmed_list.txt
-    classes.txt                # one class name per line, line i = label i
-    activity_net_synthetic.json  # ActivityNet-1.2 format (class segments)
-    meta.json                  # seed, parameters, classes, segments
-
-Segments in ``meta.json`` are frame ranges ``[start, end)``; ``shown_class`` is
-the class whose object the segment shows (-1: none). Use :func:`frame_kinds`
-and :func:`clip_class_fraction` to relate sampled clips to them.
-"""
+"""Synthetic untrimmed-video benchmark for the DDL video demo."""
 from __future__ import annotations
-
 import json
 import math
 import os
@@ -61,9 +15,14 @@ TEXTURES = ('hstripes', 'vstripes', 'dstripes', 'checker', 'rings', 'dots')
 MOTIONS = ('slide_right', 'slide_up', 'spin_cw', 'orbit', 'shake', 'diagonal',
            'pulse', 'spin_ccw')
 MOTION_FAMILY = {
-    'slide_right': 'Translation', 'slide_up': 'Translation',
-    'diagonal': 'Translation', 'spin_cw': 'Rotation', 'spin_ccw': 'Rotation',
-    'orbit': 'Oscillation', 'shake': 'Oscillation', 'pulse': 'Oscillation'
+    'slide_right': 'Translation',
+    'slide_up': 'Translation',
+    'diagonal': 'Translation',
+    'spin_cw': 'Rotation',
+    'spin_ccw': 'Rotation',
+    'orbit': 'Oscillation',
+    'shake': 'Oscillation',
+    'pulse': 'Oscillation'
 }
 OTHER_KINDS = ('noise', 'blank', 'dark', 'blur', 'occlusion', 'motion')
 KINDS = ('class', 'confuser') + OTHER_KINDS
@@ -81,17 +40,20 @@ class BenchmarkConfig:
     """Parameters of the synthetic benchmark (all stored in ``meta.json``).
 
     Args:
-        num_classes: Number of classes, 2..24.
-        train_per_class: Training videos per class.
-        test_per_class: Validation (test) videos per class.
-        num_frames: Frames per video.
-        frame_size: ``(height, width)``, even numbers >= 32.
-        fps: Frame rate written into the files.
-        class_fraction: Range of the per-video fraction of ``class`` frames.
-        confuser_fraction: Range of the per-video fraction of ``confuser``
-            frames (0 allowed: then some videos have no confuser).
-        min_segment: Minimum segment length in frames.
-        max_segment: Maximum segment length in frames (>= 2 * min_segment).
+        num_classes (int): Number of classes, 2..24.
+        train_per_class (int): Training videos per class.
+        test_per_class (int): Validation (test) videos per class.
+        num_frames (int): Frames per video.
+        frame_size (Tuple[int, int]): ``(height, width)``, even numbers >= 32.
+        fps (int): Frame rate written into the files.
+        class_fraction (Tuple[float, float]): Range of the per-video
+            fraction of ``class`` frames.
+        confuser_fraction (Tuple[float, float]): Range of the per-video
+            fraction of ``confuser`` frames (0 allowed: then some videos have
+            no confuser).
+        min_segment (int): Minimum segment length in frames.
+        max_segment (int): Maximum segment length in frames
+            (>= 2 * min_segment).
     """
 
     num_classes: int = 6
@@ -125,8 +87,8 @@ class BenchmarkConfig:
         if self.num_frames < 3 * self.min_segment:
             raise ValueError(f'num_frames ({self.num_frames}) must be >= 3 * '
                              f'min_segment ({self.min_segment})')
-        for name, lo_min in (('class_fraction', 1e-9),
-                             ('confuser_fraction', 0.0)):
+        for name, lo_min in (('class_fraction', 1e-9), ('confuser_fraction',
+                                                        0.0)):
             lo, hi = getattr(self, name)
             if not lo_min <= lo <= hi < 1:
                 raise ValueError(f'{name} must be a range inside '
@@ -137,12 +99,21 @@ class BenchmarkConfig:
 
 
 def class_specs(num_classes: int) -> List[dict]:
-    """Class table: index, name (sorts like the index), texture, motion."""
+    """Class table: index, name (sorts like the index), texture, motion.
+
+    Args:
+        num_classes (int): Number of classes (at most ``MAX_CLASSES``).
+    """
     specs = []
     for c in range(num_classes):
         tex, mot = TEXTURES[c % len(TEXTURES)], MOTIONS[c % len(MOTIONS)]
-        specs.append(dict(index=c, name=f'c{c:02d}_{tex}_{mot}', texture=tex,
-                          motion=mot, family=MOTION_FAMILY[mot]))
+        specs.append(
+            dict(
+                index=c,
+                name=f'c{c:02d}_{tex}_{mot}',
+                texture=tex,
+                motion=mot,
+                family=MOTION_FAMILY[mot]))
     return specs
 
 
@@ -165,15 +136,21 @@ def plan_segments(rng: np.random.Generator, label: int,
                   cfg: BenchmarkConfig) -> Tuple[List[dict], int]:
     """Draw a video's segment layout.
 
+    Args:
+        rng (np.random.Generator): Random generator of the video.
+        label (int): Class of the video.
+        cfg (BenchmarkConfig): Benchmark parameters.
+
     Returns:
-        ``(segments, confuser_class)``: segments cover ``[0, num_frames)``
-        in order; each has ``start``, ``end``, ``kind``, ``shown_class``.
+        tuple: ``(segments, confuser_class)``: segments cover
+        ``[0, num_frames)`` in order; each has ``start``, ``end``, ``kind``,
+        ``shown_class``.
     """
     T, lo, hi = cfg.num_frames, cfg.min_segment, cfg.max_segment
     conf = int(rng.integers(cfg.num_classes - 1))
     conf += int(conf >= label)
-    n_cls = int(np.clip(round(rng.uniform(*cfg.class_fraction) * T), lo,
-                        T - lo))
+    n_cls = int(
+        np.clip(round(rng.uniform(*cfg.class_fraction) * T), lo, T - lo))
     n_conf = int(round(rng.uniform(*cfg.confuser_fraction) * T))
     n_conf = min(max(n_conf, lo), T - n_cls) if n_conf > 0 else 0
     if n_conf < lo:
@@ -188,19 +165,19 @@ def plan_segments(rng: np.random.Generator, label: int,
     kind_p = rng.dirichlet(np.ones(len(OTHER_KINDS)))
     pieces = [('class', n) for n in _split_length(rng, n_cls, lo, hi)]
     if n_conf:
-        pieces += [('confuser', n)
-                   for n in _split_length(rng, n_conf, lo, hi)]
+        pieces += [('confuser', n) for n in _split_length(rng, n_conf, lo, hi)]
     if rest:
-        pieces += [(OTHER_KINDS[int(rng.choice(len(OTHER_KINDS), p=kind_p))],
-                    n) for n in _split_length(rng, rest, lo, hi)]
+        pieces += [(OTHER_KINDS[int(rng.choice(len(OTHER_KINDS),
+                                               p=kind_p))], n)
+                   for n in _split_length(rng, rest, lo, hi)]
     order = rng.permutation(len(pieces))
     segments, start = [], 0
     for i in order:
         kind, n = pieces[i]
         shown = label if kind in OWN_CLASS_KINDS else (
             conf if kind == 'confuser' else -1)
-        segments.append(dict(start=start, end=start + n, kind=kind,
-                             shown_class=shown))
+        segments.append(
+            dict(start=start, end=start + n, kind=kind, shown_class=shown))
         start += n
     return segments, conf
 
@@ -228,8 +205,8 @@ def _texture(name: str, u: np.ndarray, v: np.ndarray,
 
 
 def _trajectory(motion: str, T: int, H: int, W: int, unit: float,
-                rng: np.random.Generator, speed: float) -> Tuple[np.ndarray,
-                                                                 ...]:
+                rng: np.random.Generator,
+                speed: float) -> Tuple[np.ndarray, ...]:
     """Per-frame centre x, y, angle and scale of a class object."""
     t = np.arange(T, dtype=np.float32)
     sp = speed * rng.uniform(0.85, 1.15)
@@ -259,7 +236,11 @@ def _trajectory(motion: str, T: int, H: int, W: int, unit: float,
     return cx, cy, th, sc.astype(np.float32)
 
 
-def _object(spec: dict, T: int, H: int, W: int, rng: np.random.Generator,
+def _object(spec: dict,
+            T: int,
+            H: int,
+            W: int,
+            rng: np.random.Generator,
             speed: float = 1.0,
             scale: float = 1.0) -> Tuple[np.ndarray, np.ndarray]:
     """Render a class object: coverage mask (T,H,W) and value (T,H,W)."""
@@ -274,14 +255,18 @@ def _object(spec: dict, T: int, H: int, W: int, rng: np.random.Generator,
     u = (c * dx + s * dy) / sc[:, None, None]
     v = (-s * dx + c * dy) / sc[:, None, None]
     half_w, half_h = 9 * unit, 6.5 * unit
-    mask = (np.clip(half_w - np.abs(u) + 0.5, 0, 1) *
-            np.clip(half_h - np.abs(v) + 0.5, 0, 1))
+    mask = (
+        np.clip(half_w - np.abs(u) + 0.5, 0, 1) *
+        np.clip(half_h - np.abs(v) + 0.5, 0, 1))
     value = _texture(spec['texture'], u, v, 6 * unit)
     return mask.astype(np.float32), value.astype(np.float32)
 
 
-def _composite(bg: np.ndarray, mask: np.ndarray, value: np.ndarray,
-               color: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+def _composite(bg: np.ndarray,
+               mask: np.ndarray,
+               value: np.ndarray,
+               color: np.ndarray,
+               alpha: float = 1.0) -> np.ndarray:
     """Paint an object of colour ``color`` (dark where value=0) on ``bg``."""
     m = (alpha * mask)[..., None]
     obj = color * (0.15 + 0.85 * value[..., None])
@@ -289,8 +274,10 @@ def _composite(bg: np.ndarray, mask: np.ndarray, value: np.ndarray,
 
 
 def _random_color(rng: np.random.Generator) -> np.ndarray:
-    hsv = np.uint8([[[rng.integers(180), rng.integers(120, 256),
-                      rng.integers(200, 256)]]])
+    hsv = np.uint8(
+        [[[rng.integers(180),
+           rng.integers(120, 256),
+           rng.integers(200, 256)]]])
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0].astype(np.float32)
 
 
@@ -301,8 +288,8 @@ def _background(rng: np.random.Generator, H: int, W: int) -> np.ndarray:
     return np.clip(base + 35 * smooth, 0, 255).astype(np.float32)
 
 
-def _render_segment(seg: dict, ctx: dict, rng: np.random.Generator
-                    ) -> Tuple[np.ndarray, dict]:
+def _render_segment(seg: dict, ctx: dict,
+                    rng: np.random.Generator) -> Tuple[np.ndarray, dict]:
     """Frames (T,H,W,3) float RGB of one segment and its drawn parameters."""
     kind, T = seg['kind'], seg['end'] - seg['start']
     H, W, bg = ctx['H'], ctx['W'], ctx['bg']
@@ -314,14 +301,17 @@ def _render_segment(seg: dict, ctx: dict, rng: np.random.Generator
         out = _composite(bgs, m, v, ctx['color'])
         if kind == 'blur':
             params['sigma'] = float(rng.uniform(2.5, 4.0) * unit)
-            out = np.stack([cv2.GaussianBlur(f, (0, 0), params['sigma'])
-                            for f in out.astype(np.float32)])
+            out = np.stack([
+                cv2.GaussianBlur(f, (0, 0), params['sigma'])
+                for f in out.astype(np.float32)
+            ])
         elif kind == 'occlusion':
             out, params['occluded_area'] = _occlude(out, rng)
     elif kind == 'confuser':
-        params = dict(alpha=float(rng.uniform(0.35, 0.6)),
-                      scale=float(rng.uniform(0.65, 0.85)),
-                      speed=float(rng.uniform(0.5, 0.8)))
+        params = dict(
+            alpha=float(rng.uniform(0.35, 0.6)),
+            scale=float(rng.uniform(0.65, 0.85)),
+            speed=float(rng.uniform(0.5, 0.8)))
         m, v = _object(ctx['conf_spec'], T, H, W, rng, params['speed'],
                        params['scale'])
         out = _composite(bgs, m, v, ctx['conf_color'], params['alpha'])
@@ -341,8 +331,8 @@ def _render_segment(seg: dict, ctx: dict, rng: np.random.Generator
     return out, params
 
 
-def _occlude(frames: np.ndarray, rng: np.random.Generator
-             ) -> Tuple[np.ndarray, float]:
+def _occlude(frames: np.ndarray,
+             rng: np.random.Generator) -> Tuple[np.ndarray, float]:
     """Cover 55-80 % of the frame with 1-2 static flat occluders."""
     T, H, W, _ = frames.shape
     covered = np.zeros((H, W), bool)
@@ -369,8 +359,8 @@ def _agnostic_motion(bg: np.ndarray, T: int,
     color, out = _random_color(rng), np.empty((T, H, W, 3), np.float32)
     rx, ry = rng.uniform(5, 8) * unit, rng.uniform(4, 7) * unit
     for t in range(T):
-        frame = np.roll(bg, (int(round(pan[1] * t)), int(round(pan[0] * t))),
-                        axis=(0, 1))
+        frame = np.roll(
+            bg, (int(round(pan[1] * t)), int(round(pan[0] * t))), axis=(0, 1))
         vel = 0.8 * vel + rng.normal(0, 0.8 * unit, 2)
         pos = (pos + vel) % (W, H)
         dx = (xs - pos[0] + W / 2) % W - W / 2
@@ -380,20 +370,22 @@ def _agnostic_motion(bg: np.ndarray, T: int,
     return out
 
 
-def generate_video(label: int, cfg: BenchmarkConfig, seed: int,
-                   split: str = 'train', index: int = 0
-                   ) -> Tuple[dict, np.ndarray]:
+def generate_video(label: int,
+                   cfg: BenchmarkConfig,
+                   seed: int,
+                   split: str = 'train',
+                   index: int = 0) -> Tuple[dict, np.ndarray]:
     """Plan and render one video (no file written).
 
     Args:
-        label: Class index of the video.
-        cfg: Benchmark parameters.
-        seed: Global seed.
-        split: ``'train'`` or ``'val'``.
-        index: Index of the video inside its split.
+        label (int): Class index of the video.
+        cfg (BenchmarkConfig): Benchmark parameters.
+        seed (int): Global seed.
+        split (str): ``'train'`` or ``'val'``.
+        index (int): Index of the video inside its split.
 
     Returns:
-        ``(meta, frames)``: meta with ``label``, ``confuser_class``,
+        tuple: ``(meta, frames)``: meta with ``label``, ``confuser_class``,
         ``segments`` (each with its drawn ``params``) and fractions;
         frames a uint8 RGB array ``(num_frames, H, W, 3)``.
     """
@@ -406,26 +398,38 @@ def generate_video(label: int, cfg: BenchmarkConfig, seed: int,
     segments, conf = plan_segments(rng, label, cfg)
     specs = class_specs(cfg.num_classes)
     H, W = cfg.frame_size
-    ctx = dict(H=H, W=W, bg=_background(rng, H, W), spec=specs[label],
-               color=_random_color(rng), conf_spec=specs[conf],
-               conf_color=_random_color(rng))
+    ctx = dict(
+        H=H,
+        W=W,
+        bg=_background(rng, H, W),
+        spec=specs[label],
+        color=_random_color(rng),
+        conf_spec=specs[conf],
+        conf_color=_random_color(rng))
     parts = []
     for seg in segments:
         frames, seg['params'] = _render_segment(seg, ctx, rng)
         parts.append(frames)
     frames = np.clip(np.concatenate(parts), 0, 255).round().astype(np.uint8)
     kinds = frame_kinds(dict(segments=segments, num_frames=cfg.num_frames))
-    meta = dict(label=int(label), class_name=specs[label]['name'],
-                confuser_class=conf, num_frames=cfg.num_frames,
-                class_fraction=float(np.mean(kinds == 'class')),
-                confuser_fraction=float(np.mean(kinds == 'confuser')),
-                segments=segments)
+    meta = dict(
+        label=int(label),
+        class_name=specs[label]['name'],
+        confuser_class=conf,
+        num_frames=cfg.num_frames,
+        class_fraction=float(np.mean(kinds == 'class')),
+        confuser_fraction=float(np.mean(kinds == 'confuser')),
+        segments=segments)
     return meta, frames
 
 
 # ------------------------------------------------------------ clip helpers
 def frame_kinds(video: dict) -> np.ndarray:
-    """Per-frame segment kind (str array of length ``num_frames``)."""
+    """Per-frame segment kind (str array of length ``num_frames``).
+
+    Args:
+        video (dict): One entry of ``meta['videos']``.
+    """
     kinds = np.full(video['num_frames'], '', dtype=object)
     for seg in video['segments']:
         kinds[seg['start']:seg['end']] = seg['kind']
@@ -438,9 +442,9 @@ def clip_class_fraction(video: dict, frame_inds: Sequence[int]) -> float:
     """Fraction of the given frame indices that lie in ``class`` segments.
 
     Args:
-        video: One entry of ``meta['videos']``.
-        frame_inds: 0-based frame indices of a clip (e.g. mmaction's
-            ``results['frame_inds']``).
+        video (dict): One entry of ``meta['videos']``.
+        frame_inds (Sequence[int]): 0-based frame indices of a clip (e.g.
+            mmaction's ``results['frame_inds']``).
     """
     inds = np.asarray(frame_inds, dtype=np.int64).ravel()
     if inds.size == 0:
@@ -454,7 +458,13 @@ def clip_class_fraction(video: dict, frame_inds: Sequence[int]) -> float:
 
 # ----------------------------------------------------------------- writing
 def write_video(path: str, frames: np.ndarray, fps: int = 25) -> None:
-    """Write uint8 RGB frames ``(T,H,W,3)`` as an mp4v ``.mp4`` file."""
+    """Write uint8 RGB frames ``(T,H,W,3)`` as an mp4v ``.mp4`` file.
+
+    Args:
+        path (str): Output file.
+        frames (np.ndarray): ``(T, H, W, 3)`` uint8 RGB frames.
+        fps (int): Frame rate.
+    """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError('frames must be a uint8 (T, H, W, 3) array, got '
                          f'{frames.dtype} {frames.shape}')
@@ -475,6 +485,11 @@ def check_readable(path: str, num_frames: int, size: Tuple[int, int]) -> None:
     Checks the frame count and that ``get_batch`` returns ``(H, W, 3)``
     frames. decord 0.6 misreads some widths (48 and 72 px give 4-channel
     frames or a size error), so this must be checked, not assumed.
+
+    Args:
+        path (str): Video file.
+        num_frames (int): Expected number of frames.
+        size (Tuple[int, int]): Expected ``(H, W)``.
     """
     import decord
     vr = decord.VideoReader(path)
@@ -490,18 +505,19 @@ def check_readable(path: str, num_frames: int, size: Tuple[int, int]) -> None:
                            '; choose another width (e.g. a multiple of 32)')
 
 
-def write_corrupt_video(path: str, mode: str = 'truncated',
+def write_corrupt_video(path: str,
+                        mode: str = 'truncated',
                         seed: int = 0) -> str:
     """Write an ``.mp4`` that no decoder can open, for error-path tests.
 
     Args:
-        path: Output file.
-        mode: ``'truncated'`` (first 30 % of a valid file: no moov atom),
+        path (str): Output file.
+        mode (str): ``'truncated'`` (first 30 % of a valid file: no moov atom),
             ``'garbage'`` (4 KiB of random bytes) or ``'empty'`` (0 bytes).
-        seed: Seed of the content.
+        seed (int): Seed of the content.
 
     Returns:
-        ``path``.
+        str: ``path``.
     """
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -522,22 +538,37 @@ def write_corrupt_video(path: str, mode: str = 'truncated',
     return path
 
 
-def write_short_video(path: str, num_frames: int = 4,
-                      frame_size: Tuple[int, int] = (64, 64), fps: int = 25,
-                      seed: int = 0, label: int = 0) -> str:
+def write_short_video(path: str,
+                      num_frames: int = 4,
+                      frame_size: Tuple[int, int] = (64, 64),
+                      fps: int = 25,
+                      seed: int = 0,
+                      label: int = 0) -> str:
     """Write a valid video of ``num_frames`` frames of class ``label``.
 
     With the default 4 frames it is shorter than one clip of usual samplers.
+
+    Args:
+        path (str): Output file.
+        num_frames (int): Number of frames.
+        frame_size (Tuple[int, int]): ``(H, W)`` of the frames.
+        fps (int): Frame rate.
+        seed (int): Seed of the content.
+        label (int): Class shown in the video.
     """
     if num_frames < 1:
         raise ValueError(f'num_frames must be >= 1, got {num_frames}')
     H, W = frame_size
     rng = np.random.default_rng(seed)
     spec = class_specs(label + 1)[label]
-    ctx = dict(H=H, W=W, bg=_background(rng, H, W), spec=spec,
-               color=_random_color(rng))
-    frames, _ = _render_segment(dict(start=0, end=num_frames, kind='class'),
-                                ctx, rng)
+    ctx = dict(
+        H=H,
+        W=W,
+        bg=_background(rng, H, W),
+        spec=spec,
+        color=_random_color(rng))
+    frames, _ = _render_segment(
+        dict(start=0, end=num_frames, kind='class'), ctx, rng)
     write_video(path, np.clip(frames, 0, 255).round().astype(np.uint8), fps)
     return path
 
@@ -546,24 +577,38 @@ def _anet_json(videos: List[dict], specs: List[dict], fps: int,
                frame_size: Tuple[int, int]) -> dict:
     """ActivityNet-1.2-style annotation of the benchmark (class segments)."""
     families = sorted({s['family'] for s in specs})
-    taxonomy = [dict(nodeId=0, nodeName='Root', parentId=None,
-                     parentName=None)]
+    taxonomy = [
+        dict(nodeId=0, nodeName='Root', parentId=None, parentName=None)
+    ]
     fam_id = {f: i + 1 for i, f in enumerate(families)}
-    taxonomy += [dict(nodeId=i, nodeName=f, parentId=0, parentName='Root')
-                 for f, i in fam_id.items()]
-    taxonomy += [dict(nodeId=100 + s['index'], nodeName=s['name'],
-                      parentId=fam_id[s['family']], parentName=s['family'])
-                 for s in specs]
+    taxonomy += [
+        dict(nodeId=i, nodeName=f, parentId=0, parentName='Root')
+        for f, i in fam_id.items()
+    ]
+    taxonomy += [
+        dict(
+            nodeId=100 + s['index'],
+            nodeName=s['name'],
+            parentId=fam_id[s['family']],
+            parentName=s['family']) for s in specs
+    ]
     database = {}
     for v in videos:
         database[v['id']] = dict(
-            subset=v['subset'], duration=v['num_frames'] / fps, url='',
+            subset=v['subset'],
+            duration=v['num_frames'] / fps,
+            url='',
             resolution=f'{frame_size[1]}x{frame_size[0]}',
-            annotations=[dict(segment=[s['start'] / fps, s['end'] / fps],
-                              label=v['class_name'])
-                         for s in v['segments'] if s['kind'] == 'class'])
-    return dict(version='mmddl synthetic benchmark (ActivityNet-1.2 format)',
-                taxonomy=taxonomy, database=database)
+            annotations=[
+                dict(
+                    segment=[s['start'] / fps, s['end'] / fps],
+                    label=v['class_name']) for s in v['segments']
+                if s['kind'] == 'class'
+            ])
+    return dict(
+        version='mmddl synthetic benchmark (ActivityNet-1.2 format)',
+        taxonomy=taxonomy,
+        database=database)
 
 
 def _outputs(out_dir: str) -> List[str]:
@@ -574,8 +619,10 @@ def _outputs(out_dir: str) -> List[str]:
     for sub in ('videos', 'trimmed'):
         vdir = osp.join(out_dir, sub)
         if osp.isdir(vdir):
-            files += [osp.join(vdir, n) for n in sorted(os.listdir(vdir))
-                      if n.startswith('v_') and n.endswith('.mp4')]
+            files += [
+                osp.join(vdir, n) for n in sorted(os.listdir(vdir))
+                if n.startswith('v_') and n.endswith('.mp4')
+            ]
     return [f for f in files if osp.exists(f)]
 
 
@@ -594,28 +641,32 @@ def _write_trimmed(out_dir: str, vid: str, meta: dict, frames: np.ndarray,
     return out
 
 
-def make_video_benchmark(out_dir: str, seed: int = 0,
+def make_video_benchmark(out_dir: str,
+                         seed: int = 0,
                          cfg: Optional[BenchmarkConfig] = None,
-                         overwrite: bool = False, verify: bool = True,
-                         trimmed: bool = True, progress: bool = True) -> Dict:
+                         overwrite: bool = False,
+                         verify: bool = True,
+                         trimmed: bool = True,
+                         progress: bool = True) -> Dict:
     """Generate the whole benchmark into ``out_dir`` (layout: module doc).
 
     Args:
-        out_dir: Output directory (created).
-        seed: Global seed; same seed, same outputs.
-        cfg: Parameters; defaults to :class:`BenchmarkConfig()`.
-        overwrite: Replace a benchmark already in ``out_dir`` (only its own
-            files are deleted). Without it, existing outputs raise
+        out_dir (str): Output directory (created).
+        seed (int): Global seed; same seed, same outputs.
+        cfg (BenchmarkConfig, optional): Parameters; defaults to
+            :class:`BenchmarkConfig()`.
+        overwrite (bool): Replace a benchmark already in ``out_dir`` (only its
+            own files are deleted). Without it, existing outputs raise
             ``FileExistsError``.
-        verify: Read every written video back with decord and check its
+        verify (bool): Read every written video back with decord and check its
             frame count and size.
-        trimmed: Also write every ``class`` segment as a short video in
+        trimmed (bool): Also write every ``class`` segment as a short video in
             ``trimmed/`` with lists ``{train,val}_trimmed_list.txt`` (clean
             clips, e.g. to train the base recognizer on trimmed instances).
-        progress: Show a progress bar.
+        progress (bool): Show a progress bar.
 
     Returns:
-        A summary dict (counts, mean fractions, per-kind frame fractions,
+        dict: A summary (counts, mean fractions, per-kind frame fractions,
         seconds, bytes written).
     """
     cfg = cfg or BenchmarkConfig()
@@ -637,11 +688,10 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
         finally:
             os.remove(probe)
     specs = class_specs(cfg.num_classes)
-    jobs = [(split, subset, c)
-            for split, subset in SPLITS
+    jobs = [(split, subset, c) for split, subset in SPLITS
             for c in range(cfg.num_classes)
-            for _ in range(cfg.train_per_class if split == 'train' else
-                           cfg.test_per_class)]
+            for _ in range(cfg.train_per_class if split ==
+                           'train' else cfg.test_per_class)]
     bar = None
     if progress:
         from mmengine.utils import ProgressBar
@@ -661,8 +711,9 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
         if trimmed:
             meta['trimmed'] = _write_trimmed(out_dir, vid, meta, frames, cfg,
                                              verify)
-            lists[f'{split}_trimmed'] += [f'{t["filename"]} {label}'
-                                          for t in meta['trimmed']]
+            lists[f'{split}_trimmed'] += [
+                f'{t["filename"]} {label}' for t in meta['trimmed']
+            ]
         videos.append(dict(id=vid, filename=rel, subset=subset, **meta))
         if bar is not None:
             bar.update()
@@ -674,35 +725,50 @@ def make_video_benchmark(out_dir: str, seed: int = 0,
         f.write('\n'.join(s['name'] for s in specs) + '\n')
     with open(osp.join(out_dir, ANET_JSON), 'w') as f:
         json.dump(_anet_json(videos, specs, cfg.fps, cfg.frame_size), f)
-    meta = dict(generator='mmddl.testing.synthetic_video',
-                format_version=FORMAT_VERSION,
-                seed=seed, params=asdict(cfg), trimmed=trimmed,
-                classes=specs, kinds=list(KINDS), videos=videos)
+    meta = dict(
+        generator='mmddl.testing.synthetic_video',
+        format_version=FORMAT_VERSION,
+        seed=seed,
+        params=asdict(cfg),
+        trimmed=trimmed,
+        classes=specs,
+        kinds=list(KINDS),
+        videos=videos)
     with open(osp.join(out_dir, 'meta.json'), 'w') as f:
         json.dump(meta, f, indent=1)
     return summarize(meta, out_dir, time.time() - tic)
 
 
 def summarize(meta: dict, out_dir: str, seconds: float = 0.0) -> Dict:
-    """Counts and mean fractions of a benchmark's ``meta.json`` content."""
+    """Counts and mean fractions of a benchmark's ``meta.json`` content.
+
+    Args:
+        meta (dict): Content of ``meta.json``.
+        out_dir (str): Benchmark folder.
+        seconds (float): Generation time to report.
+    """
     videos = meta['videos']
     kinds = np.concatenate([frame_kinds(v) for v in videos])
     trimmed = [t['filename'] for v in videos for t in v.get('trimmed', [])]
-    files = [osp.join(out_dir, f)
-             for f in [v['filename'] for v in videos] + trimmed]
+    files = [
+        osp.join(out_dir, f) for f in [v['filename'] for v in videos] + trimmed
+    ]
     size = sum(osp.getsize(f) for f in files if osp.exists(f))
     return dict(
-        out_dir=out_dir, seed=meta['seed'],
+        out_dir=out_dir,
+        seed=meta['seed'],
         num_classes=len(meta['classes']),
         num_train=sum(v['subset'] == 'training' for v in videos),
         num_val=sum(v['subset'] == 'validation' for v in videos),
         num_trimmed=len(trimmed),
-        mean_class_fraction=float(np.mean([v['class_fraction']
-                                           for v in videos])),
-        mean_confuser_fraction=float(np.mean([v['confuser_fraction']
-                                              for v in videos])),
-        videos_confuser_ge_class=int(sum(v['confuser_fraction'] >=
-                                         v['class_fraction']
-                                         for v in videos)),
-        kind_fractions={k: float(np.mean(kinds == k)) for k in KINDS},
-        seconds=round(seconds, 2), bytes=int(size))
+        mean_class_fraction=float(
+            np.mean([v['class_fraction'] for v in videos])),
+        mean_confuser_fraction=float(
+            np.mean([v['confuser_fraction'] for v in videos])),
+        videos_confuser_ge_class=int(
+            sum(v['confuser_fraction'] >= v['class_fraction']
+                for v in videos)),
+        kind_fractions={k: float(np.mean(kinds == k))
+                        for k in KINDS},
+        seconds=round(seconds, 2),
+        bytes=int(size))

@@ -2,8 +2,10 @@
 import json
 
 import mmddl  # noqa: F401
-from compat_helpers import COMPAT_ONLY_PRELUDE, run_python
+
+# isort: split
 from mmddl.compat import apply_all
+from compat_helpers import COMPAT_ONLY_PRELUDE, run_python
 
 FIXES = {'drn_placeholder', 'pkg_resources_fallback', 'safe_checkpoint'}
 

@@ -8,7 +8,6 @@ import pytest
 
 import mmddl  # noqa: F401  (applies the fixes before mmaction.models)
 from mmddl.compat import drn_placeholder
-
 from compat_helpers import run_python
 
 DRN_DIR_MISSING = bool(
@@ -30,7 +29,7 @@ def test_plain_import_fails_without_fix():
 @needs_fix
 def test_import_works_and_drn_raises_clearly():
     import mmaction.models  # noqa: F401
-    from mmaction.models.localizers import DRN, BMN  # noqa: F401
+    from mmaction.models.localizers import BMN, DRN  # noqa: F401
     from mmaction.registry import MODELS
 
     assert MODELS.get('DRN') is DRN

@@ -3,6 +3,8 @@ import pytest
 import torch
 
 import mmddl  # noqa: F401  (must precede mmaction.models)
+
+# isort: split
 from mmengine.config import Config
 
 SLOWFAST = ('mmaction::recognition/slowfast/'

@@ -4,8 +4,8 @@ import os.path as osp
 
 import pytest
 
-from compat_helpers import COMPAT_ONLY_PRELUDE, run_python
 from mmddl.compat import pkg_resources_fallback as fallback
+from compat_helpers import COMPAT_ONLY_PRELUDE, run_python
 
 PACKAGES = ['mmaction2', 'mmpretrain', 'mmengine', 'numpy', 'mmcv', 'torch']
 

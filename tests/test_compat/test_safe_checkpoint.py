@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from torch.utils.data import Dataset
-
-import mmddl  # noqa: F401  (hooks mmengine's checkpoint loader)
-from mmddl.compat import safe_checkpoint as sc
 from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
                                         load_from_local)
+from torch.utils.data import Dataset
+
+import mmddl  # noqa: F401  (hooks mmengine's checkpoint loader)
+from mmddl.compat import safe_checkpoint as sc
 
 pytestmark = pytest.mark.skipif(
     not sc.weights_only_is_default(),

@@ -1,9 +1,6 @@
 """Every face / re-ID config loads after ``import mmddl`` and its model builds.
 
-Building uses the config's own default scope, as the Runner does. The
-identity-classifier heads of the real training sets (93k MS1M identities)
-are shrunk to a few classes before building (the class count only sizes one
-matrix), so the file stays fast on a small CPU.
+Identity heads are shrunk to a few classes before building (fast on a CPU).
 """
 import glob
 import os.path as osp
@@ -60,16 +57,17 @@ def build(cfg: Config) -> torch.nn.Module:
 def test_config_set_is_complete():
     names = {osp.basename(p) for p in REL}
     expected = {
-        'arcface_resnet101_ms1m-recordio.py',
-        'cosface_resnet101_ms1m-recordio.py',
-        'sphereface_resnet101_ms1m-recordio.py',
-        'ddnet_resnet18-cd_ms1m-recordio.py',
-        'ddl_arcface-resnet101_ms1m_ytf.py',
-        'ddl_arcface-resnet101_ms1m_ijbc.py',
-        'ddl_arcface-resnet101_ms1m_ijba.py',
-        'ddl_arcface-resnet101_ms1m_iqiyi.py',
-        'reid_resnet50_ce-triplet_mars.py', 'ddnet_resnet18-cd_mars.py',
-        'ddl_reid-resnet50_ce-triplet_mars.py'
+        'arcface_r101_4xb128-24e_ms1m-recordio.py',
+        'cosface_r101_4xb128-24e_ms1m-recordio.py',
+        'sphereface_r101_4xb128-24e_ms1m-recordio.py',
+        'ddnet_r18cd_arcface-r101-dscore-10e_ms1m-recordio.py',
+        'ddl_arcface-r101-ms1m_thr0.15_ytf.py',
+        'ddl_arcface-r101-ms1m_thr0.15_ijbc.py',
+        'ddl_arcface-r101-ms1m_thr0.15_ijba.py',
+        'ddl_arcface-r101-ms1m_thr0.15_iqiyi.py',
+        'reid_r50_1xb64-ce-triplet-120e_mars.py',
+        'ddnet_r18cd_reid-r50-dscore-10e_mars.py',
+        'ddl_reid-r50_thr0.15_mars.py'
     }
     assert expected <= names, sorted(expected - names)
     assert any(p.startswith('configs/face/demo/') for p in REL)
@@ -88,9 +86,11 @@ def test_config_loads_and_builds(rel):
 
 
 @pytest.mark.parametrize('rel,head', [
-    ('configs/face/arcface_resnet101_ms1m-recordio.py', 'ArcFaceClsHead'),
-    ('configs/face/cosface_resnet101_ms1m-recordio.py', 'CosFaceClsHead'),
-    ('configs/face/sphereface_resnet101_ms1m-recordio.py',
+    ('configs/face/arcface_r101_4xb128-24e_ms1m-recordio.py',
+     'ArcFaceClsHead'),
+    ('configs/face/cosface_r101_4xb128-24e_ms1m-recordio.py',
+     'CosFaceClsHead'),
+    ('configs/face/sphereface_r101_4xb128-24e_ms1m-recordio.py',
      'SphereFaceClsHead'),
 ])
 def test_face_base_models(rel, head):
@@ -110,7 +110,7 @@ def test_face_base_models(rel, head):
 
 
 def test_reid_base_model():
-    cfg = load('configs/reid/reid_resnet50_ce-triplet_mars.py')
+    cfg = load('configs/reid/reid_r50_1xb64-ce-triplet-120e_mars.py')
     assert cfg.model.backbone.depth == 50
     assert cfg.model.backbone.strides == (1, 2, 2, 1)
     head = cfg.model.head
@@ -138,11 +138,11 @@ def test_ddnet_training_configs(rel):
     assert 'LoadDScore' in types
     assert pipeline[-1] == dict(type='PackInputs',
                                 algorithm_keys=('gt_dscore', ))
-    # the real configs name their base config (the demos pass the one the
-    # base was trained with): the DDNet trains on the base's training set
-    base_file = osp.join(ROOT, hook.base_config)
+    # the hook's base config sits beside the config; the real ones train on
+    # the base's training set (the demos pass the data on the command line)
+    assert osp.isfile(hook.base_config), hook.base_config
     if not rel.split('/')[2] == 'demo':
-        base = Config.fromfile(base_file)
+        base = Config.fromfile(hook.base_config)
         assert base.train_dataloader.dataset.type == \
             cfg.train_dataloader.dataset.type
         assert base.train_dataloader.dataset.data_root == \
@@ -170,7 +170,7 @@ def test_group_eval_configs(rel):
 @pytest.mark.parametrize('method', list(METHODS))
 def test_baselines_are_config_switches(method):
     """Average pooling / top-1 / DDL w/o re-scaling: --cfg-options only."""
-    cfg = load('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ijbc.py')
+    cfg = load('configs/face/demo/ddl_arcface-r18-tiny_thr0.15_synth-ijbc.py')
     cfg.merge_from_dict(method_options(method))
     model = build(cfg)
     assert model.aggregator.mode == METHODS[method]['mode']
@@ -179,12 +179,12 @@ def test_baselines_are_config_switches(method):
 
 def test_demo_configs_inherit_the_real_ones():
     pairs = [
-        ('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ytf.py',
-         'configs/face/ddl_arcface-resnet101_ms1m_ytf.py'),
-        ('configs/face/demo/ddl_arcface-resnet18-tiny_synth_ijbc.py',
-         'configs/face/ddl_arcface-resnet101_ms1m_ijbc.py'),
-        ('configs/reid/demo/ddl_reid-resnet18-tiny_ce-triplet_synth-mars.py',
-         'configs/reid/ddl_reid-resnet50_ce-triplet_mars.py'),
+        ('configs/face/demo/ddl_arcface-r18-tiny_thr0.15_synth-ytf.py',
+         'configs/face/ddl_arcface-r101-ms1m_thr0.15_ytf.py'),
+        ('configs/face/demo/ddl_arcface-r18-tiny_thr0.15_synth-ijbc.py',
+         'configs/face/ddl_arcface-r101-ms1m_thr0.15_ijbc.py'),
+        ('configs/reid/demo/ddl_reid-r18-tiny_thr0.15_synth-mars.py',
+         'configs/reid/ddl_reid-r50_thr0.15_mars.py'),
     ]
     for demo, real in pairs:
         d, r = load(demo), load(real)
@@ -244,7 +244,7 @@ def test_group_eval_data_and_metric_wiring(rel, tmp_path):
         s = packed['data_samples'].to_dict()
         s['pred_feature'] = torch.nn.functional.one_hot(
             torch.tensor(identity_of(s)), 16).float()
-        s['base_images'] = packed['inputs'].shape[0]
+        s['base_elements'] = packed['inputs'].shape[0]
         samples.append(s)
     metric.process({}, samples)
     res = metric.evaluate(len(samples))
@@ -258,4 +258,18 @@ def test_group_eval_data_and_metric_wiring(rel, tmp_path):
     assert res[perfect] == pytest.approx(1.0)
     prefix = perfect.split('/')[0]
     assert res[f'{prefix}/base_images'] == pytest.approx(
-        np.mean([s['base_images'] for s in samples]))
+        np.mean([s['base_elements'] for s in samples]))
+
+
+def test_ijb_configs_read_tar_with_the_nearest_rule():
+    """IJB-C follows insightface's protocol; IJB-A keeps 'le'."""
+    ijbc = load('configs/face/ddl_arcface-r101-ms1m_thr0.15_ijbc.py')
+    assert ijbc.test_evaluator.tar_mode == 'nearest'
+    assert ijbc.model.media_pooling is True
+    from mmddl.evaluation.group_metrics import DEFAULT_TAR_MODES
+    assert DEFAULT_TAR_MODES['tar_at_far'] == 'nearest'
+    ijba = load('configs/face/ddl_arcface-r101-ms1m_thr0.15_ijba.py')
+    assert ijba.test_evaluator.tar_mode == 'le'
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        from mmengine.registry import METRICS
+        assert METRICS.build(ijbc.test_evaluator).tar_mode == 'nearest'

@@ -13,7 +13,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VIDEO = sorted(
     glob.glob(osp.join(ROOT, 'configs', '*.py')) +
     glob.glob(osp.join(ROOT, 'configs', 'recognition', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')))
+    glob.glob(osp.join(ROOT, 'configs', 'recognition', 'demo', '*.py')))
 
 
 def build(cfg):
@@ -37,8 +37,7 @@ def test_config_loads(path):
     if name.startswith('ddnet_'):
         hook = cfg.custom_hooks[0]
         assert hook.type == 'DiscriminabilityHook'
-        assert osp.isfile(hook.base_config) or not osp.isabs(
-            hook.base_config), hook.base_config
+        assert osp.isfile(hook.base_config), hook.base_config
         assert cfg.model.backbone.type == 'DDNetResNet3d'
         steps = [t.type for t in cfg.train_dataloader.dataset.pipeline]
         assert 'SampleScoredClips' in steps and 'SampleFrames' not in steps
@@ -65,12 +64,46 @@ def test_ddnet_models_build_and_run(path):
 
 
 @pytest.mark.parametrize(
-    'name', ['ddl_slowfast-r50_top5-of-30_kinetics700.py',
-             'ddl_r2plus1d-r50_top9-of-60_anet12.py',
-             'ddl_i3d-r50_top5-of-30_kinetics700.py'])
+    'name', ['ddl_slowfast-r50_top5-of-30_kinetics700-rgb.py',
+             'ddl_r2plus1d-r50_top9-of-60_activitynet12-rgb.py',
+             'ddl_i3d-r50_top5-of-30_kinetics700-rgb.py'])
 def test_ddl_models_build(name):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'recognition', name))
     model = build(cfg)
     assert type(model).__name__ == 'DDLRecognizer'
-    classes = 100 if 'anet12' in name else 700
+    classes = 100 if 'activitynet12' in name else 700
     assert model.base.cls_head.num_classes == classes
+
+
+@pytest.mark.parametrize(
+    'path', [p for p in VIDEO if osp.basename(p).startswith('ddnet_r18cd3d_')],
+    ids=lambda p: osp.relpath(p, ROOT))
+def test_candidates_are_the_base_test_clips(path):
+    """The hook scores the base config's test clips, one centre view each."""
+    hook = Config.fromfile(path).custom_hooks[0]
+    base = Config.fromfile(hook.base_config)
+    test = {t.type: t for t in base.test_dataloader.dataset.pipeline}
+    cand = {t.type: t for t in hook.candidate_pipeline}
+    assert cand['SampleFrames'] == test['SampleFrames']
+    assert cand['CenterCrop'].crop_size == test['ThreeCrop'].crop_size
+    assert cand['Resize'] == test['Resize']
+    expected_n = 60 if 'activitynet12' in path else 30
+    assert cand['SampleFrames'].num_clips == expected_n
+
+
+def test_ddl_topk_and_data_follow_the_data_set():
+    rec = osp.join(ROOT, 'configs', 'recognition')
+    for fam in ('slowfast', 'i3d', 'r2plus1d'):
+        k700 = Config.fromfile(glob.glob(
+            osp.join(rec, f'ddl_{fam}-r50_top5-of-30_kinetics700-rgb.py'))[0])
+        anet = Config.fromfile(glob.glob(
+            osp.join(rec, f'ddl_{fam}-r50_top9-of-60_activitynet12-rgb.py'))
+                               [0])
+        assert (k700.model.aggregator.topk, anet.model.aggregator.topk) == (
+            5, 9)
+        assert k700.test_dataloader.dataset.type == 'VideoDataset'
+        assert anet.test_dataloader.dataset.type == 'ActivityNetVideoDataset'
+        assert anet.test_dataloader.dataset.subset == 'validation'
+        assert anet.model.base.cls_head.num_classes == 100
+        # the same DDNet and wrapper settings for both data sets
+        assert k700.model.ddnet == anet.model.ddnet

@@ -5,7 +5,11 @@ import torch
 
 from mmddl.core import (centroid_sums, class_centroids, discriminability,
                         discriminability_stats, normalize_discriminability)
-from mmddl.core.discriminability import NEG_COS_FLOOR
+from mmddl.core.discriminability import (NEG_COS_FLOOR,
+                                         HardestNegativeSearch,
+                                         resolve_search_dtype)
+
+SEARCH_DTYPES = ('float64', 'float32', 'float16', 'bfloat16')
 
 
 def naive_centroids(f, y, k):
@@ -13,19 +17,22 @@ def naive_centroids(f, y, k):
 
 
 def naive_d(f, y, c, metric):
+    """Eq. 2-3 row by row in float64 numpy; NaN centroids are skipped."""
+    f, c = np.asarray(f, np.float64), np.asarray(c, np.float64)
+    valid = ~np.isnan(c).any(1)
     out = np.empty(len(f))
     for i in range(len(f)):
+        others = [m for m in range(len(c)) if valid[m] and m != y[i]]
         if metric == 'cosine':
-            sims = [
-                np.dot(f[i], c[m]) / np.linalg.norm(f[i]) /
-                np.linalg.norm(c[m]) for m in range(len(c))
-            ]
-            neg = max(s for m, s in enumerate(sims) if m != y[i])
+            nf = np.linalg.norm(f[i])
+            sims = [0.0 if nf == 0 else np.dot(f[i], c[m]) / nf /
+                    np.linalg.norm(c[m]) for m in range(len(c))]
+            neg = max(sims[m] for m in others)
             out[i] = sims[y[i]] / max(neg, NEG_COS_FLOOR)
         else:
             dists = [np.linalg.norm(f[i] - c[m]) for m in range(len(c))]
-            neg = min(d for m, d in enumerate(dists) if m != y[i])
-            out[i] = neg / dists[y[i]]
+            neg = min(dists[m] for m in others)
+            out[i] = neg / max(dists[y[i]], 1e-6)
     return out
 
 
@@ -146,3 +153,119 @@ def test_normalize_with_given_stats_and_zero_std():
     assert torch.equal(const, torch.full((4, ), 0.5))
     with pytest.raises(ValueError, match='both'):
         normalize_discriminability(d, mean=1.0)
+
+
+def _data(n=150, k=13, d=16, seed=0, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, k, (n, ), generator=g)
+    means = torch.randn(k, d, generator=g, dtype=dtype)
+    f = means[y] + 0.7 * torch.randn(n, d, generator=g, dtype=dtype)
+    return f, y, class_centroids(f, y, k)
+
+
+@pytest.mark.parametrize('search_dtype', SEARCH_DTYPES)
+def test_euclidean_hardest_negative_is_exact(search_dtype):
+    """Three centroids 0.02 apart at |c| = 1000: a float32 score
+    f.c - |c|^2/2 cannot rank them; D must still be the float64 one."""
+    f = torch.tensor([[1000., 0.012]], dtype=torch.float64)
+    c = torch.tensor([[1000., 0], [1000, -.02], [1000, .02]],
+                     dtype=torch.float64)
+    d = discriminability(f, torch.tensor([0]), c, 'euclidean',
+                         search_dtype=search_dtype)
+    ref = naive_d(f.numpy(), [0], c.numpy(), 'euclidean')
+    assert ref[0] == pytest.approx(0.008 / 0.012)
+    assert d.item() == pytest.approx(ref[0], rel=1e-12)
+
+
+def _near_tie_data(metric, n=64, k=40, d=24, seed=3):
+    """Every row's two hardest negatives differ by less than float32's
+    round-off of their scores (features of norm ~30, offset centroids)."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(k, d))
+    y = rng.integers(0, k, size=n)
+    f = c[y] + 0.3 * rng.normal(size=(n, d))
+    if metric == 'euclidean':
+        c, f = c + 30.0, f + 30.0  # a large common offset
+    for i in range(n):  # twin of the nearest negative, 1e-9 further
+        nearest = [m for m in np.argsort(((f[i] - c) ** 2).sum(1))
+                   if m != y[i]][0]
+        twin = (y[i] + 1 + (nearest == (y[i] + 1) % k)) % k
+        direction = c[nearest] - f[i]
+        c[twin] = c[nearest] + 1e-9 * direction / np.linalg.norm(direction)
+        if metric == 'cosine':
+            c[twin] = c[nearest] * (1 + 1e-9) + 1e-9 * rng.normal(size=d)
+    return f, y, c
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+@pytest.mark.parametrize('search_dtype', SEARCH_DTYPES)
+def test_near_ties_match_float64_numpy(metric, search_dtype):
+    f, y, c = _near_tie_data(metric)
+    ref = naive_d(f, y, c, metric)
+    out = discriminability(torch.from_numpy(f), y, torch.from_numpy(c),
+                           metric, chunk_size=17, block_size=7,
+                           search_dtype=search_dtype)
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_chunk_block_and_dtype_invariance(metric):
+    f, y, c = _data()
+    ref = naive_d(f.numpy(), y.numpy(), c.numpy(), metric)
+    for chunk, block in ((4096, 16384), (37, 1), (11, 5)):
+        for sd in SEARCH_DTYPES:
+            out = discriminability(f, y, c, metric, chunk, block,
+                                   search_dtype=sd)
+            assert out.dtype == torch.float64
+            np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_float32_input_and_memmap(tmp_path, metric):
+    f, y, c = _data(dtype=torch.float32)
+    path = str(tmp_path / 'f.npy')
+    np.save(path, f.numpy())
+    out = discriminability(np.load(path, mmap_mode='r'), y, c, metric,
+                           chunk_size=33, block_size=4)
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(),
+                               naive_d(f.numpy(), y.numpy(), c.numpy(),
+                                       metric), rtol=1e-6)
+
+
+def test_edge_cases_blocked():
+    f, y, c = _data(n=50, k=5, d=4)
+    c[3] = float('nan')  # excluded class: never a negative
+    keep = y != 3
+    f, y = f[keep], y[keep]
+    f[0] = 0  # zero feature: cosine D = 0
+    f[1] = -c[y[1]] * 3  # opposite its own centroid: stays negative
+    for metric in ('cosine', 'euclidean'):
+        out = discriminability(f, y, c, metric, block_size=2)
+        np.testing.assert_allclose(
+            out.numpy(), naive_d(f.numpy(), y.numpy(), c.numpy(), metric),
+            rtol=1e-12)
+    out = discriminability(f, y, c, 'cosine')
+    assert out[0] == 0 and out[1] < 0
+
+
+def test_search_errors():
+    f, y, c = _data(n=10, k=3, d=4)
+    with pytest.raises(ValueError, match='search_dtype'):
+        resolve_search_dtype('int8')
+    with pytest.raises(ValueError, match=r'centroids must be \(K, 5\)'):
+        discriminability(torch.zeros(10, 5), y, c)
+    with pytest.raises(ValueError, match='label 7'):
+        discriminability(f, torch.full((10, ), 7), c)
+    with pytest.raises(ValueError, match='at least 2'):
+        HardestNegativeSearch(c[:1])
+    with pytest.raises(ValueError, match='block_size'):
+        HardestNegativeSearch(c, block_size=0)
+    with pytest.raises(ValueError, match='metric'):
+        HardestNegativeSearch(c, metric='dot')
+    bad = f.clone()
+    bad[2, 1] = float('inf')
+    with pytest.raises(ValueError, match='NaN or inf'):
+        discriminability(bad, y, c)
+    with pytest.raises(ValueError, match='chunk_size'):
+        discriminability(f, y, c, chunk_size=0)

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmddl.core import fuse, fuse_groups, rescale_weights, select_elements
+from mmddl.core import (fuse, fuse_groups, rescale_groups, rescale_weights,
+                        select_elements, select_groups, weighted_mean,
+                        weighted_mean_groups)
 
 
 def naive_fuse(f, s, threshold=None, topk=None, rescale=True):
@@ -117,3 +119,29 @@ def test_fuse_groups_large():
         for a, n in zip(starts, lengths)
     ])
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_batched_and_one_group_views_agree():
+    """Each step's batched form equals its one-group view group by group."""
+    rng = np.random.default_rng(6)
+    lengths = [1, 4, 2, 9, 3]
+    s = torch.from_numpy(rng.uniform(size=sum(lengths)))
+    s[5:7] = 0.5  # ties
+    f = torch.from_numpy(rng.normal(size=(sum(lengths), 3)))
+    idx, kept = select_groups(s, lengths, threshold=0.3, topk=3)
+    starts = np.cumsum([0] + lengths[:-1])
+    parts = idx.split(kept.tolist())
+    for a, n, part in zip(starts, lengths, parts):
+        local = select_elements(s[a:a + n], threshold=0.3, topk=3)
+        assert (part - a).tolist() == local.tolist()
+    w = rescale_groups(s[idx], kept)
+    for part, wg in zip(parts, w.split(kept.tolist())):
+        torch.testing.assert_close(wg, rescale_weights(s[part]))
+    means = weighted_mean_groups(f[idx], w, kept)
+    for part, wg, m in zip(parts, w.split(kept.tolist()), means):
+        torch.testing.assert_close(m, weighted_mean(f[part], wg))
+    out = fuse_groups(f, s, lengths, threshold=0.3, topk=3)
+    torch.testing.assert_close(out, means)
+    for a, n, o in zip(starts, lengths, out):
+        torch.testing.assert_close(
+            fuse(f[a:a + n], s[a:a + n], threshold=0.3, topk=3), o)

@@ -1,5 +1,7 @@
 """Shared tiny synthetic identities for the face, re-ID and transform tests."""
 import mmddl  # noqa: F401  (compat first)
+
+# isort: split
 import pytest
 
 from mmddl.testing.synthetic_faces import make_identities

@@ -3,15 +3,15 @@ import json
 import os.path as osp
 
 import mmddl  # noqa: F401  (compat fixes first)
+
+# isort: split
 import pytest
-from mmaction.datasets.transforms import (DecordDecode, DecordInit,
-                                          SampleFrames)
+from mmaction.datasets.transforms import DecordDecode, DecordInit, SampleFrames
 from mmaction.registry import DATASETS
 
-from mmddl.datasets.activitynet import (ActivityNetVideoDataset,
-                                        taxonomy_leaves)
+from mmddl.datasets.activitynet import ActivityNetVideoDataset, taxonomy_leaves
 from mmddl.testing.synthetic_video import (ANET_JSON, BenchmarkConfig,
-                                            make_video_benchmark)
+                                           make_video_benchmark)
 
 # Root -> Sports -> {Ball games -> {Volleyball, Polo}, Surfing}
 #      -> Household -> {Ironing clothes, Mopping floor}

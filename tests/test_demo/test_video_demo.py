@@ -15,7 +15,7 @@ def test_video_demo_miniature(tmp_path):
     ])
     res = json.load(open(osp.join(work, 'results.json')))
     assert res['methods'].keys() == out['methods'].keys() == {
-        'random', 'uniform', 'dense', 'ddl_norescale', 'ddl'}
+        'random', 'uniform', 'dense', 'ddl_norescale', 'ddl', 'ddl_prob'}
     for name, r in res['methods'].items():
         for key in ('top1', 'top5', 'base_clips', 'gflops_ddnet',
                     'gflops_base', 'model_time_s'):
@@ -26,10 +26,13 @@ def test_video_demo_miniature(tmp_path):
     assert m['dense']['base_clips'] == 6 and m['dense']['gflops_ddnet'] == 0
     for name in ('random', 'uniform'):
         assert m[name]['base_clips'] == 2 and m[name]['gflops_ddnet'] == 0
-    for name in ('ddl', 'ddl_norescale'):
+    for name in ('ddl', 'ddl_norescale', 'ddl_prob'):
         assert m[name]['base_clips'] == 2 and m[name]['gflops_ddnet'] > 0
         assert m[name]['ddnet_clips'] == 6
     assert m['ddl']['gflops_base'] < m['dense']['gflops_base']
+    # probability fusion selects the same clips as DDL, only fuses otherwise
+    for key in ('base_clips', 'gflops_total', 'selected_class_fraction'):
+        assert m['ddl_prob'][key] == m['ddl'][key], key
     assert [r['topk'] for r in res['sweep']['ddl']] == [2, 1]
     assert set(res['targets']) == {
         'ddl_top1_ge_dense', 'ddl_top1_ge_uniform_plus_3',

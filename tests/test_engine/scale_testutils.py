@@ -13,6 +13,9 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 CLIP_LEN, NUM_CLIPS, DIM_IN, DIM, NUM_CLASSES = 2, 3, 6, 5, 4
+#: pass vs :func:`reference_table`: float32 features of differently batched
+#: matmuls differ by round-off, which a large ratio D amplifies to ~4e-6
+REF_TOL = 1e-5
 
 
 class SimulatedKill(BaseException):
@@ -172,6 +175,36 @@ def toy_model(seed: int = 0) -> ToyModel:
     return ToyModel().eval()
 
 
+def reference_table(ds: ToyClipDataset, model: ToyModel,
+                    metric: str = 'cosine'):
+    """The table of ``ds`` computed sample by sample: the toy model's
+    features and Eq. 2-4 in float64 numpy (independent of the pass)."""
+    from types import SimpleNamespace
+
+    from ddl_engine_testutils import ref_dscores
+    keys, pos, feats, labels, skipped = [], [], [], [], []
+    for i in range(len(ds)):
+        try:
+            data = ds[i]
+        except ValueError as e:
+            skipped.append(dict(key=f'sample_{i:04d}.mp4',
+                                reason=f'ValueError: {e}'))
+            continue
+        meta = data['data_samples'].metainfo
+        with torch.no_grad():
+            feats.append(torch.tanh(model.proj(data['inputs'])).numpy())
+        starts = meta['frame_inds'][::CLIP_LEN] - meta['start_index']
+        keys += [meta['img_path']] * NUM_CLIPS
+        pos += starts.tolist()
+        labels += [int(data['data_samples'].gt_label)] * NUM_CLIPS
+    labels = np.array(labels)
+    raw, dscores = ref_dscores(np.concatenate(feats), labels, metric)
+    return SimpleNamespace(keys=np.array(keys), positions=np.array(pos),
+                           labels=labels, raw=raw, dscores=dscores,
+                           mean=raw.mean(), std=raw.std(), skipped=skipped,
+                           metric=metric)
+
+
 def table_arrays(table) -> Dict[str, np.ndarray]:
     """The comparable content of a ScoreTable."""
     return dict(keys=table.keys, positions=table.positions,
@@ -217,7 +250,7 @@ def dist_worker(rank: int, world: int, init_file: str, root: str,
         from mmddl.engine.distributed import (all_reduce_centroid_sums,
                                               all_reduce_max,
                                               gather_shard_results)
-        from mmddl.engine.sharded_pass import compute_score_table_sharded
+        from mmddl.engine import compute_score_table
         sums = torch.full((3, 2), float(rank + 1), dtype=torch.float64)
         counts = torch.tensor([rank, 1, 0], dtype=torch.int64)
         all_reduce_centroid_sums(sums, counts)
@@ -226,7 +259,7 @@ def dist_worker(rank: int, world: int, init_file: str, root: str,
         ds = ToyClipDataset(num_samples, fail_at=fail_at)
         model = toy_model()
         for metric in ('cosine', 'euclidean'):
-            compute_score_table_sharded(
+            compute_score_table(
                 model, ds, osp.join(root, 'store'), metric=metric,
                 shard_size=shard_size, batch_size=2,
                 out_file=osp.join(root, f'table_{metric}.npz'),

@@ -14,7 +14,8 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import Runner
 
 from ddl_engine_testutils import candidate_pipeline, make_videos, tiny_r3d_cfg
-from mmddl.engine import DiscriminabilityHook, ScoreTable, StaleScoreTableError
+from mmddl.engine import DiscriminabilityHook
+from mmddl.structures import ScoreTable, StaleScoreTableError
 
 TRAIN_PIPELINE = [
     dict(type='DecordInit'),

@@ -11,9 +11,8 @@ from mmengine.registry import DATASETS, MODELS, DefaultScope
 from ddl_engine_testutils import (CORRUPT, H, VIDEOS, candidate_pipeline,
                                   make_videos, ref_clip_features,
                                   ref_dscores, tiny_r3d_cfg)
-from mmddl.engine import (build_candidate_loader, compute_score_table,
-                          ensure_meta_keys)
-from mmddl.engine.discriminability_pass import element_layout
+from mmddl.engine import compute_score_table, ensure_meta_keys
+from mmddl.engine.candidates import element_layout
 
 
 #: float32 features (batched convs) vs the per-clip reference differ by
@@ -41,14 +40,13 @@ def setup(tmp_path_factory):
     return lists, model
 
 
-def _loader(lists, three_crop=False, batch_size=2, ann_file=None):
+def _dataset(lists, three_crop=False, ann_file=None):
     with DefaultScope.overwrite_default_scope('mmaction'):
-        ds = DATASETS.build(
+        return DATASETS.build(
             dict(type='VideoDataset', ann_file=ann_file or lists['full'],
                  data_prefix=dict(video=lists['prefix']),
                  pipeline=ensure_meta_keys(candidate_pipeline(three_crop)),
                  test_mode=True))
-    return build_candidate_loader(ds, batch_size=batch_size)
 
 
 def _reference(lists, model, crops_x=(None, ), videos=VIDEOS):
@@ -69,10 +67,11 @@ def reference(setup):
 
 
 @pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
-def test_table_matches_numpy_reference(setup, reference, metric):
+def test_table_matches_numpy_reference(setup, reference, metric, tmp_path):
     lists, model = setup
     with DefaultScope.overwrite_default_scope('mmaction'):
-        table = compute_score_table(model, _loader(lists), metric=metric,
+        table = compute_score_table(model, _dataset(lists), str(tmp_path),
+                                    metric=metric, batch_size=2,
                                     fingerprint=dict(x=1), progress=False)
     keys, pos, feats, labels = reference
     raw, dscores = ref_dscores(feats, labels, metric)
@@ -108,7 +107,8 @@ def test_three_crop_views_are_averaged_per_clip(setup, tmp_path):
     ann.write_text(''.join(f'{n} {y}\n' for n, _, y in videos))
     with DefaultScope.overwrite_default_scope('mmaction'):
         table = compute_score_table(
-            model, _loader(lists, True, 2, str(ann)), progress=False)
+            model, _dataset(lists, True, str(ann)), str(tmp_path / 'store'),
+            batch_size=2, progress=False)
     # ThreeCrop on 40x32 frames, crop 32: x offsets left 0, right 8, mid 4
     keys, pos, feats, labels = _reference(lists, model, (0, 8, 4), videos)
     raw, dscores = ref_dscores(feats, labels)
@@ -145,7 +145,7 @@ def test_all_samples_failing_is_a_clear_error(setup, tmp_path):
                  pipeline=ensure_meta_keys(candidate_pipeline()),
                  test_mode=True))
         with pytest.raises(RuntimeError, match='no element could be scored'):
-            compute_score_table(model, build_candidate_loader(ds),
+            compute_score_table(model, ds, str(tmp_path / 'store'),
                                 progress=False)
 
 
@@ -193,8 +193,8 @@ def test_images_with_mmpretrain_classifier(tmp_path):
             pipeline=ensure_meta_keys([dict(type='LoadImageFromFile'),
                                        dict(type='PackInputs')]),
             test_mode=True))
-        table = compute_score_table(model, build_candidate_loader(ds, 4),
-                                    progress=False)
+        table = compute_score_table(model, ds, str(tmp_path / 'store'),
+                                    batch_size=4, progress=False)
     # reference: BGR pixels (mmpretrain loads BGR, no to_rgb), normalise,
     # backbone, global average, Eq. 2-4 in numpy
     x = (np.stack(imgs).astype(np.float64) - [100., 110., 120.]) / \
@@ -212,3 +212,10 @@ def test_images_with_mmpretrain_classifier(tmp_path):
     t = LoadDScore(table_file=path)
     got = t(dict(img_path=str(table.keys[3])))['gt_dscore']
     assert got == pytest.approx(dscores[3], abs=_dscore_atol(raw))
+
+
+def test_dataloader_instead_of_dataset_is_refused(tmp_path):
+    from torch.utils.data import DataLoader
+    with pytest.raises(TypeError, match='not a DataLoader'):
+        compute_score_table(torch.nn.Linear(1, 1), DataLoader([1, 2]),
+                            str(tmp_path))

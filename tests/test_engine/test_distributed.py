@@ -8,14 +8,14 @@ import torch
 import torch.multiprocessing as mp
 
 import mmddl  # noqa: F401
-from mmddl.engine import build_candidate_loader, compute_score_table
+from mmddl.engine import compute_score_table
 from mmddl.engine.distributed import (all_reduce_centroid_sums,
                                       all_reduce_max, broadcast_object,
                                       dist_info, gather_shard_results,
                                       rank_shards, shard_ranges)
 from mmddl.structures.score_table import ScoreTable
-from mmddl.engine.sharded_pass import compute_score_table_sharded
-from scale_testutils import (ToyClipDataset, assert_tables_close, dist_worker,
+from scale_testutils import (REF_TOL, ToyClipDataset, assert_tables_close,
+                             dist_worker, reference_table,
                              save_toy_checkpoint, toy_model)
 
 N, FAIL, SHARD = 23, (5, 17), 4  # 6 shards; rank 0 gets 0,2,4, rank 1 1,3,5
@@ -102,14 +102,13 @@ def test_two_processes_equal_one_process(two_proc, tmp_path, metric):
     two = ScoreTable.load(osp.join(root, f'table_{metric}.npz'))
     ds = ToyClipDataset(N, fail_at=FAIL)
     model = toy_model()
-    one = compute_score_table_sharded(model, ds, str(tmp_path / 'store'),
-                                      metric=metric, shard_size=SHARD,
-                                      batch_size=2, progress=False)
-    # the original in-memory pass (one sequential loader, no shards)
-    plain = compute_score_table(model, build_candidate_loader(ds, 2),
-                                metric=metric, progress=False)
-    for ref in (one, plain):
-        assert_tables_close(two, ref, tol=1e-6)
+    one = compute_score_table(model, ds, str(tmp_path / 'store'),
+                              metric=metric, shard_size=SHARD, batch_size=2,
+                              progress=False)
+    # sample by sample, Eq. 2-4 in numpy
+    plain = reference_table(ToyClipDataset(N, fail_at=FAIL), model, metric)
+    assert_tables_close(two, one, tol=1e-6)
+    assert_tables_close(two, plain, tol=REF_TOL)
     assert len(two) == 3 * (N - len(FAIL))
     assert [s['key'] for s in two.skipped] == [
         f'sample_{i:04d}.mp4' for i in FAIL]
@@ -120,10 +119,9 @@ def test_resume_with_another_world_size(two_proc, tmp_path):
     """1 process reuses every shard the 2 processes wrote."""
     root, _ = two_proc
     ds = ToyClipDataset(N, fail_at=FAIL)
-    again = compute_score_table_sharded(toy_model(), ds,
-                                        osp.join(root, 'store'),
-                                        shard_size=SHARD, batch_size=2,
-                                        progress=False)
+    again = compute_score_table(toy_model(), ds, osp.join(root, 'store'),
+                                shard_size=SHARD, batch_size=2,
+                                progress=False)
     assert ds.calls == []  # nothing re-extracted
     assert_tables_close(again, ScoreTable.load(
         osp.join(root, 'table_cosine.npz')), tol=1e-6)
@@ -139,12 +137,10 @@ def test_hook_under_two_processes(two_proc):
             i for s in range(r, len(ranges), 2) for i in range(*ranges[s]))
         assert res['attached'] == path
         assert not res['store_left']  # keep_features=False
-    # same table as the pass, and as one in-memory process
-    ds = ToyClipDataset(N, fail_at=FAIL)
-    plain = compute_score_table(toy_model(), build_candidate_loader(ds, 2),
-                                progress=False)
+    # same table as the numpy reference
+    plain = reference_table(ToyClipDataset(N, fail_at=FAIL), toy_model())
     table = ScoreTable.load(path)
-    assert_tables_close(table, plain, tol=1e-6)
+    assert_tables_close(table, plain, tol=REF_TOL)
     assert table.fingerprint['sim_dtype'] == 'float32'
     # the stale table made both ranks raise (rank 1 with rank 0's message)
     assert ranks[0]['stale'].startswith('StaleScoreTableError: ')

@@ -1,4 +1,4 @@
-"""FeatureStore (atomic, resumable shards) and the resumable sharded pass."""
+"""FeatureStore (atomic, resumable shards) and the resumable pass."""
 import json
 import os
 import os.path as osp
@@ -8,14 +8,15 @@ import pytest
 
 import mmddl  # noqa: F401
 from mmddl.engine import feature_store as fs_mod
+from mmddl.engine.candidates import SampleRange
+from mmddl.engine.discriminability_pass import (compute_score_table,
+                                                store_fingerprint)
 from mmddl.engine.feature_store import FeatureStore
 from mmddl.structures.score_table import ScoreTable
-from mmddl.engine.sharded_pass import (SampleRange,
-                                       compute_score_table_sharded,
-                                       store_fingerprint)
-from scale_testutils import (KILL_AT, LOADED, SimulatedKill, ToyClipDataset,
-                             assert_tables_close, save_toy_checkpoint,
-                             toy_hook, toy_model, toy_runner)
+from scale_testutils import (KILL_AT, LOADED, REF_TOL, SimulatedKill, ToyClipDataset,
+                             assert_tables_close, reference_table,
+                             save_toy_checkpoint, toy_hook, toy_model,
+                             toy_runner)
 
 
 def _shard(n=7, d=3, seed=0):
@@ -166,20 +167,20 @@ def test_sample_range_forwards_indices():
 def test_killed_pass_resumes_to_identical_table(tmp_path, metric):
     n, size, fail = 19, 4, (2, 13)
     model = toy_model()
-    full = compute_score_table_sharded(
+    full = compute_score_table(
         model, ToyClipDataset(n, fail_at=fail), str(tmp_path / 'ref'),
         metric=metric, shard_size=size, batch_size=3, progress=False)
     store = str(tmp_path / 'store')
     ds = ToyClipDataset(n, fail_at=fail, kill_at=10)  # in shard 2
     with pytest.raises(SimulatedKill):
-        compute_score_table_sharded(model, ds, store, metric=metric,
+        compute_score_table(model, ds, store, metric=metric,
                                     shard_size=size, batch_size=3,
                                     progress=False)
     fp = store_fingerprint(None, size, 'neck', n)
     assert FeatureStore(store, fp).finished_shards() == [0, 1]
     ds = ToyClipDataset(n, fail_at=fail)
     out = str(tmp_path / 'table.npz')
-    resumed = compute_score_table_sharded(model, ds, store, metric=metric,
+    resumed = compute_score_table(model, ds, store, metric=metric,
                                           shard_size=size, batch_size=3,
                                           out_file=out, progress=False)
     assert sorted(set(ds.calls)) == list(range(8, n))  # shards 2..4 only
@@ -192,16 +193,16 @@ def test_killed_pass_resumes_to_identical_table(tmp_path, metric):
 def test_stale_store_is_recomputed(tmp_path):
     model = toy_model()
     store = str(tmp_path / 'store')
-    compute_score_table_sharded(model, ToyClipDataset(9), store,
+    compute_score_table(model, ToyClipDataset(9), store,
                                 shard_size=4, fingerprint=dict(ckpt='A'),
                                 progress=False)
     ds = ToyClipDataset(9)
-    compute_score_table_sharded(model, ds, store, shard_size=4,
+    compute_score_table(model, ds, store, shard_size=4,
                                 fingerprint=dict(ckpt='B'), progress=False)
     assert sorted(set(ds.calls)) == list(range(9))
     # another metric reuses the features (they do not depend on it)
     ds = ToyClipDataset(9)
-    t = compute_score_table_sharded(model, ds, store, shard_size=4,
+    t = compute_score_table(model, ds, store, shard_size=4,
                                     metric='euclidean',
                                     fingerprint=dict(ckpt='B'),
                                     progress=False)
@@ -212,7 +213,7 @@ def test_stale_store_is_recomputed(tmp_path):
 
 def test_no_scorable_element_raises(tmp_path):
     with pytest.raises(RuntimeError, match='no element could be scored'):
-        compute_score_table_sharded(toy_model(),
+        compute_score_table(toy_model(),
                                     ToyClipDataset(3, fail_at=(0, 1, 2)),
                                     str(tmp_path), shard_size=2,
                                     progress=False)
@@ -245,7 +246,7 @@ def test_hook_resumes_a_killed_pass(tmp_path):
     assert hook.num_computed == 1 and osp.isdir(store_dir)
     assert runner.train_dataloader.dataset.pipeline[0].table_file == \
         table_file
-    ref = compute_score_table_sharded(
+    ref = compute_score_table(
         toy_model(), ToyClipDataset(n, fail_at=fail), str(tmp_path / 'ref'),
         shard_size=4, batch_size=2, progress=False)
     table = ScoreTable.load(table_file)
@@ -262,17 +263,14 @@ def test_hook_resumes_a_killed_pass(tmp_path):
 
 def test_one_loader_with_workers_across_shards(tmp_path):
     """A worker-backed loader spans all pending shards; batches never
-    straddle a shard, so the table equals the in-memory pass."""
-    from mmddl.engine import build_candidate_loader, compute_score_table
+    straddle a shard, so the table equals the sample-by-sample reference."""
     n, fail = 14, (4, )
     model = toy_model()
-    sharded = compute_score_table_sharded(
+    sharded = compute_score_table(
         model, ToyClipDataset(n, fail_at=fail), str(tmp_path), shard_size=5,
         batch_size=3, num_workers=1, progress=False)
-    plain = compute_score_table(
-        model, build_candidate_loader(ToyClipDataset(n, fail_at=fail), 4),
-        progress=False)
-    assert_tables_close(sharded, plain, tol=1e-6)
+    plain = reference_table(ToyClipDataset(n, fail_at=fail), model)
+    assert_tables_close(sharded, plain, tol=REF_TOL)
     fp = store_fingerprint(None, 5, 'neck', n)
     man = FeatureStore(str(tmp_path), fp).load_manifest(0)
     assert (man['start'], man['stop'], man['num_elements']) == (0, 5, 12)

@@ -27,7 +27,8 @@ def make_samples(n=40, seed=0, flops=True):
         s = ActionDataSample().set_gt_label(label).set_pred_score(
             torch.from_numpy(score).float())
         s.set_metainfo(dict(video_id=f'v{i}'))
-        s.base_clips, s.ddnet_clips, s.model_time_s = k, clips, row['time']
+        s.base_elements, s.ddnet_elements = k, clips
+        s.time_model_s = row['time']
         s.ddl_selected = torch.arange(k)
         if flops:
             s.gflops_base, s.gflops_ddnet = row['gb'], row['gd']
@@ -88,8 +89,8 @@ def test_topk_options_and_no_flops():
 
 def test_bad_inputs():
     samples, _ = make_samples(n=3)
-    del samples[1].base_clips
-    with pytest.raises(KeyError, match='base_clips'):
+    del samples[1].base_elements
+    with pytest.raises(KeyError, match='base_elements'):
         evaluate(DDLMetric(), samples)
     samples, _ = make_samples(n=3)
     del samples[2].gflops_base

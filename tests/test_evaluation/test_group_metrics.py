@@ -30,8 +30,8 @@ def _samples(feats, **fields):
     out = []
     for i, f in enumerate(feats):
         ds = DataSample(pred_feature=torch.as_tensor(f, dtype=torch.float32),
-                        base_images=i % 3 + 1,
-                        ddnet_images=5)
+                        base_elements=i % 3 + 1,
+                        ddnet_elements=5)
         ds.set_metainfo({k: v[i] for k, v in fields.items()})
         out.append(ds.to_dict())
     return out
@@ -45,6 +45,13 @@ def _tar_le(scores, labels, far):
     """Largest TAR at an ROC point with FAR <= far (sklearn's ROC)."""
     fpr, tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
     return float(tpr[fpr <= far].max())
+
+
+def _tar_nearest(scores, labels, far):
+    """insightface ijb_11.py: the ROC point whose FAR is nearest (last)."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    diff = np.abs(fpr - far)
+    return float(tpr[np.where(diff == diff.min())[0][-1]])
 
 
 def _verif_data(seed=0, groups=40, pairs=300, folds=5):
@@ -82,9 +89,9 @@ def test_verification_pairs_from_meta():
     kf = kfold_accuracy(scores, same, fold)
     assert res['group_verif/kfold_acc'] == pytest.approx(kf.mean, abs=1e-6)
     assert res['group_verif/kfold_acc_std'] == pytest.approx(kf.std, abs=1e-6)
-    for far in fars:
+    for far in fars:  # tar_at_far (IJB-B/C) reads the nearest ROC point
         assert res[f'group_verif/tar@far={far:g}'] == pytest.approx(
-            _tar_le(scores, same, far))
+            _tar_nearest(scores, same, far))
     assert res['group_verif/tpr@fpr=0.05'] == pytest.approx(
         _tar_le(scores, same, 0.05))
     assert res['group_verif/base_images'] == pytest.approx(
@@ -162,7 +169,7 @@ def test_protocol_from_dataset_meta():
     res = metric.evaluate(len(feats))
     assert 'group_verif/tar@far=0.5' not in res
     assert res['group_verif/tar@far=0.2'] == pytest.approx(
-        _tar_le(scores, same, 0.2))
+        _tar_nearest(scores, same, 0.2))
     # iQIYI-style: no pair list at all
     metric = GroupVerificationMetric()
     metric.dataset_meta = dict(
@@ -228,6 +235,60 @@ def test_verification_errors():
         m.compute_metrics(m.results)
     with pytest.raises(ValueError, match='protocols'):
         GroupVerificationMetric(protocols=('accuracy', ))
+    with pytest.raises(ValueError, match='tar_mode'):
+        GroupVerificationMetric(tar_mode='closest')
+    # the counters are read from the new field names only
+    m = GroupVerificationMetric(protocols='tar_at_far')
+    with pytest.raises(KeyError, match='base_elements'):
+        m.process(None, [dict(pred_feature=torch.ones(2), group_id=0,
+                              base_images=3)])
+
+
+def _crafted_roc():
+    """Pairs whose ROC has no point at FAR 0.25: 'le' reads the point at
+    FAR 0 (TAR 0.5), 'nearest' the one at FAR 1/3 (TAR 1.0)."""
+    # scores desc: P P N P P N N ; 4 genuine, 3 impostor pairs
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    same = np.array([1, 1, 0, 1, 1, 0, 0])
+    return scores, same
+
+
+@pytest.mark.parametrize('tar_mode,expected', [(None, 1.0), ('nearest', 1.0),
+                                               ('le', 0.5)])
+def test_tar_mode_nearest_and_le_differ(tar_mode, expected):
+    scores, same = _crafted_roc()
+    assert _tar_le(scores, same, 0.25) == 0.5
+    assert _tar_nearest(scores, same, 0.25) == 1.0
+    # features on the unit circle whose pair cosines are the crafted scores
+    n = len(scores)
+    angles = np.arccos(scores)
+    feats = np.concatenate([np.array([[1.0, 0.0]] * n),
+                            np.stack([np.cos(angles), np.sin(angles)], 1)])
+    pairs = [(i, n + i, int(s)) for i, s in enumerate(same)]
+    metric = GroupVerificationMetric(protocols='tar_at_far', fars=(0.25, ),
+                                     tar_mode=tar_mode, pairs=pairs)
+    metric.process(None, _samples(feats, group_id=list(range(2 * n))))
+    res = metric.evaluate(2 * n)
+    assert res['group_verif/tar@far=0.25'] == pytest.approx(expected)
+
+
+def test_tar_mode_defaults_per_protocol():
+    """IJB-A folds and TPR@FPR keep 'le'; an explicit mode applies to all."""
+    scores, same = _crafted_roc()
+    n = len(scores)
+    angles = np.arccos(scores)
+    feats = np.concatenate([np.array([[1.0, 0.0]] * n),
+                            np.stack([np.cos(angles), np.sin(angles)], 1)])
+    pairs = [(i, n + i, int(s), 1) for i, s in enumerate(same)]
+    samples = _samples(feats, group_id=list(range(2 * n)))
+    for mode, expected in ((None, 0.5), ('nearest', 1.0)):
+        metric = GroupVerificationMetric(
+            protocols=('tar_at_far_folds', 'tpr_at_fpr'), fars=(0.25, ),
+            fpr=0.25, tar_mode=mode, pairs=pairs)
+        metric.process(None, samples)
+        res = metric.evaluate(2 * n)
+        assert res['group_verif/tar@far=0.25'] == pytest.approx(expected)
+        assert res['group_verif/tpr@fpr=0.25'] == pytest.approx(expected)
 
 
 def naive_reid(qf, gf, qp, gp, qc, gc, max_rank):
@@ -333,7 +394,8 @@ def test_runner_end_to_end(tmp_path):
                    base=base,
                    ddnet=ddnet,
                    aggregator=dict(type='DDLAggregator', mode='ddl', topk=2),
-                   ddnet_input_size=8),
+                   ddnet_input_size=8,
+                   allow_random_weights=True),
         work_dir=str(tmp_path),
         test_dataloader=dict(
             batch_size=2,
@@ -399,7 +461,8 @@ def test_with_the_face_and_reid_datasets(tmp_path, name):
                                aggregator=dict(type='DDLAggregator',
                                                mode='ddl',
                                                topk=2),
-                               ddnet_input_size=16),
+                               ddnet_input_size=16,
+                               allow_random_weights=True),
                     work_dir=str(tmp_path / 'work'),
                     test_dataloader=dict(batch_size=2,
                                          num_workers=0,

@@ -7,6 +7,7 @@ import pytest
 
 from mmddl.structures.score_table import (ScoreTable, StaleScoreTableError,
                                       file_sha256, make_fingerprint)
+from mmddl.structures.score_table import ALGORITHM_VERSION
 
 
 def _table(**kw):
@@ -135,6 +136,12 @@ def test_fingerprint_and_staleness(tmp_path):
     with pytest.raises(StaleScoreTableError,
                        match='candidate settings.*metric|metric.*candidate'):
         ScoreTable.load(path, make_fingerprint(str(ann), str(ckpt), **other))
+    # a table of an older D-score computation (no/another algorithm field)
+    assert fp['algorithm'] == ALGORITHM_VERSION
+    old = {k: v for k, v in fp.items() if k != 'algorithm'}
+    _table(fingerprint=old).save(path)
+    with pytest.raises(StaleScoreTableError, match='algorithm'):
+        ScoreTable.load(path, fp)
 
 
 def test_fingerprint_of_folders_and_urls(tmp_path):

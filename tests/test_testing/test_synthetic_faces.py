@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from mmddl.testing.synthetic_faces import (DEGRADATIONS, degrade,
-                                            make_identities, pose)
+                                           make_identities, pose)
 
 
 def test_make_identities_deterministic_and_shaped():

@@ -6,20 +6,20 @@ import os
 import os.path as osp
 
 import mmddl  # noqa: F401  (compat fixes first)
+
+# isort: split
 import decord
 import numpy as np
 import pytest
 from mmaction.datasets import VideoDataset
 
 from mmddl.testing.synthetic_video import (ANET_JSON, KINDS, OTHER_KINDS,
-                                            BenchmarkConfig, check_readable,
-                                            class_specs,
-                                            clip_class_fraction,
-                                            frame_kinds, generate_video,
-                                            make_video_benchmark,
-                                            plan_segments,
-                                            write_corrupt_video,
-                                            write_short_video)
+                                           BenchmarkConfig, check_readable,
+                                           class_specs, clip_class_fraction,
+                                           frame_kinds, generate_video,
+                                           make_video_benchmark, plan_segments,
+                                           write_corrupt_video,
+                                           write_short_video)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = dict(num_classes=3, train_per_class=2, test_per_class=1,

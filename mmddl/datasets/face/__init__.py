@@ -9,6 +9,6 @@ from .ytf import YTFDataset
 
 __all__ = [
     'ARCFACE_TEMPLATE_112', 'align_face', 'arcface_template', 'crop_bbox',
-    'similarity_transform', 'IJBDataset', 'IJBADataset',
-    'IQIYIVidFaceDataset', 'MXFaceDataset', 'YTFDataset'
+    'similarity_transform', 'IJBDataset', 'IJBADataset', 'IQIYIVidFaceDataset',
+    'MXFaceDataset', 'YTFDataset'
 ]

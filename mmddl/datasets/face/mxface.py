@@ -1,4 +1,4 @@
-"""insightface MXNet RecordIO training sets (MS1M, Glint360K, ...) without mxnet."""
+"""insightface MXNet RecordIO training sets (MS1M, Glint360K) without mxnet."""
 import os.path as osp
 
 import mmcv
@@ -30,19 +30,25 @@ class MXFaceDataset(BaseDataset):
     ``LoadDScore``).
 
     Args:
-        data_root: Folder holding the files.
-        ann_file: The ``.idx`` file, default ``train.idx``.
-        rec_file: The ``.rec`` file, default ``train.rec``.
-        label_source: ``'auto'`` | ``'identities'`` | ``'headers'``.
-        decode: Decode to ``img`` (else only ``img_bytes``).
+        data_root (str): Folder holding the files.
+        ann_file (str): The ``.idx`` file, default ``train.idx``.
+        rec_file (str): The ``.rec`` file, default ``train.rec``.
+        label_source (str): ``'auto'`` | ``'identities'`` | ``'headers'``.
+        decode (bool): Decode to ``img`` (else only ``img_bytes``).
         **kwargs: Other mmpretrain ``BaseDataset`` arguments.
     """
 
-    def __init__(self, data_root: str = '', ann_file: str = 'train.idx',
-                 rec_file: str = 'train.rec', label_source: str = 'auto',
-                 decode: bool = True, **kwargs):
+    def __init__(self,
+                 data_root: str = '',
+                 ann_file: str = 'train.idx',
+                 rec_file: str = 'train.rec',
+                 label_source: str = 'auto',
+                 decode: bool = True,
+                 **kwargs):
         if label_source not in ('auto', 'identities', 'headers'):
-            raise ValueError(f'label_source must be auto/identities/headers, got {label_source!r}.')
+            raise ValueError(
+                'label_source must be auto/identities/headers, got '
+                f'{label_source!r}.')
         if not osp.isabs(rec_file) and data_root:
             rec_file = osp.join(data_root, rec_file)
         self.rec_file = rec_file
@@ -66,32 +72,40 @@ class MXFaceDataset(BaseDataset):
             source = 'identities' if head0 is not None else 'headers'
         if source == 'identities':
             if head0 is None or head0.flag < 2:
-                raise RecordIOError(f'{self.rec_file}: record 0 has no insightface header '
-                                    '[first identity key, end]; use label_source="headers".')
+                raise RecordIOError(
+                    f'{self.rec_file}: record 0 has no insightface header '
+                    '[first identity key, end]; use label_source="headers".')
             a, b = int(head0.label[0]), int(head0.label[1])
             labels = np.full(a, -1, np.int64)
             for ordinal, key in enumerate(range(a, b)):
                 head, _ = unpack(self.reader.read_idx(key))
                 if head.flag < 2:
-                    raise RecordIOError(f'{self.rec_file}: identity record {key} has no '
-                                        '[start, end) label.')
+                    raise RecordIOError(
+                        f'{self.rec_file}: identity record {key} has no '
+                        '[start, end) label.')
                 start, end = int(head.label[0]), int(head.label[1])
                 if not 1 <= start < end <= a:
-                    raise RecordIOError(f'{self.rec_file}: identity record {key} range '
-                                        f'[{start}, {end}) outside image keys 1..{a - 1}.')
+                    raise RecordIOError(
+                        f'{self.rec_file}: identity record {key} range '
+                        f'[{start}, {end}) outside image keys 1..{a - 1}.')
                 labels[start:end] = ordinal
             keys = list(range(1, a))
             unlabeled = [k for k in keys if labels[k] < 0]
             if unlabeled:
-                raise RecordIOError(f'{self.rec_file}: {len(unlabeled)} image keys belong to no '
-                                    f'identity record, e.g. {unlabeled[:5]}.')
+                raise RecordIOError(
+                    f'{self.rec_file}: {len(unlabeled)} image keys belong '
+                    f'to no identity record, e.g. {unlabeled[:5]}.')
             pairs = [(k, int(labels[k])) for k in keys]
             num_classes = b - a
         else:
-            if head0 is not None and head0.flag >= 2:  # images are keys 1 .. a-1
+            # insightface header: the images are keys 1 .. a-1
+            if head0 is not None and head0.flag >= 2:
                 keys = list(range(1, int(head0.label[0])))
             else:
-                keys = [k for k in self.reader.keys if not (head0 is not None and k == 0)]
+                keys = [
+                    k for k in self.reader.keys
+                    if not (head0 is not None and k == 0)
+                ]
             pairs, bar = [], ProgressBar(len(keys))
             for k in keys:
                 head, _ = unpack(self.reader.read_idx(k))
@@ -101,13 +115,19 @@ class MXFaceDataset(BaseDataset):
             num_classes = max(p[1] for p in pairs) + 1 if pairs else 0
         missing = [k for k, _ in pairs if k not in self.reader.index]
         if missing:
-            raise RecordIOError(f'{self.ann_file}: {len(missing)} image keys missing from the '
-                                f'index, e.g. {missing[:5]}.')
-        self._metainfo.setdefault('classes', tuple(str(i) for i in range(num_classes)))
-        print_log(f'MXFaceDataset: {len(pairs)} images, {num_classes} identities '
-                  f'(labels from {source}).', logger='current')
-        return [dict(img_path=f'{self.rec_file}@{k}', rec_key=k, gt_label=lab)
-                for k, lab in pairs]
+            raise RecordIOError(
+                f'{self.ann_file}: {len(missing)} image keys missing from the '
+                f'index, e.g. {missing[:5]}.')
+        self._metainfo.setdefault('classes',
+                                  tuple(str(i) for i in range(num_classes)))
+        print_log(
+            f'MXFaceDataset: {len(pairs)} images, {num_classes} identities '
+            f'(labels from {source}).',
+            logger='current')
+        return [
+            dict(img_path=f'{self.rec_file}@{k}', rec_key=k, gt_label=lab)
+            for k, lab in pairs
+        ]
 
     def prepare_data(self, idx):
         """Read (and decode) the record, then run the pipeline."""
@@ -115,12 +135,17 @@ class MXFaceDataset(BaseDataset):
         _, img_bytes = unpack(self.reader.read_idx(info['rec_key']))
         info['img_bytes'] = img_bytes
         if self.decode:
-            img = mmcv.imfrombytes(img_bytes, flag='color', channel_order='bgr')
+            img = mmcv.imfrombytes(
+                img_bytes, flag='color', channel_order='bgr')
             if img is None:
-                raise RecordIOError(f'{info["img_path"]}: image bytes could not be decoded.')
-            info.update(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+                raise RecordIOError(
+                    f'{info["img_path"]}: image bytes could not be decoded.')
+            info.update(
+                img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
         return self.pipeline(info)
 
     def extra_repr(self):
         """Shown in ``repr(dataset)``."""
-        return [f'Index file: \t{self.ann_file}', f'Record file: \t{self.rec_file}']
+        return [
+            f'Index file: \t{self.ann_file}', f'Record file: \t{self.rec_file}'
+        ]

@@ -6,15 +6,25 @@ import re
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError, format_error,
-                         parse_int, read_lines)
+from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError,
+                                  format_error, parse_int, read_lines)
 
 _FRAME_NUM = re.compile(r'(\d+)\.[^.]+$')
 
 
 def frame_sort_key(filename: str):
-    """Sort frames by their trailing frame number (``aligned_detect_0.555.jpg``
-    -> 555), falling back to the name; avoids '1000' < '999' lexicographic order."""
+    """Sort key of a frame file: its trailing frame number, then its name.
+
+    ``aligned_detect_0.555.jpg`` sorts as 555, so frame 999 comes before
+    frame 1000 (a lexicographic sort would not); names without a number come
+    last.
+
+    Args:
+        filename (str): Frame file name.
+
+    Returns:
+        tuple: ``(0, number, filename)`` or ``(1, 0, filename)``.
+    """
     m = _FRAME_NUM.search(filename)
     return (0, int(m.group(1)), filename) if m else (1, 0, filename)
 
@@ -33,21 +43,29 @@ class YTFDataset(BaseGroupDataset):
     number order), ``gt_label`` (index of the person in ``classes`` = sorted
     person names). Videos are those referenced by the pairs, sorted by name.
     ``metainfo``: ``pairs`` (group_id_a, group_id_b, is_same), ``pair_folds``
-    (the split number), ``pair_ids`` and ``protocol = dict(type='kfold_accuracy')``.
+    (the split number), ``pair_ids`` and
+    ``protocol = dict(type='kfold_accuracy')``.
 
     Args:
-        data_root: Dataset root.
-        ann_file: Pair list, default ``'splits.txt'``.
-        data_prefix: Frame database directory.
-        img_exts: Frame file extensions.
+        data_root (str): Dataset root.
+        ann_file (str): Pair list, default ``'splits.txt'``.
+        data_prefix (str): Frame database directory.
+        img_exts (Sequence[str]): Frame file extensions.
         **kwargs: See :class:`BaseGroupDataset`.
     """
 
-    def __init__(self, data_root: str = '', ann_file: str = 'splits.txt',
-                 data_prefix='aligned_images_DB', img_exts=('.jpg', '.png'), **kwargs):
+    def __init__(self,
+                 data_root: str = '',
+                 ann_file: str = 'splits.txt',
+                 data_prefix='aligned_images_DB',
+                 img_exts=('.jpg', '.png'),
+                 **kwargs):
         self.img_exts = tuple(e.lower() for e in img_exts)
-        super().__init__(data_root=data_root, ann_file=ann_file,
-                         data_prefix=data_prefix, **kwargs)
+        super().__init__(
+            data_root=data_root,
+            ann_file=ann_file,
+            data_prefix=data_prefix,
+            **kwargs)
 
     def _parse_pairs(self):
         rows, seen = [], {}
@@ -55,26 +73,33 @@ class YTFDataset(BaseGroupDataset):
             fields = [t for t in re.split(r'[,\s]+', line) if t]
             if not rows and not seen and not fields[0].lstrip('-').isdigit():
                 if 'split' not in line.lower():
-                    raise format_error(self.ann_file, lineno, 'expected the header line '
-                                       f'"split number, pair id, ..." or a pair, got {line!r}')
+                    raise format_error(
+                        self.ann_file, lineno, 'expected the header line '
+                        f'"split number, pair id, ..." or a pair, got {line!r}'
+                    )
                 seen['header'] = lineno  # the real file starts with a header
                 continue
             if len(fields) != 5:
-                raise format_error(self.ann_file, lineno,
-                                   'expected 5 fields "split, pair id, first name, second '
-                                   f'name, is same", got {len(fields)}: {line!r}')
+                raise format_error(
+                    self.ann_file, lineno,
+                    'expected 5 fields "split, pair id, first name, second '
+                    f'name, is same", got {len(fields)}: {line!r}')
             split = parse_int(fields[0], self.ann_file, lineno, 'split number')
             pair_id = parse_int(fields[1], self.ann_file, lineno, 'pair id')
             same = parse_int(fields[4], self.ann_file, lineno, 'is same')
             if same not in (0, 1):
-                raise format_error(self.ann_file, lineno, f'is same must be 0 or 1, got {same}.')
+                raise format_error(self.ann_file, lineno,
+                                   f'is same must be 0 or 1, got {same}.')
             for name in fields[2:4]:
                 if name.count('/') != 1:
-                    raise format_error(self.ann_file, lineno,
-                                       f'video name must look like "Person/3", got {name!r}.')
+                    raise format_error(
+                        self.ann_file, lineno,
+                        f'video name must look like "Person/3", got {name!r}.')
             if (split, pair_id) in seen:
-                raise format_error(self.ann_file, lineno, f'duplicate pair (split {split}, '
-                                   f'pair id {pair_id}); first at line {seen[(split, pair_id)]}.')
+                raise format_error(
+                    self.ann_file, lineno, f'duplicate pair (split {split}, '
+                    f'pair id {pair_id}); first at line '
+                    f'{seen[(split, pair_id)]}.')
             seen[(split, pair_id)] = lineno
             rows.append((split, pair_id, fields[2], fields[3], same, lineno))
         if not rows:
@@ -84,13 +109,16 @@ class YTFDataset(BaseGroupDataset):
     def _frames(self, video: str, lineno: int):
         vdir = osp.join(self.img_prefix, video)
         if not osp.isdir(vdir):
-            raise FileNotFoundError(f'Video folder {vdir} (referenced at '
-                                    f'{self.ann_file}:{lineno}) does not exist.')
-        names = sorted((n for n in os.listdir(vdir) if n.lower().endswith(self.img_exts)),
-                       key=frame_sort_key)
+            raise FileNotFoundError(
+                f'Video folder {vdir} (referenced at '
+                f'{self.ann_file}:{lineno}) does not exist.')
+        names = sorted(
+            (n for n in os.listdir(vdir) if n.lower().endswith(self.img_exts)),
+            key=frame_sort_key)
         if not names:
-            raise FileNotFoundError(f'Video folder {vdir} (referenced at '
-                                    f'{self.ann_file}:{lineno}) has no {self.img_exts} frames.')
+            raise FileNotFoundError(
+                f'Video folder {vdir} (referenced at '
+                f'{self.ann_file}:{lineno}) has no {self.img_exts} frames.')
         return [osp.join(vdir, n) for n in names]
 
     def load_data_list(self):
@@ -103,12 +131,20 @@ class YTFDataset(BaseGroupDataset):
         videos = sorted(first_line)
         persons = sorted({v.split('/')[0] for v in videos})
         person_idx = {p: i for i, p in enumerate(persons)}
-        data_list = [dict(group_name=v, gt_label=person_idx[v.split('/')[0]],
-                          img_paths=self._frames(v, first_line[v])) for v in videos]
+        data_list = [
+            dict(
+                group_name=v,
+                gt_label=person_idx[v.split('/')[0]],
+                img_paths=self._frames(v, first_line[v])) for v in videos
+        ]
         gid = {v: i for i, v in enumerate(videos)}
-        pairs = np.array([(gid[r[2]], gid[r[3]], r[4]) for r in rows], dtype=np.int64)
+        pairs = np.array([(gid[r[2]], gid[r[3]], r[4]) for r in rows],
+                         dtype=np.int64)
         return self._finish(
-            data_list, classes=tuple(persons), pairs=pairs,
+            data_list,
+            classes=tuple(persons),
+            pairs=pairs,
             pair_folds=np.array([r[0] for r in rows], dtype=np.int64),
             pair_ids=np.array([r[1] for r in rows], dtype=np.int64),
-            protocol=dict(type='kfold_accuracy'), dataset_name='YTF')
+            protocol=dict(type='kfold_accuracy'),
+            dataset_name='YTF')

@@ -6,31 +6,44 @@ from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
 from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError,
-                               check_files_exist, read_lines)
+                                  check_files_exist, read_lines)
 
 SPLITS = ('train', 'test', 'query', 'gallery')
 
 
 def mars_pid_str(pid: int) -> str:
-    """Folder / file-name prefix of a MARS pid (``-1`` -> ``'00-1'``)."""
+    """Folder / file-name prefix of a MARS pid (``-1`` -> ``'00-1'``).
+
+    Args:
+        pid (int): Person id; -1 for junk, 0 for distractors.
+    """
     return '00-1' if pid == -1 else f'{pid:04d}'
 
 
 def load_mat_table(path: str, key: str, columns=None) -> np.ndarray:
-    """Integer matrix ``key`` from a MATLAB file, with clear errors."""
+    """Integer matrix ``key`` from a MATLAB file, with clear errors.
+
+    Args:
+        path (str): ``.mat`` file.
+        key (str): Variable name in the file.
+        columns (int, optional): Required number of columns; None accepts any.
+    """
     from scipy.io import loadmat
     if not osp.isfile(path):
         raise FileNotFoundError(f'MARS info file not found: {path}')
     mat = loadmat(path)
     if key not in mat:
-        raise DatasetFormatError(f'{path}: variable {key!r} not found '
-                                 f'(has {[k for k in mat if not k.startswith("__")]}).')
+        raise DatasetFormatError(
+            f'{path}: variable {key!r} not found '
+            f'(has {[k for k in mat if not k.startswith("__")]}).')
     arr = np.asarray(mat[key], dtype=np.float64)
     if columns is not None and (arr.ndim != 2 or arr.shape[1] != columns):
-        raise DatasetFormatError(f'{path}: {key} must be (N, {columns}), got {arr.shape}.')
+        raise DatasetFormatError(
+            f'{path}: {key} must be (N, {columns}), got {arr.shape}.')
     if not np.all(arr == np.round(arr)):
         r = int(np.argwhere(arr != np.round(arr))[0][0])
-        raise DatasetFormatError(f'{path}: {key} row {r + 1} has non-integer values.')
+        raise DatasetFormatError(
+            f'{path}: {key} row {r + 1} has non-integer values.')
     return arr.astype(np.int64)
 
 
@@ -40,8 +53,8 @@ class MARSDataset(BaseGroupDataset):
 
     Files::
 
-        <data_root>/bbox_train/<pid>/<pid>C<cam>T<tracklet>F<frame>.jpg  (same for bbox_test)
-        <data_root>/info/train_name.txt, test_name.txt   one image name per line
+        <data_root>/bbox_{train,test}/<pid>/<pid>C<cam>T<tracklet>F<frame>.jpg
+        <data_root>/info/{train,test}_name.txt  one image name per line
         <data_root>/info/tracks_train_info.mat  'track_train_info' rows
         <data_root>/info/tracks_test_info.mat   'track_test_info'  rows
             [start_index, end_index, pid, camid], 1-based inclusive indices
@@ -65,27 +78,35 @@ class MARSDataset(BaseGroupDataset):
     training image models with a standard pipeline (``LoadImageFromFile`` ...).
 
     Args:
-        data_root: MARS root.
-        split: ``'train'`` | ``'test'`` (query + gallery) | ``'query'`` | ``'gallery'``.
-        item: ``'tracklet'`` | ``'image'``.
-        min_seq_len: Drop tracklets shorter than this (count logged).
-        gallery_includes_queries: See above.
-        ann_file: The info folder, default ``info``.
+        data_root (str): MARS root.
+        split (str): ``'train'`` | ``'test'`` (query + gallery) | ``'query'`` |
+            ``'gallery'``.
+        item (str): ``'tracklet'`` | ``'image'``.
+        min_seq_len (int): Drop tracklets shorter than this (count logged).
+        gallery_includes_queries (bool): See above.
+        ann_file (str): The info folder, default ``info``.
         **kwargs: See :class:`BaseGroupDataset`.
     """
 
-    def __init__(self, data_root: str = '', split: str = 'test', item: str = 'tracklet',
-                 min_seq_len: int = 0, gallery_includes_queries: bool = False,
-                 ann_file: str = 'info', **kwargs):
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'test',
+                 item: str = 'tracklet',
+                 min_seq_len: int = 0,
+                 gallery_includes_queries: bool = False,
+                 ann_file: str = 'info',
+                 **kwargs):
         if split not in SPLITS:
             raise ValueError(f'split must be one of {SPLITS}, got {split!r}.')
         if item not in ('tracklet', 'image'):
-            raise ValueError(f"item must be 'tracklet' or 'image', got {item!r}.")
+            raise ValueError(
+                f"item must be 'tracklet' or 'image', got {item!r}.")
         self.split, self.item = split, item
         self.min_seq_len = int(min_seq_len)
         self.gallery_includes_queries = gallery_includes_queries
         kwargs.setdefault('test_mode', split != 'train')
-        super().__init__(data_root=data_root, ann_file=ann_file, data_prefix='', **kwargs)
+        super().__init__(
+            data_root=data_root, ann_file=ann_file, data_prefix='', **kwargs)
 
     def _tracks(self, part: str):
         names_path = osp.join(self.ann_file, f'{part}_name.txt')
@@ -96,18 +117,29 @@ class MARSDataset(BaseGroupDataset):
         for r, (start, end, pid, cam) in enumerate(table.tolist()):
             where = f'{mat_path}: row {r + 1} {[start, end, pid, cam]}'
             if not 1 <= start <= end <= len(names):
-                raise DatasetFormatError(f'{where}: indices outside 1..{len(names)} '
-                                         f'of {names_path}.')
+                raise DatasetFormatError(
+                    f'{where}: indices outside 1..{len(names)} '
+                    f'of {names_path}.')
             if not 1 <= cam <= 6:
                 raise DatasetFormatError(f'{where}: camid must be 1..6.')
             imgs = names[start - 1:end]
             for n in imgs:
-                if len(n) < 6 or n[:4] != mars_pid_str(pid) or n[5] != str(cam):
-                    raise DatasetFormatError(f'{where}: image {n!r} does not belong to pid '
-                                             f'{pid} / camera {cam}.')
-            paths = [osp.join(self.data_root, f'bbox_{part}', n[:4], n) for n in imgs]
-            tracks.append(dict(group_name=osp.splitext(imgs[0])[0][:11], img_paths=paths,
-                               pid=pid, camid=cam - 1, track_row=r))
+                if len(n) < 6 or n[:4] != mars_pid_str(pid) or n[5] != str(
+                        cam):
+                    raise DatasetFormatError(
+                        f'{where}: image {n!r} does not belong to pid '
+                        f'{pid} / camera {cam}.')
+            paths = [
+                osp.join(self.data_root, f'bbox_{part}', n[:4], n)
+                for n in imgs
+            ]
+            tracks.append(
+                dict(
+                    group_name=osp.splitext(imgs[0])[0][:11],
+                    img_paths=paths,
+                    pid=pid,
+                    camid=cam - 1,
+                    track_row=r))
         return tracks
 
     def _select(self, tracks, rows, is_query, counts):
@@ -139,29 +171,43 @@ class MARSDataset(BaseGroupDataset):
             q = load_mat_table(qpath, 'query_IDX').ravel() - 1
             if (q.size == 0 or q.min() < 0 or q.max() >= len(tracks)
                     or len(set(q.tolist())) != q.size):
-                raise DatasetFormatError(f'{qpath}: query rows must be unique and within '
-                                         f'1..{len(tracks)}.')
+                raise DatasetFormatError(
+                    f'{qpath}: query rows must be unique and within '
+                    f'1..{len(tracks)}.')
             qset = set(q.tolist())
-            g_rows = (range(len(tracks)) if self.gallery_includes_queries
-                      else [r for r in range(len(tracks)) if r not in qset])
+            g_rows = (
+                range(len(tracks)) if self.gallery_includes_queries else
+                [r for r in range(len(tracks)) if r not in qset])
             items = []
             if self.split in ('test', 'query'):
                 items += self._select(tracks, q.tolist(), True, counts)
             if self.split in ('test', 'gallery'):
                 items += self._select(tracks, g_rows, False, counts)
             meta = dict(protocol=dict(type='reid', ranks=[1, 5, 20]))
-        print_log(f'MARSDataset({self.split}): dropped {counts["junk"]} junk (pid -1) and '
-                  f'{counts["short"]} short (< {self.min_seq_len}) tracklets.', logger='current')
+        print_log(
+            f'MARSDataset({self.split}): dropped {counts["junk"]} junk '
+            f'(pid -1) and {counts["short"]} short (< {self.min_seq_len}) '
+            'tracklets.',
+            logger='current')
         if not items:
-            raise DatasetFormatError(f'MARS {self.split} split under {self.ann_file}: no '
-                                     f'tracklet left (dropped {counts["junk"]} junk, '
-                                     f'{counts["short"]} shorter than {self.min_seq_len}).')
+            raise DatasetFormatError(
+                f'MARS {self.split} split under {self.ann_file}: no '
+                f'tracklet left (dropped {counts["junk"]} junk, '
+                f'{counts["short"]} shorter than {self.min_seq_len}).')
         meta['dataset_name'] = 'MARS'
         if self.item == 'tracklet':
             return self._finish(items, **meta)
-        images = [dict(img_path=p, pid=t['pid'], camid=t['camid'], track_row=t['track_row'],
-                       **({'gt_label': t['gt_label']} if 'gt_label' in t else {}))
-                  for t in items for p in t['img_paths']]
+        images = [
+            dict(
+                img_path=p,
+                pid=t['pid'],
+                camid=t['camid'],
+                track_row=t['track_row'],
+                **({
+                    'gt_label': t['gt_label']
+                } if 'gt_label' in t else {})) for t in items
+            for p in t['img_paths']
+        ]
         if self.check_files:
             check_files_exist([im['img_path'] for im in images])
         self._metainfo.update(meta)

@@ -30,24 +30,13 @@ def _labels_of(dataset: Sized, label_key: str) -> List:
 
 @DATA_SAMPLERS.register_module()
 class PKSampler(Sampler):
-    """Yield batches of ``P = batch_size // num_instances`` distinct
-    identities with ``K = num_instances`` items each.
+    """Yield batches of P identities x K instances of each (triplet losses).
 
-    Per epoch (seeded by ``seed + epoch``) each identity's items are shuffled
-    and cut into chunks of K (an identity with fewer than K items is
-    completed by drawing with replacement: one chunk; a last partial chunk
-    is dropped, as in torchreid's ``RandomIdentitySampler``). An epoch has
-    ``num_chunks // P`` batches; each batch takes P distinct identities at
-    random among those with chunks left and, once fewer than P identities
-    have chunks left, tops up with fresh K-chunks of other random identities.
-    The epoch length is therefore fixed and known in advance; chunks still
-    left when it ends are skipped (a different random few each epoch, so all
-    items are seen over epochs, as with torchreid's sampler). In distributed
-    runs the batches (not the indices) are dealt round-robin to ranks, so
-    every rank still gets whole PK batches.
-
-    The dataloader's ``batch_size`` must equal this sampler's ``batch_size``
-    (and ``drop_last`` is irrelevant: the length is a multiple of it).
+    ``P = batch_size // num_instances`` and ``K = num_instances``. The epoch
+    length is fixed; identities with fewer than K items are sampled with
+    replacement; in distributed runs whole batches are dealt to the ranks.
+    The dataloader's ``batch_size`` must equal ``batch_size``. The sampling
+    scheme is described in ``docs/models.md``.
 
     Args:
         dataset (Sized): Dataset whose items carry an identity label.
@@ -113,8 +102,8 @@ class PKSampler(Sampler):
                 chosen = rng.choice(avail, size=p, replace=False).tolist()
             else:
                 others = [pid for pid in self.pids if not chunks[pid]]
-                extra = rng.choice(others, size=p - len(avail),
-                                   replace=False).tolist()
+                extra = rng.choice(
+                    others, size=p - len(avail), replace=False).tolist()
                 for pid in extra:
                     chunks[pid] = self._chunks(rng, pid)
                 chosen = avail + extra
@@ -134,7 +123,11 @@ class PKSampler(Sampler):
         return self.num_batches * self.batch_size
 
     def set_epoch(self, epoch: int) -> None:
-        """Set the epoch (reseeds the shuffling)."""
+        """Set the epoch (reseeds the shuffling).
+
+        Args:
+            epoch (int): Epoch number.
+        """
         self.epoch = epoch
 
 

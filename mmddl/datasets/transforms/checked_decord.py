@@ -1,13 +1,4 @@
-"""Decord loading that names the video when it cannot be read.
-
-mmaction2's ``DecordInit`` / ``DecordDecode`` raise decord's own error on a
-corrupt or truncated file (e.g. ``RuntimeError: Error reading 2979
-bytes...``), which does not say which of thousands of videos failed. These
-subclasses behave identically on good files and re-raise failures as
-:class:`VideoDecodeError` naming the file. The DDL configs use them in their
-test pipelines; the discriminability pass instead skips and counts such
-videos (``mmddl.engine.discriminability_pass``).
-"""
+"""Decord transforms that raise :class:`VideoDecodeError` naming the video."""
 from mmaction.datasets.transforms import DecordDecode, DecordInit
 from mmaction.registry import TRANSFORMS
 
@@ -26,12 +17,28 @@ def _fail(results: dict, stage: str, err: Exception) -> None:
 
 @TRANSFORMS.register_module()
 class CheckedDecordInit(DecordInit):
-    """``DecordInit`` that names the file when it cannot be opened."""
+    """``DecordInit`` that names the file when it cannot be opened.
+
+    It behaves as ``DecordInit`` on readable files and raises
+    :class:`VideoDecodeError` naming the file otherwise; the DDL configs use
+    it in their test pipelines.
+    """
 
     def transform(self, results: dict) -> dict:
+        """Open the video like ``DecordInit``.
+
+        Args:
+            results (dict): Results of the pipeline so far.
+
+        Returns:
+            dict: ``results`` with the video reader.
+
+        Raises:
+            VideoDecodeError: If the file cannot be opened.
+        """
         try:
             return super().transform(results)
-        except Exception as err:  # decord raises plain RuntimeError/DECORDError
+        except Exception as err:  # decord: RuntimeError / DECORDError
             _fail(results, 'open', err)
 
 
@@ -40,6 +47,17 @@ class CheckedDecordDecode(DecordDecode):
     """``DecordDecode`` that names the file when frames cannot be decoded."""
 
     def transform(self, results: dict) -> dict:
+        """Decode the sampled frames like ``DecordDecode``.
+
+        Args:
+            results (dict): Results of the pipeline so far.
+
+        Returns:
+            dict: ``results`` with the decoded ``imgs``.
+
+        Raises:
+            VideoDecodeError: If the frames cannot be decoded.
+        """
         try:
             return super().transform(results)
         except Exception as err:

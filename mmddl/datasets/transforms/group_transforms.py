@@ -30,17 +30,20 @@ class LoadGroupImages(BaseTransform):
     3. otherwise resize to ``size``.
 
     Args:
-        size: Output (h, w) or int.
-        align: Use landmarks when present.
-        crop_bbox: Use boxes when present.
-        bbox_scale: Box enlargement factor.
-        max_images: If set and a group is larger, keep ``max_images`` images
-            evenly spaced (the kept indices go to ``kept_indices``); by default
-            every image is loaded.
+        size (int | Tuple[int, int]): Output (h, w) or int.
+        align (bool): Use landmarks when present.
+        crop_bbox (bool): Use boxes when present.
+        bbox_scale (float): Box enlargement factor.
+        max_images (int, optional): If set and a group is larger, keep
+            ``max_images`` images evenly spaced (the kept indices go to
+            ``kept_indices``); by default every image is loaded.
     """
 
-    def __init__(self, size: Union[int, Tuple[int, int]] = 112, align: bool = True,
-                 crop_bbox: bool = True, bbox_scale: float = 1.0,
+    def __init__(self,
+                 size: Union[int, Tuple[int, int]] = 112,
+                 align: bool = True,
+                 crop_bbox: bool = True,
+                 bbox_scale: float = 1.0,
                  max_images: Optional[int] = None):
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         self.align, self.crop, self.bbox_scale = align, crop_bbox, bbox_scale
@@ -53,19 +56,28 @@ class LoadGroupImages(BaseTransform):
         boxes = results.get('bboxes')
         if self.crop and boxes is not None:
             img = crop_bbox(img, boxes[i], self.bbox_scale)
-        return cv2.resize(img, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(
+            img, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
 
     def transform(self, results: dict) -> dict:
-        """Load, align/crop and stack the group's images."""
+        """Load, align/crop and stack the group's images.
+
+        Args:
+            results (dict): Data info of one group.
+        """
         paths = results['img_paths']
         idx = np.arange(len(paths))
         if self.max_images is not None and len(paths) > self.max_images:
-            idx = np.unique(np.linspace(0, len(paths) - 1, self.max_images).round().astype(int))
+            idx = np.unique(
+                np.linspace(0,
+                            len(paths) - 1,
+                            self.max_images).round().astype(int))
         imgs = []
         for i in idx:
             try:
                 with open(paths[i], 'rb') as f:
-                    img = mmcv.imfrombytes(f.read(), flag='color', channel_order='bgr')
+                    img = mmcv.imfrombytes(
+                        f.read(), flag='color', channel_order='bgr')
             except OSError as e:
                 img, err = None, e
             else:
@@ -94,20 +106,27 @@ class PackGroupInputs(BaseTransform):
     listed ``meta_keys`` present in the results go to the sample's metainfo.
 
     Args:
-        meta_keys: Result keys copied into the data sample's metainfo.
+        meta_keys (Sequence[str]): Result keys copied into the data sample's
+            metainfo.
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:
-        """Build ``dict(inputs=Tensor, data_samples=DataSample)``."""
+        """Build ``dict(inputs=Tensor, data_samples=DataSample)``.
+
+        Args:
+            results (dict): Data info of one group.
+        """
         imgs = np.ascontiguousarray(results['imgs'])
         inputs = torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous()
         sample = DataSample()
         if results.get('gt_label') is not None:
             sample.set_gt_label(results['gt_label'])
-        sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
+        sample.set_metainfo(
+            {k: results[k]
+             for k in self.meta_keys if k in results})
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self):

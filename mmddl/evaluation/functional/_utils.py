@@ -8,10 +8,10 @@ def to_numpy(x: Any, name: str, ndim: int = 1, dtype=None) -> np.ndarray:
     """Convert ``x`` (array, tensor, list) to a numpy array of ``ndim`` dims.
 
     Args:
-        x: Array-like or ``torch.Tensor``.
-        name: Argument name used in error messages.
-        ndim: Required number of dimensions.
-        dtype: Optional numpy dtype to cast to.
+        x (Any): Array-like or ``torch.Tensor``.
+        name (str): Argument name used in error messages.
+        ndim (int): Required number of dimensions.
+        dtype (np.dtype, optional): Numpy dtype to cast to.
 
     Returns:
         np.ndarray: The converted array.
@@ -33,8 +33,8 @@ def to_binary_labels(x: Any, name: str = 'labels') -> np.ndarray:
     """Convert a 1-D label vector to bool, requiring values in {0, 1}.
 
     Args:
-        x: Array-like of 0/1 or bool.
-        name: Argument name used in error messages.
+        x (Any): Array-like of 0/1 or bool.
+        name (str): Argument name used in error messages.
 
     Returns:
         np.ndarray: Bool array.
@@ -46,9 +46,10 @@ def to_binary_labels(x: Any, name: str = 'labels') -> np.ndarray:
     if arr.dtype != bool:
         bad = ~np.isin(arr, (0, 1))
         if bad.any():
-            raise ValueError(f'`{name}` must contain only 0/1 (or bool); found '
-                             f'{arr[bad][:5].tolist()} at positions '
-                             f'{np.flatnonzero(bad)[:5].tolist()}.')
+            raise ValueError(
+                f'`{name}` must contain only 0/1 (or bool); found '
+                f'{arr[bad][:5].tolist()} at positions '
+                f'{np.flatnonzero(bad)[:5].tolist()}.')
         arr = arr.astype(bool)
     return arr
 
@@ -61,8 +62,14 @@ def check_same_length(**arrays: np.ndarray) -> None:
 
 
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise a clear error if ``arr`` contains NaN or inf."""
+    """Raise a clear error if ``arr`` contains NaN or inf.
+
+    Args:
+        arr (np.ndarray): Array to check.
+        name (str): Argument name used in the error message.
+    """
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(f'`{name}` contains {int(bad.sum())} non-finite '
-                         f'values (first at {np.flatnonzero(bad)[:5].tolist()}).')
+        raise ValueError(
+            f'`{name}` contains {int(bad.sum())} non-finite '
+            f'values (first at {np.flatnonzero(bad)[:5].tolist()}).')

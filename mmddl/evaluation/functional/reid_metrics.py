@@ -1,18 +1,4 @@
-"""Re-identification retrieval metrics: CMC and mAP (Market-1501 / MARS style).
-
-For each query the gallery is ranked by ascending distance (stable sort: equal
-distances keep gallery order), gallery entries with the same pid AND the same
-camera as the query are removed, and the remaining ranking gives the CMC curve
-and the average precision. Queries whose identity has no remaining gallery
-entry are skipped (as in torchreid's ``eval_market1501``); their count is
-returned by :func:`reid_evaluate` with ``return_details=True``.
-
-Differences from torchreid's python implementation, on purpose:
-    * stable argsort (torchreid's quicksort order of ties is unspecified);
-    * the CMC always has ``max_rank`` entries: when fewer than ``max_rank``
-      gallery entries remain for a query its curve is padded with its last
-      value (1.0) instead of shrinking ``max_rank``.
-"""
+"""Re-identification retrieval metrics: CMC and mAP (Market-1501 / MARS)."""
 from typing import Tuple
 
 import numpy as np
@@ -20,20 +6,25 @@ import numpy as np
 from ._utils import check_finite, check_same_length, to_numpy
 
 
-def reid_evaluate(distmat, q_pids, g_pids, q_camids, g_camids,
-                  max_rank: int = 50, return_details: bool = False):
+def reid_evaluate(distmat,
+                  q_pids,
+                  g_pids,
+                  q_camids,
+                  g_camids,
+                  max_rank: int = 50,
+                  return_details: bool = False):
     """CMC curve and mAP of a query-gallery distance matrix.
 
     Args:
-        distmat: (Q, G) distances (smaller = more similar).
-        q_pids: (Q,) query identity ids.
-        g_pids: (G,) gallery identity ids (distractors, e.g. MARS pid 0, simply
-            never match).
-        q_camids: (Q,) query camera ids.
-        g_camids: (G,) gallery camera ids.
-        max_rank: Length of the returned CMC curve.
-        return_details: Also return a dict with per-query AP and the number of
-            valid / skipped queries.
+        distmat (np.ndarray): (Q, G) distances (smaller = more similar).
+        q_pids (np.ndarray): (Q,) query identity ids.
+        g_pids (np.ndarray): (G,) gallery identity ids (distractors, e.g.
+            MARS pid 0, simply never match).
+        q_camids (np.ndarray): (Q,) query camera ids.
+        g_camids (np.ndarray): (G,) gallery camera ids.
+        max_rank (int): Length of the returned CMC curve.
+        return_details (bool): Also return a dict with per-query AP and the
+            number of valid / skipped queries.
 
     Returns:
         tuple: ``(cmc (max_rank,), mAP)`` and, if requested, the details dict.
@@ -45,7 +36,8 @@ def reid_evaluate(distmat, q_pids, g_pids, q_camids, g_camids,
     """
     dist = to_numpy(distmat, 'distmat', ndim=2, dtype=np.float64)
     q_pids, g_pids = to_numpy(q_pids, 'q_pids'), to_numpy(g_pids, 'g_pids')
-    q_cam, g_cam = to_numpy(q_camids, 'q_camids'), to_numpy(g_camids, 'g_camids')
+    q_cam, g_cam = to_numpy(q_camids,
+                            'q_camids'), to_numpy(g_camids, 'g_camids')
     check_same_length(distmat_rows=dist, q_pids=q_pids, q_camids=q_cam)
     check_same_length(distmat_cols=dist.T, g_pids=g_pids, g_camids=g_cam)
     check_finite(dist, 'distmat')
@@ -73,9 +65,11 @@ def reid_evaluate(distmat, q_pids, g_pids, q_camids, g_camids,
     m_ap = float(np.mean(all_ap))
     if not return_details:
         return cmc, m_ap
-    details = dict(ap=np.asarray(all_ap), valid_query=valid,
-                   num_valid_queries=int(valid.sum()),
-                   num_skipped_queries=int((~valid).sum()))
+    details = dict(
+        ap=np.asarray(all_ap),
+        valid_query=valid,
+        num_valid_queries=int(valid.sum()),
+        num_skipped_queries=int((~valid).sum()))
     return cmc, m_ap, details
 
 
@@ -83,9 +77,9 @@ def pairwise_l2(query, gallery, squared: bool = False) -> np.ndarray:
     """Euclidean distance matrix between two feature sets.
 
     Args:
-        query: (Q, d) features.
-        gallery: (G, d) features.
-        squared: Return squared distances (same ranking, cheaper).
+        query (np.ndarray | torch.Tensor): (Q, d) features.
+        gallery (np.ndarray | torch.Tensor): (G, d) features.
+        squared (bool): Return squared distances (same ranking, cheaper).
 
     Returns:
         np.ndarray: (Q, G) distances.
@@ -94,7 +88,7 @@ def pairwise_l2(query, gallery, squared: bool = False) -> np.ndarray:
     g = to_numpy(gallery, 'gallery', ndim=2, dtype=np.float64)
     if q.shape[1] != g.shape[1]:
         raise ValueError(f'Feature dims differ: {q.shape[1]} vs {g.shape[1]}.')
-    d2 = (q ** 2).sum(1)[:, None] + (g ** 2).sum(1)[None, :] - 2.0 * q @ g.T
+    d2 = (q**2).sum(1)[:, None] + (g**2).sum(1)[None, :] - 2.0 * q @ g.T
     d2 = np.maximum(d2, 0.0)
     return d2 if squared else np.sqrt(d2)
 
@@ -103,8 +97,8 @@ def cmc_at(cmc: np.ndarray, ranks: Tuple[int, ...] = (1, 5, 20)) -> dict:
     """Pick ``{f'rank{r}': cmc[r-1]}`` entries from a CMC curve.
 
     Args:
-        cmc: CMC curve from :func:`reid_evaluate`.
-        ranks: 1-based ranks.
+        cmc (np.ndarray): CMC curve from :func:`reid_evaluate`.
+        ranks (Tuple[int, ...]): 1-based ranks.
 
     Returns:
         dict: ``rank -> accuracy``.
@@ -112,6 +106,7 @@ def cmc_at(cmc: np.ndarray, ranks: Tuple[int, ...] = (1, 5, 20)) -> dict:
     out = {}
     for r in ranks:
         if not 1 <= r <= len(cmc):
-            raise ValueError(f'rank {r} outside the CMC curve (length {len(cmc)}).')
+            raise ValueError(
+                f'rank {r} outside the CMC curve (length {len(cmc)}).')
         out[f'rank{r}'] = float(cmc[r - 1])
     return out

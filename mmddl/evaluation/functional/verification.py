@@ -1,22 +1,6 @@
 """Verification protocols: k-fold accuracy, TAR@FAR and TPR@FPR.
 
-Conventions (all functions):
-    * ``scores`` are similarities: larger means "more likely the same identity".
-      (Pass ``-distance`` for distances.)
-    * A pair is predicted *same* when ``score >= threshold``.
-    * ROC points are taken at every distinct score, exactly like
-      ``sklearn.metrics.roc_curve`` (the first point is threshold ``+inf``,
-      FPR = TPR = 0).
-
-Reading TAR at a target FAR (``mode``):
-    * ``'le'`` (default): the largest TAR among ROC points whose FAR is
-      ``<= target`` — never reports a TAR obtained at a FAR above the target.
-    * ``'nearest'``: the insightface IJB-B/C rule (``ijb_11.py``): the point of
-      ``roc_curve(..., drop_intermediate=True)`` whose FAR is closest to the
-      target (ties -> the later point of the curve). Its FAR may exceed the
-      target, so it can read slightly higher than ``'le'``.
-    * ``'interp'``: linear interpolation of the ROC curve at the target FAR.
-    The three agree when an ROC point lies exactly at the target FAR.
+Scores are similarities; a pair is *same* when ``score >= threshold``.
 """
 import warnings
 from typing import NamedTuple, Sequence, Tuple, Union
@@ -26,7 +10,8 @@ import numpy as np
 from ._utils import (check_finite, check_same_length, to_binary_labels,
                      to_numpy)
 
-_MODES = ('le', 'nearest', 'interp')
+#: Rules for reading TAR at a target FAR (see :func:`roc_tar_at_far`).
+TAR_MODES = ('le', 'nearest', 'interp')
 
 
 class KFoldResult(NamedTuple):
@@ -151,7 +136,7 @@ def roc_points(scores, labels, drop_intermediate: bool = False):
 
 
 def _read_tar(fpr: np.ndarray, tpr: np.ndarray, far: float, mode: str) -> float:
-    """Read one TAR off an ROC curve (see module docstring for ``mode``)."""
+    """Read one TAR off an ROC curve (``mode``: see :func:`roc_tar_at_far`)."""
     if mode == 'nearest':
         diff = np.abs(fpr - far)
         return float(tpr[np.flatnonzero(diff == diff.min())[-1]])
@@ -170,7 +155,14 @@ def roc_tar_at_far(scores, labels, fars: Union[float, Sequence[float]] = (
         scores: (N,) pair similarities.
         labels: (N,) 0/1 ground truth.
         fars: Target FAR value(s) in (0, 1].
-        mode: ``'le'`` | ``'nearest'`` | ``'interp'`` (module docstring).
+        mode: How TAR is read at a target FAR. ``'le'``: the largest TAR
+            among ROC points whose FAR is ``<= target`` (never a FAR above
+            the target). ``'nearest'``: insightface's IJB-B/C rule
+            (``ijb_11.py``): the point of ``roc_curve(...,
+            drop_intermediate=True)`` whose FAR is closest to the target
+            (ties: the later point); its FAR may exceed the target.
+            ``'interp'``: linear interpolation at the target. All three
+            agree when an ROC point lies exactly at the target.
 
     Returns:
         np.ndarray: (len(fars),) TAR for each target, in the given order.
@@ -179,8 +171,8 @@ def roc_tar_at_far(scores, labels, fars: Union[float, Sequence[float]] = (
         UserWarning: When a target FAR is below ``1 / num_impostor_pairs``:
             the value is then read at FAR = 0 and is not meaningful.
     """
-    if mode not in _MODES:
-        raise ValueError(f'mode must be one of {_MODES}, got {mode!r}.')
+    if mode not in TAR_MODES:
+        raise ValueError(f'mode must be one of {TAR_MODES}, got {mode!r}.')
     fars = np.atleast_1d(np.asarray(fars, dtype=np.float64))
     if ((fars <= 0) | (fars > 1)).any():
         raise ValueError(f'fars must lie in (0, 1], got {fars.tolist()}.')

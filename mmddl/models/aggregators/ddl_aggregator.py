@@ -1,19 +1,14 @@
-"""The DDL sampler / aggregator: which group elements to run the base on, and
-how to fuse their outputs (paper Sec. 3.3, Eq. 7-11).
-
-Shared by video (elements = clips of a video) and face / re-ID (elements =
-images of a set). It is a thin adapter: selection and weighting come from
-:mod:`mmddl.core.fusion`; this class only adds the baseline samplers the
-paper compares against (dense, uniform, random, top-1).
-"""
+"""The DDL aggregator: which elements of a group the base runs on and how
+their outputs are fused (Eq. 7-11 from :mod:`mmddl.core.fusion`), plus the
+paper's baseline samplers (dense, uniform, random, top-1)."""
 import logging
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
 from mmengine.registry import MODELS
 
-from mmddl.core import rescale_weights, select_elements, weighted_mean
+from mmddl.core import rescale_groups, select_groups, weighted_mean_groups
 from mmddl.core.discriminability import as_float_tensor
 
 #: Modes that rank elements by their D-scores (the DDNet must run).
@@ -21,46 +16,61 @@ SCORE_MODES = ('ddl', 'ddl_norescale', 'top1')
 #: Modes that choose elements without looking at scores.
 BLIND_MODES = ('dense', 'uniform', 'random')
 MODES = SCORE_MODES + BLIND_MODES
+#: What is fused: the paper's features (Eq. 8) or class probabilities.
+FUSION_LEVELS = ('feature', 'prob')
 
 
 @MODELS.register_module()
 class DDLAggregator:
-    """Element selection and weighted fusion of one group.
+    """Element selection and weighted fusion of groups.
 
     Modes:
-        * ``ddl``: keep elements by :func:`mmddl.core.select_elements`
+        * ``ddl``: keep elements by :func:`mmddl.core.select_groups`
           (``threshold`` and/or ``topk``), weight them by
-          :func:`mmddl.core.rescale_weights` (Eq. 9-11).
+          :func:`mmddl.core.rescale_groups` (Eq. 9-11).
         * ``ddl_norescale``: same selection, raw kept D-scores as weights.
         * ``top1``: the single best-scored element.
         * ``dense``: every element, equal weights.
         * ``uniform``: ``topk`` elements evenly spaced over the group (the
           centre of each of ``topk`` equal segments), equal weights.
-        * ``random``: ``topk`` distinct random elements, equal weights. Call
-          ``i`` of this object uses a generator seeded with ``seed + i``, so a
-          run is reproducible and different groups get different draws.
+        * ``random``: ``topk`` distinct random elements, equal weights. Group
+          ``i`` seen by this object uses a generator seeded with
+          ``seed + i``, so a run is reproducible and groups get different
+          draws.
 
     ``uniform`` and ``random`` keep all elements of a group that has at most
-    ``topk`` of them (documented fallback, nothing to choose from). Settings
-    a mode does not use (``topk`` of ``dense``/``top1``, ``threshold`` of
-    the blind modes) are ignored with a logged warning, so one config can be
-    switched between modes with ``--cfg-options model.aggregator.mode=...``.
+    ``topk`` of them. Settings a mode does not use (``topk`` of
+    ``dense``/``top1``, ``threshold`` of the blind modes) are ignored with a
+    logged warning, so one config can be switched between modes with
+    ``--cfg-options model.aggregator.mode=...``.
+
+    Fusion level (read by the test-time wrappers): ``'feature'`` fuses the
+    base's features (Eq. 8); for a classifier with a linear head that is
+    fusing its logits and applying softmax once. ``'prob'`` fuses per-element
+    class probabilities (softmax first); it applies to classifiers only.
 
     Args:
-        mode: one of :data:`MODES`.
-        topk: number of elements to keep (``ddl*``: at most this many;
-            required by ``uniform`` and ``random``).
-        threshold: Eq. 7 threshold on the D-score (``ddl*`` only).
-        seed: base seed of ``random``.
+        mode (str): One of :data:`MODES`. Defaults to ``'ddl'``.
+        topk (int, optional): Number of elements to keep (``ddl*``: at most
+            this many; required by ``uniform`` and ``random``).
+        threshold (float, optional): Eq. 7 threshold on the D-score
+            (``ddl*`` only).
+        seed (int): Base seed of ``random``. Defaults to 0.
+        fusion_level (str): ``'feature'`` (the paper) or ``'prob'``.
+            Defaults to ``'feature'``.
     """
 
     def __init__(self,
                  mode: str = 'ddl',
                  topk: Optional[int] = None,
                  threshold: Optional[float] = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0,
+                 fusion_level: str = 'feature') -> None:
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if fusion_level not in FUSION_LEVELS:
+            raise ValueError(f'fusion_level must be one of {FUSION_LEVELS}, '
+                             f'got {fusion_level!r}')
         if topk is not None and int(topk) < 1:
             raise ValueError(f'topk must be >= 1, got {topk}')
         if mode in ('uniform', 'random') and topk is None:
@@ -80,31 +90,85 @@ class DDLAggregator:
         self.topk = None if topk is None or 'topk' in ignored else int(topk)
         self.threshold = None if 'threshold' in ignored else threshold
         self.seed = int(seed)
+        self.fusion_level = fusion_level
         self._calls = 0
 
     @property
     def needs_scores(self) -> bool:
-        """Whether :meth:`select` / :meth:`fuse` use D-scores (if not, the
-        caller can skip running the DDNet)."""
+        """Whether selection / fusion use D-scores (if not, the caller can
+        skip running the DDNet)."""
         return self.mode in SCORE_MODES
 
     def reset(self) -> None:
-        """Restart the per-call seed sequence of ``random``."""
+        """Restart the per-group seed sequence of ``random``."""
         self._calls = 0
+
+    # ------------------------------------------------------------ selection
+    def _blind_select(self, n: int,
+                      device: Optional[torch.device]) -> torch.Tensor:
+        """Indices chosen by a blind mode (ascending)."""
+        if self.mode == 'dense' or self.topk >= n:
+            return torch.arange(n, device=device)
+        k = self.topk
+        if self.mode == 'uniform':
+            return ((2 * torch.arange(k, device=device) + 1) * n) // (2 * k)
+        gen = torch.Generator().manual_seed(self.seed + self._calls)
+        self._calls += 1
+        idx = torch.randperm(n, generator=gen)[:k].sort().values
+        return idx.to(device) if device is not None else idx
+
+    def select_groups(self, scores: Optional[torch.Tensor],
+                      lengths: Sequence[int]) -> List[torch.Tensor]:
+        """Indices of the elements to run the base model on, per group.
+
+        Args:
+            scores (Tensor, optional): (M,) D-scores of all groups'
+                elements, group by group; required when
+                :attr:`needs_scores`, ignored otherwise.
+            lengths (Sequence[int]): (G,) group sizes, each >= 1.
+
+        Returns:
+            list[Tensor]: Per group, the kept indices within the group:
+            ``ddl*``/``top1`` in descending score order (ties: lower index
+            first), the blind modes ascending.
+        """
+        lengths = [int(n) for n in lengths]
+        if not lengths or min(lengths) < 1:
+            raise ValueError('a group must have at least one element, got '
+                             f'lengths {lengths}')
+        if scores is not None:
+            scores = as_float_tensor(scores)
+            if scores.dim() != 1:
+                raise ValueError('scores must be 1-D (M,), got shape '
+                                 f'{tuple(scores.shape)}')
+            if scores.numel() != sum(lengths):
+                raise ValueError(f'{scores.numel()} scores for groups of '
+                                 f'num_elements {lengths} (sum '
+                                 f'{sum(lengths)})')
+        elif self.needs_scores:
+            raise ValueError(f'mode {self.mode!r} needs the D-scores')
+        if not self.needs_scores:
+            device = None if scores is None else scores.device
+            return [self._blind_select(n, device) for n in lengths]
+        topk = 1 if self.mode == 'top1' else self.topk
+        threshold = None if self.mode == 'top1' else self.threshold
+        idx, kept = select_groups(scores, lengths, threshold, topk)
+        starts = torch.cumsum(torch.tensor([0] + lengths[:-1]), 0)
+        return [i - int(s) for i, s in zip(idx.split(kept.tolist()),
+                                           starts)]
 
     def select(self,
                scores: Optional[torch.Tensor] = None,
                num_elements: Optional[int] = None) -> torch.Tensor:
-        """Indices of the elements to run the base model on.
+        """One-group view of :meth:`select_groups`.
 
         Args:
-            scores: (N,) D-scores; required when :attr:`needs_scores`.
-            num_elements: N, when no scores are given (blind modes).
+            scores (Tensor, optional): (N,) D-scores; required when
+                :attr:`needs_scores`.
+            num_elements (int, optional): N, when no scores are given.
 
         Returns:
-            LongTensor of kept indices: ``ddl*``/``top1`` in descending score
-            order (see :func:`mmddl.core.select_elements`), the others
-            ascending.
+            Tensor: Kept indices (see :meth:`select_groups`).
         """
         if scores is not None:
             scores = as_float_tensor(scores)
@@ -120,59 +184,61 @@ class DDLAggregator:
         if num_elements is None or num_elements < 1:
             raise ValueError('a group must have at least one element, got '
                              f'num_elements={num_elements}')
-        device = scores.device if scores is not None else None
+        return self.select_groups(scores, [num_elements])[0]
 
-        if self.mode.startswith('ddl'):
-            return select_elements(scores, self.threshold, self.topk)
-        if self.mode == 'top1':
-            return select_elements(scores, topk=1)
-        n = num_elements
-        if self.mode == 'dense' or self.topk >= n:
-            return torch.arange(n, device=device)
-        k = self.topk
-        if self.mode == 'uniform':
-            return ((2 * torch.arange(k, device=device) + 1) * n) // (2 * k)
-        gen = torch.Generator().manual_seed(self.seed + self._calls)
-        self._calls += 1
-        idx = torch.randperm(n, generator=gen)[:k].sort().values
-        return idx.to(device) if device is not None else idx
-
-    def weights(self, kept_scores: torch.Tensor) -> torch.Tensor:
-        """Fusion weights of the kept elements.
+    # ------------------------------------------------------------ fusion
+    def weights_groups(self, kept_scores: torch.Tensor,
+                       lengths: Sequence[int]) -> torch.Tensor:
+        """Fusion weights of the kept elements of all groups.
 
         Args:
-            kept_scores: (k,) D-scores of the kept elements (blind modes only
-                use its length).
+            kept_scores (Tensor): (K,) kept D-scores, group by group (blind
+                modes only use its length).
+            lengths (Sequence[int]): (G,) kept elements per group.
 
         Returns:
-            (k,) weights: Eq. 9-11 (``ddl``), raw scores
+            Tensor: (K,) weights: Eq. 9-11 per group (``ddl``), raw scores
             (``ddl_norescale``), or ones.
+        """
+        if self.mode == 'ddl':
+            return rescale_groups(kept_scores, lengths)
+        if self.mode == 'ddl_norescale':
+            if not torch.isfinite(kept_scores).all() or bool(
+                    (kept_scores < 0).any()):
+                raise ValueError('ddl_norescale uses the raw D-scores as '
+                                 'weights: they must be finite and >= 0')
+            return kept_scores
+        return torch.ones_like(kept_scores)
+
+    def weights(self, kept_scores: torch.Tensor) -> torch.Tensor:
+        """One-group view of :meth:`weights_groups`.
+
+        Args:
+            kept_scores (Tensor): (k,) D-scores of the kept elements.
+
+        Returns:
+            Tensor: (k,) weights.
         """
         s = as_float_tensor(kept_scores)
         if s.dim() != 1 or s.numel() == 0:
             raise ValueError('kept_scores must be a non-empty 1-D tensor, got '
                              f'shape {tuple(s.shape)}')
-        if self.mode == 'ddl':
-            return rescale_weights(s)
-        if self.mode == 'ddl_norescale':
-            if not torch.isfinite(s).all() or bool((s < 0).any()):
-                raise ValueError('ddl_norescale uses the raw D-scores as '
-                                 'weights: they must be finite and >= 0')
-            return s
-        return torch.ones_like(s)
+        return self.weights_groups(s, [s.numel()])
 
-    def fuse(self,
-             outputs: torch.Tensor,
-             kept_scores: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Weighted mean of the kept elements' outputs (Eq. 8).
+    def fuse_groups(self, outputs: torch.Tensor,
+                    kept_scores: Optional[torch.Tensor],
+                    lengths: Sequence[int]) -> torch.Tensor:
+        """Weighted mean of each group's kept outputs (Eq. 8).
 
         Args:
-            outputs: (k, d) base-model outputs of the kept elements, in the
-                order returned by :meth:`select`.
-            kept_scores: (k,) their D-scores; may be None in blind modes.
+            outputs (Tensor): (K, d) base outputs of the kept elements, group
+                by group, each group's in the order of :meth:`select_groups`.
+            kept_scores (Tensor, optional): (K,) their D-scores; may be None
+                in blind modes.
+            lengths (Sequence[int]): (G,) kept elements per group.
 
         Returns:
-            (d,) fused output.
+            Tensor: (G, d) fused outputs.
         """
         outputs = as_float_tensor(outputs)
         if outputs.dim() != 2 or outputs.shape[0] == 0:
@@ -181,13 +247,41 @@ class DDLAggregator:
         if kept_scores is None:
             if self.needs_scores:
                 raise ValueError(f'mode {self.mode!r} needs kept_scores')
-            kept_scores = torch.ones(outputs.shape[0])
-        kept_scores = as_float_tensor(kept_scores).to(outputs.device)
+            kept_scores = outputs.new_ones(outputs.shape[0])
+        kept_scores = as_float_tensor(kept_scores).to(outputs)
         if kept_scores.shape != outputs.shape[:1]:
             raise ValueError(f'kept_scores must be ({outputs.shape[0]},), '
                              f'one per output, got {tuple(kept_scores.shape)}')
-        return weighted_mean(outputs, self.weights(kept_scores))
+        weights = self.weights_groups(kept_scores, lengths)
+        return weighted_mean_groups(outputs, weights, lengths)
+
+    def fuse(self,
+             outputs: torch.Tensor,
+             kept_scores: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """One-group view of :meth:`fuse_groups`.
+
+        Args:
+            outputs (Tensor): (k, d) base outputs of the kept elements.
+            kept_scores (Tensor, optional): (k,) their D-scores.
+
+        Returns:
+            Tensor: (d,) fused output.
+        """
+        return self.fuse_groups(outputs, kept_scores, [len(outputs)])[0]
+
+    def class_scores_to_fuse(self, logits: torch.Tensor) -> torch.Tensor:
+        """What a classifier's per-element logits are fused as: the logits
+        (``'feature'``) or their softmax (``'prob'``)."""
+        logits = logits.float()
+        return logits if self.fusion_level == 'feature' else \
+            logits.softmax(-1)
+
+    def fused_class_probs(self, fused: torch.Tensor) -> torch.Tensor:
+        """Class probabilities from :meth:`class_scores_to_fuse` outputs
+        after fusion: softmax once (``'feature'``) or as they are."""
+        return fused.softmax(-1) if self.fusion_level == 'feature' else fused
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(mode={self.mode!r}, topk={self.topk}, '
-                f'threshold={self.threshold}, seed={self.seed})')
+                f'threshold={self.threshold}, seed={self.seed}, '
+                f'fusion_level={self.fusion_level!r})')

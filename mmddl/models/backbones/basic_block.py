@@ -19,14 +19,18 @@ def same_padding(kernel_size: IntOrSeq) -> Union[int, tuple]:
     Returns:
         int | tuple: ``k // 2`` in the same form as ``kernel_size``.
     """
-    sizes = [kernel_size] if isinstance(kernel_size, int) else list(kernel_size)
+    sizes = [kernel_size] if isinstance(kernel_size,
+                                        int) else list(kernel_size)
     if any(k % 2 == 0 or k < 1 for k in sizes):
-        raise ValueError(f'kernel sizes must be positive odd numbers, got {kernel_size}')
-    return kernel_size // 2 if isinstance(kernel_size, int) else tuple(k // 2 for k in sizes)
+        raise ValueError(
+            f'kernel sizes must be positive odd numbers, got {kernel_size}')
+    return kernel_size // 2 if isinstance(kernel_size, int) else tuple(
+        k // 2 for k in sizes)
 
 
 def _is_unit(stride: IntOrSeq) -> bool:
-    return stride == 1 if isinstance(stride, int) else all(s == 1 for s in stride)
+    return stride == 1 if isinstance(stride, int) else all(s == 1
+                                                           for s in stride)
 
 
 class DDNetBasicBlock(BaseModule):
@@ -35,7 +39,8 @@ class DDNetBasicBlock(BaseModule):
     ``conv1`` (kernel ``conv1_kernel``, stride ``stride``) -> norm -> act ->
     ``conv2`` (kernel ``conv2_kernel``, stride 1) -> norm, plus the identity
     (or a strided 1x1 conv + norm when the shape changes), then act.
-    The dimensionality follows ``conv_cfg``/``norm_cfg`` (e.g. ``Conv3d``/``BN3d``).
+    The dimensionality follows ``conv_cfg`` / ``norm_cfg`` (e.g. ``Conv3d``,
+    ``BN3d``).
 
     Args:
         in_channels (int): Input channels.
@@ -63,20 +68,39 @@ class DDNetBasicBlock(BaseModule):
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.conv1 = ConvModule(
-            in_channels, out_channels, conv1_kernel, stride=stride,
-            padding=same_padding(conv1_kernel), bias=False,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            out_channels,
+            conv1_kernel,
+            stride=stride,
+            padding=same_padding(conv1_kernel),
+            bias=False,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         self.conv2 = ConvModule(
-            out_channels, out_channels, conv2_kernel, stride=1,
-            padding=same_padding(conv2_kernel), bias=False,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
+            out_channels,
+            out_channels,
+            conv2_kernel,
+            stride=1,
+            padding=same_padding(conv2_kernel),
+            bias=False,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=None)
         self.downsample = None
         if not _is_unit(stride) or in_channels != out_channels:
             self.downsample = ConvModule(
-                in_channels, out_channels, 1, stride=stride, bias=False,
-                conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
-        self.relu = (build_activation_layer(act_cfg)
-                     if act_cfg is not None else nn.Identity())
+                in_channels,
+                out_channels,
+                1,
+                stride=stride,
+                bias=False,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg,
+                act_cfg=None)
+        self.relu = (
+            build_activation_layer(act_cfg)
+            if act_cfg is not None else nn.Identity())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the block.

@@ -45,41 +45,39 @@ class DDNetResNetBase(BaseModule):
         init_cfg (dict | list[dict], optional): mmengine init config.
     """
 
-    def __init__(self,
-                 depth: int,
-                 stage_widths: Sequence[int],
-                 in_channels: int,
-                 stem_channels: int,
-                 stem_kernel: IntOrSeq,
-                 stem_stride: IntOrSeq,
-                 stem_pool: Optional[dict],
+    def __init__(self, depth: int, stage_widths: Sequence[int],
+                 in_channels: int, stem_channels: int, stem_kernel: IntOrSeq,
+                 stem_stride: IntOrSeq, stem_pool: Optional[dict],
                  stage_strides: Sequence[IntOrSeq],
                  stage_conv1_kernels: Sequence[IntOrSeq],
-                 conv2_kernel: IntOrSeq,
-                 out_indices: Sequence[int],
-                 frozen_stages: int,
-                 norm_eval: bool,
-                 ndim: int,
-                 norm_cfg: dict,
-                 act_cfg: dict,
-                 zero_init_residual: bool,
+                 conv2_kernel: IntOrSeq, out_indices: Sequence[int],
+                 frozen_stages: int, norm_eval: bool, ndim: int,
+                 norm_cfg: dict, act_cfg: dict, zero_init_residual: bool,
                  init_cfg: Optional[Union[dict, list]]) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in STAGE_BLOCKS:
-            raise ValueError(f'depth must be one of {sorted(STAGE_BLOCKS)}, got {depth}')
-        for name, seq in (('stage_widths', stage_widths), ('stage_strides', stage_strides),
+            raise ValueError(
+                f'depth must be one of {sorted(STAGE_BLOCKS)}, got {depth}')
+        for name, seq in (('stage_widths', stage_widths), ('stage_strides',
+                                                           stage_strides),
                           ('stage_conv1_kernels', stage_conv1_kernels)):
             if len(seq) != 4:
-                raise ValueError(f'{name} needs one entry per stage (4), got {seq}')
-        if any(int(w) < 1 for w in stage_widths) or in_channels < 1 or stem_channels < 1:
-            raise ValueError('channel numbers must be positive, got '
-                             f'in_channels={in_channels}, stem_channels={stem_channels}, '
-                             f'stage_widths={stage_widths}')
+                raise ValueError(
+                    f'{name} needs one entry per stage (4), got {seq}')
+        if any(int(w) < 1
+               for w in stage_widths) or in_channels < 1 or stem_channels < 1:
+            raise ValueError(
+                'channel numbers must be positive, got '
+                f'in_channels={in_channels}, stem_channels={stem_channels}, '
+                f'stage_widths={stage_widths}')
         out_indices = tuple(out_indices)
         if not out_indices or any(i not in range(4) for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty subset of 0..3, got {out_indices}')
+            raise ValueError(
+                'out_indices must be a non-empty subset of 0..3, got '
+                f'{out_indices}')
         if frozen_stages not in range(-1, 5):
-            raise ValueError(f'frozen_stages must be in -1..4, got {frozen_stages}')
+            raise ValueError(
+                f'frozen_stages must be in -1..4, got {frozen_stages}')
         if ndim not in (2, 3):
             raise ValueError(f'ndim must be 2 or 3, got {ndim}')
 
@@ -93,23 +91,35 @@ class DDNetResNetBase(BaseModule):
         conv_cfg = dict(type=f'Conv{ndim}d')
 
         self.stem = ConvModule(
-            in_channels, stem_channels, stem_kernel, stride=stem_stride,
-            padding=same_padding(stem_kernel), bias=False,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            in_channels,
+            stem_channels,
+            stem_kernel,
+            stride=stem_stride,
+            padding=same_padding(stem_kernel),
+            bias=False,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg)
         pool_cls = nn.MaxPool2d if ndim == 2 else nn.MaxPool3d
-        self.stem_pool = pool_cls(**stem_pool) if stem_pool is not None else nn.Identity()
+        self.stem_pool = pool_cls(
+            **stem_pool) if stem_pool is not None else nn.Identity()
 
         self.layer_names: List[str] = []
         channels = stem_channels
-        for i, (num_blocks, width) in enumerate(zip(self.stage_blocks, self.stage_widths)):
+        for i, (num_blocks,
+                width) in enumerate(zip(self.stage_blocks, self.stage_widths)):
             blocks = []
             for b in range(num_blocks):
-                blocks.append(DDNetBasicBlock(
-                    channels, width,
-                    stride=stage_strides[i] if b == 0 else 1,
-                    conv1_kernel=stage_conv1_kernels[i],
-                    conv2_kernel=conv2_kernel,
-                    conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg))
+                blocks.append(
+                    DDNetBasicBlock(
+                        channels,
+                        width,
+                        stride=stage_strides[i] if b == 0 else 1,
+                        conv1_kernel=stage_conv1_kernels[i],
+                        conv2_kernel=conv2_kernel,
+                        conv_cfg=conv_cfg,
+                        norm_cfg=norm_cfg,
+                        act_cfg=act_cfg))
                 channels = width
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
@@ -121,7 +131,9 @@ class DDNetResNetBase(BaseModule):
         """Fix parameters and norm statistics of the first stages."""
         if self.frozen_stages < 0:
             return
-        modules = [self.stem] + [getattr(self, n) for n in self.layer_names[:self.frozen_stages]]
+        modules = [self.stem] + [
+            getattr(self, n) for n in self.layer_names[:self.frozen_stages]
+        ]
         for m in modules:
             m.eval()
             for param in m.parameters():
@@ -130,14 +142,24 @@ class DDNetResNetBase(BaseModule):
     def init_weights(self) -> None:
         """Initialize weights, then optionally zero each block's last norm."""
         super().init_weights()
-        pretrained = isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
+        pretrained = isinstance(
+            self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'
         if self.zero_init_residual and not pretrained:
             for m in self.modules():
                 if isinstance(m, DDNetBasicBlock):
                     constant_init(m.conv2.norm, 0)
 
     def train(self, mode: bool = True) -> 'DDNetResNetBase':
-        """Set train mode, keeping frozen stages and (``norm_eval``) norms in eval."""
+        """Set train mode, keeping frozen stages in eval mode.
+
+        With ``norm_eval`` the norm layers stay in eval mode too.
+
+        Args:
+            mode (bool): Train mode if True.
+
+        Returns:
+            DDNetResNetBase: This module.
+        """
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
@@ -157,9 +179,10 @@ class DDNetResNetBase(BaseModule):
         """
         expected = 2 + (2 if isinstance(self.stem.conv, nn.Conv2d) else 3)
         if x.dim() != expected:
-            raise ValueError(f'{type(self).__name__} expects a {expected}D input '
-                             f'(N, C, {"H, W" if expected == 4 else "T, H, W"}), '
-                             f'got shape {tuple(x.shape)}')
+            raise ValueError(
+                f'{type(self).__name__} expects a {expected}D input '
+                f'(N, C, {"H, W" if expected == 4 else "T, H, W"}), '
+                f'got shape {tuple(x.shape)}')
         x = self.stem_pool(self.stem(x))
         outs = []
         for i, name in enumerate(self.layer_names):

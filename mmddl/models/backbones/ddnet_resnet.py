@@ -13,11 +13,9 @@ class DDNetResNet(DDNetResNetBase):
     The default is the paper's DDNet: ResNet-18 with stage widths
     (8, 16, 32, 48) and a face-recognition style stem (one 3x3 conv at
     stride 1, no max-pool), so a 112x112 input keeps full resolution in
-    stage 1 and ends at 14x14. Measured with mmengine's
-    ``get_model_complexity_info`` at 1x3x112x112 (see ``docs/models.md``):
-    about 98 MFLOPs (paper: 81.9 M). Table 5 variants are configs of this class:
-    ResNet-34-CD is ``depth=34`` and plain ResNet-18 is
-    ``stage_widths=(64, 128, 256, 512)``.
+    stage 1 and ends at 14x14; its cost is in ``docs/models.md``. The
+    Table 5 variants are configs of this class: ResNet-34-CD is
+    ``depth=34`` and plain ResNet-18 is ``stage_widths=(64, 128, 256, 512)``.
 
     Args:
         depth (int): 18 or 34 (blocks [2, 2, 2, 2] or [3, 4, 6, 3]).
@@ -40,24 +38,27 @@ class DDNetResNet(DDNetResNetBase):
             Defaults to Kaiming for convs and constant 1 for norms.
     """
 
-    def __init__(self,
-                 depth: int = 18,
-                 stage_widths: Sequence[int] = (8, 16, 32, 48),
-                 in_channels: int = 3,
-                 stem_channels: Optional[int] = None,
-                 stem_kernel_size: int = 3,
-                 stem_stride: int = 1,
-                 stem_pool: bool = False,
-                 strides: Sequence[int] = (1, 2, 2, 2),
-                 out_indices: Sequence[int] = (3, ),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU'),
-                 zero_init_residual: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = (
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm']))) -> None:
+    def __init__(
+        self,
+        depth: int = 18,
+        stage_widths: Sequence[int] = (8, 16, 32, 48),
+        in_channels: int = 3,
+        stem_channels: Optional[int] = None,
+        stem_kernel_size: int = 3,
+        stem_stride: int = 1,
+        stem_pool: bool = False,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        out_indices: Sequence[int] = (3, ),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        norm_cfg: dict = dict(type='BN', requires_grad=True),
+        act_cfg: dict = dict(type='ReLU'),
+        zero_init_residual: bool = False,
+        init_cfg: Optional[Union[dict, list]] = (dict(
+            type='Kaiming',
+            layer=['Conv2d'
+                   ]), dict(type='Constant', val=1, layer=['_BatchNorm']))
+    ) -> None:
         super().__init__(
             depth=depth,
             stage_widths=stage_widths,
@@ -65,7 +66,8 @@ class DDNetResNet(DDNetResNetBase):
             stem_channels=stem_channels or stage_widths[0],
             stem_kernel=stem_kernel_size,
             stem_stride=stem_stride,
-            stem_pool=dict(kernel_size=3, stride=2, padding=1) if stem_pool else None,
+            stem_pool=dict(kernel_size=3, stride=2, padding=1)
+            if stem_pool else None,
             stage_strides=tuple(strides),
             stage_conv1_kernels=(3, 3, 3, 3),
             conv2_kernel=3,
@@ -76,4 +78,5 @@ class DDNetResNet(DDNetResNetBase):
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             zero_init_residual=zero_init_residual,
-            init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+            init_cfg=list(init_cfg)
+            if isinstance(init_cfg, tuple) else init_cfg)

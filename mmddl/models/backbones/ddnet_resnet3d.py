@@ -8,7 +8,7 @@ from .ddnet_base import DDNetResNetBase
 
 @MODELS.register_module()
 class DDNetResNet3d(DDNetResNetBase):
-    """Channel-reduced 3D ResNet-18/34 (DDNet for clips of shape N, C, T, H, W).
+    """Channel-reduced 3D ResNet-18/34: DDNet for (N, C, T, H, W) clips.
 
     Same stage widths as :class:`DDNetResNet`, 3D BasicBlocks whose first
     conv is ``(kt, 3, 3)`` (``kt`` from ``temporal_kernels``) and second conv
@@ -21,7 +21,8 @@ class DDNetResNet3d(DDNetResNetBase):
         depth (int): 18 or 34.
         stage_widths (Sequence[int]): Output channels of the 4 stages.
         in_channels (int): Input channels.
-        stem_channels (int, optional): Stem channels; None means ``stage_widths[0]``.
+        stem_channels (int, optional): Stem channels; None means
+            ``stage_widths[0]``.
         stem_kernel_size (Sequence[int]): (t, h, w) stem kernel (odd sizes).
         stem_stride (Sequence[int]): (t, h, w) stem stride.
         stem_pool (bool): Add a (1, 3, 3) max-pool of stride (1, 2, 2).
@@ -39,33 +40,37 @@ class DDNetResNet3d(DDNetResNetBase):
             Defaults to Kaiming for convs and constant 1 for norms.
     """
 
-    def __init__(self,
-                 depth: int = 18,
-                 stage_widths: Sequence[int] = (8, 16, 32, 48),
-                 in_channels: int = 3,
-                 stem_channels: Optional[int] = None,
-                 stem_kernel_size: Sequence[int] = (3, 3, 3),
-                 stem_stride: Sequence[int] = (1, 2, 2),
-                 stem_pool: bool = True,
-                 spatial_strides: Sequence[int] = (1, 2, 2, 2),
-                 temporal_strides: Sequence[int] = (1, 2, 2, 2),
-                 temporal_kernels: Sequence[int] = (3, 3, 3, 3),
-                 out_indices: Sequence[int] = (3, ),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 norm_cfg: dict = dict(type='BN3d', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU'),
-                 zero_init_residual: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = (
-                     dict(type='Kaiming', layer=['Conv3d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm']))) -> None:
+    def __init__(
+        self,
+        depth: int = 18,
+        stage_widths: Sequence[int] = (8, 16, 32, 48),
+        in_channels: int = 3,
+        stem_channels: Optional[int] = None,
+        stem_kernel_size: Sequence[int] = (3, 3, 3),
+        stem_stride: Sequence[int] = (1, 2, 2),
+        stem_pool: bool = True,
+        spatial_strides: Sequence[int] = (1, 2, 2, 2),
+        temporal_strides: Sequence[int] = (1, 2, 2, 2),
+        temporal_kernels: Sequence[int] = (3, 3, 3, 3),
+        out_indices: Sequence[int] = (3, ),
+        frozen_stages: int = -1,
+        norm_eval: bool = False,
+        norm_cfg: dict = dict(type='BN3d', requires_grad=True),
+        act_cfg: dict = dict(type='ReLU'),
+        zero_init_residual: bool = False,
+        init_cfg: Optional[Union[dict, list]] = (dict(
+            type='Kaiming',
+            layer=['Conv3d'
+                   ]), dict(type='Constant', val=1, layer=['_BatchNorm']))
+    ) -> None:
         stem_kernel_size = _triple(stem_kernel_size, 'stem_kernel_size')
         stem_stride = _triple(stem_stride, 'stem_stride')
         for name, seq in (('spatial_strides', spatial_strides),
                           ('temporal_strides', temporal_strides),
                           ('temporal_kernels', temporal_kernels)):
             if len(seq) != 4:
-                raise ValueError(f'{name} needs one entry per stage (4), got {seq}')
+                raise ValueError(
+                    f'{name} needs one entry per stage (4), got {seq}')
         super().__init__(
             depth=depth,
             stage_widths=stage_widths,
@@ -73,9 +78,11 @@ class DDNetResNet3d(DDNetResNetBase):
             stem_channels=stem_channels or stage_widths[0],
             stem_kernel=stem_kernel_size,
             stem_stride=stem_stride,
-            stem_pool=dict(kernel_size=(1, 3, 3), stride=(1, 2, 2),
-                           padding=(0, 1, 1)) if stem_pool else None,
-            stage_strides=[(t, s, s) for t, s in zip(temporal_strides, spatial_strides)],
+            stem_pool=dict(
+                kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
+            if stem_pool else None,
+            stage_strides=[(t, s, s)
+                           for t, s in zip(temporal_strides, spatial_strides)],
             stage_conv1_kernels=[(k, 3, 3) for k in temporal_kernels],
             conv2_kernel=(1, 3, 3),
             out_indices=out_indices,
@@ -85,10 +92,12 @@ class DDNetResNet3d(DDNetResNetBase):
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             zero_init_residual=zero_init_residual,
-            init_cfg=list(init_cfg) if isinstance(init_cfg, tuple) else init_cfg)
+            init_cfg=list(init_cfg)
+            if isinstance(init_cfg, tuple) else init_cfg)
 
 
-def _triple(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int, int]:
+def _triple(value: Union[int, Sequence[int]],
+            name: str) -> Tuple[int, int, int]:
     """Expand an int to (v, v, v) and check a sequence has 3 entries."""
     if isinstance(value, int):
         return (value, value, value)

@@ -1,4 +1,4 @@
-"""DDNetHead: regress the normalized discriminability (D-score) of each input."""
+"""DDNetHead: regress the normalized discriminability (D-score) of inputs."""
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,8 +18,8 @@ def _sample_class(name: Optional[str]) -> type:
     """Resolve a data-sample class; None picks it from the default scope."""
     if name is None:
         scope = DefaultScope.get_current_instance()
-        name = ('ActionDataSample' if scope is not None and scope.scope_name == 'mmaction'
-                else 'DataSample')
+        name = ('ActionDataSample' if scope is not None
+                and scope.scope_name == 'mmaction' else 'DataSample')
     if name == 'ActionDataSample':
         from mmaction.structures import ActionDataSample
         return ActionDataSample
@@ -28,17 +28,19 @@ def _sample_class(name: Optional[str]) -> type:
         return DataSample
     if name == 'BaseDataElement':
         return BaseDataElement
-    raise ValueError(f'data_sample_type must be None or one of {SAMPLE_TYPES}, got {name!r}')
+    raise ValueError(
+        f'data_sample_type must be None or one of {SAMPLE_TYPES}, got {name!r}'
+    )
 
 
 @MODELS.register_module()
 class DDNetHead(BaseModule):
-    """Pooled features -> one D-score in (0, 1) per input, trained with MSE (Eq. 6).
+    """Pooled features -> one D-score in (0, 1) per input, MSE-trained (Eq. 6).
 
-    Works as ``cls_head`` of mmaction2's ``Recognizer3D``/``Recognizer2D`` and as
-    ``head`` of mmpretrain's ``ImageClassifier``. Feature maps of shape
-    (N, C, H, W) or (N, C, T, H, W) are averaged globally; (N, C) is used as is;
-    for a tuple (a backbone's multi-stage output) the last element is used.
+    Works as ``cls_head`` of mmaction2's ``Recognizer3D`` / ``Recognizer2D``
+    and as ``head`` of mmpretrain's ``ImageClassifier``. Feature maps of shape
+    (N, C, H, W) or (N, C, T, H, W) are averaged globally; (N, C) is used as
+    is; for a tuple (a backbone's multi-stage output) the last element is used.
 
     Views: when the caller stacks V views per data sample (mmaction's
     ``num_clips x num_crops``), ``N = V * len(data_samples)`` in sample-major
@@ -59,25 +61,32 @@ class DDNetHead(BaseModule):
         init_cfg (dict | list[dict], optional): mmengine init config.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 dropout_ratio: float = 0.0,
-                 loss_weight: float = 1.0,
-                 data_sample_type: Optional[str] = None,
-                 init_cfg: Optional[Union[dict, list]] = dict(
-                     type='Normal', layer='Linear', std=0.01)) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        dropout_ratio: float = 0.0,
+        loss_weight: float = 1.0,
+        data_sample_type: Optional[str] = None,
+        init_cfg: Optional[Union[dict, list]] = dict(
+            type='Normal', layer='Linear', std=0.01)
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if in_channels < 1:
-            raise ValueError(f'in_channels must be positive, got {in_channels}')
+            raise ValueError(
+                f'in_channels must be positive, got {in_channels}')
         if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(f'dropout_ratio must be in [0, 1), got {dropout_ratio}')
-        if data_sample_type is not None and data_sample_type not in SAMPLE_TYPES:
-            raise ValueError(f'data_sample_type must be None or one of {SAMPLE_TYPES}, '
-                             f'got {data_sample_type!r}')
+            raise ValueError(
+                f'dropout_ratio must be in [0, 1), got {dropout_ratio}')
+        if (data_sample_type is not None
+                and data_sample_type not in SAMPLE_TYPES):
+            raise ValueError(
+                f'data_sample_type must be None or one of {SAMPLE_TYPES}, '
+                f'got {data_sample_type!r}')
         self.in_channels = in_channels
         self.loss_weight = loss_weight
         self.data_sample_type = data_sample_type
-        self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
+        self.dropout = nn.Dropout(
+            dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.fc = nn.Linear(in_channels, 1)
 
     def pre_logits(self, feats: Feats) -> torch.Tensor:
@@ -95,15 +104,19 @@ class DDNetHead(BaseModule):
                 raise ValueError('DDNetHead got an empty feature tuple')
             feats = feats[-1]
         if not isinstance(feats, torch.Tensor):
-            raise TypeError(f'DDNetHead expects a tensor or tuple of tensors, got {type(feats)}')
+            raise TypeError(
+                'DDNetHead expects a tensor or tuple of tensors, got '
+                f'{type(feats)}')
         if feats.dim() in (4, 5):
             feats = feats.mean(dim=tuple(range(2, feats.dim())))
         elif feats.dim() != 2:
-            raise ValueError('DDNetHead expects (N, C), (N, C, H, W) or (N, C, T, H, W) '
-                             f'features, got shape {tuple(feats.shape)}')
+            raise ValueError(
+                'DDNetHead expects (N, C), (N, C, H, W) or (N, C, T, H, W) '
+                f'features, got shape {tuple(feats.shape)}')
         if feats.shape[1] != self.in_channels:
-            raise ValueError(f'DDNetHead was built with in_channels={self.in_channels} '
-                             f'but got features with {feats.shape[1]} channels')
+            raise ValueError(
+                f'DDNetHead was built with in_channels={self.in_channels} '
+                f'but got features with {feats.shape[1]} channels')
         return feats
 
     def forward(self, feats: Feats, **kwargs) -> torch.Tensor:
@@ -122,27 +135,34 @@ class DDNetHead(BaseModule):
     @staticmethod
     def _num_views(num_outputs: int, num_samples: int) -> int:
         if num_samples == 0 or num_outputs % num_samples != 0:
-            raise ValueError(f'DDNetHead got {num_outputs} feature rows for {num_samples} '
-                             'data samples; rows must be a multiple of the samples (views)')
+            raise ValueError(
+                f'DDNetHead got {num_outputs} feature rows for {num_samples} '
+                'data samples; rows must be a multiple of the samples (views)')
         return num_outputs // num_samples
 
     def _targets(self, data_samples: Sequence[BaseDataElement], views: int,
                  device: torch.device) -> torch.Tensor:
-        """Stack every sample's ``gt_dscore`` into (len(data_samples) * views,)."""
+        """Stack the samples' ``gt_dscore`` into (len(samples) * views,)."""
         targets = []
         for i, sample in enumerate(data_samples):
             if 'gt_dscore' not in sample:
-                raise KeyError(f'data sample {i} has no field "gt_dscore" (the D-score regression '
-                               "target); pack it with algorithm_keys=('gt_dscore',)")
-            value = torch.as_tensor(sample.gt_dscore, dtype=torch.float32,
-                                    device=device).reshape(-1)
+                raise KeyError(
+                    f'data sample {i} has no field "gt_dscore" (the D-score '
+                    'regression target); pack it with '
+                    "algorithm_keys=('gt_dscore',)")
+            value = torch.as_tensor(
+                sample.gt_dscore, dtype=torch.float32,
+                device=device).reshape(-1)
             if value.numel() == 1:
                 value = value.expand(views)
             elif value.numel() != views:
-                raise ValueError(f'data sample {i}: gt_dscore has {value.numel()} values but the '
-                                 f'sample has {views} views; give 1 value or one per view')
+                raise ValueError(
+                    f'data sample {i}: gt_dscore has {value.numel()} values '
+                    f'but the sample has {views} views; give 1 value or one '
+                    'per view')
             if not torch.isfinite(value).all():
-                raise ValueError(f'data sample {i}: gt_dscore is not finite: {value.tolist()}')
+                raise ValueError(f'data sample {i}: gt_dscore is not finite: '
+                                 f'{value.tolist()}')
             targets.append(value)
         return torch.cat(targets)
 
@@ -152,23 +172,26 @@ class DDNetHead(BaseModule):
 
         Args:
             feats (Tensor | Sequence[Tensor]): Backbone features.
-            data_samples (Sequence[BaseDataElement]): Samples carrying ``gt_dscore``.
+            data_samples (Sequence[BaseDataElement]): Samples carrying
+                ``gt_dscore``.
             **kwargs: Ignored (e.g. mmaction's ``loss_aux``, ``num_segs``).
 
         Returns:
             dict: ``{'loss_dscore': loss_weight * mean squared error}``.
         """
         if not data_samples:
-            raise ValueError('DDNetHead.loss needs data samples carrying gt_dscore')
+            raise ValueError(
+                'DDNetHead.loss needs data samples carrying gt_dscore')
         scores = self(feats)
         views = self._num_views(scores.shape[0], len(data_samples))
         targets = self._targets(data_samples, views, scores.device)
         return dict(loss_dscore=self.loss_weight * F.mse_loss(scores, targets))
 
-    def predict(self, feats: Feats,
+    def predict(self,
+                feats: Feats,
                 data_samples: Optional[List[BaseDataElement]] = None,
                 **kwargs) -> List[BaseDataElement]:
-        """Write the predicted D-scores into the data samples as ``pred_dscore``.
+        """Write the predicted D-scores into the samples as ``pred_dscore``.
 
         Args:
             feats (Tensor | Sequence[Tensor]): Backbone features.
@@ -177,15 +200,16 @@ class DDNetHead(BaseModule):
             **kwargs: Ignored (e.g. mmaction's ``fcn_test``).
 
         Returns:
-            list[BaseDataElement]: The samples, each with ``pred_dscore``: a 0-d
-            tensor for one view, else the (V,) per-view scores.
+            list[BaseDataElement]: The samples, each with ``pred_dscore``: a
+            0-d tensor for one view, else the (V,) per-view scores.
         """
         scores = self(feats).detach()
         if data_samples is None:
             cls = _sample_class(self.data_sample_type)
             data_samples = [cls() for _ in range(scores.shape[0])]
         views = self._num_views(scores.shape[0], len(data_samples))
-        per_sample: Tuple[torch.Tensor, ...] = tuple(scores.view(len(data_samples), views))
+        per_sample: Tuple[torch.Tensor,
+                          ...] = tuple(scores.view(len(data_samples), views))
         for sample, value in zip(data_samples, per_sample):
             sample.set_field(value[0] if views == 1 else value, 'pred_dscore')
         return data_samples

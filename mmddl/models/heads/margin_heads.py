@@ -1,12 +1,4 @@
-"""Margin-based softmax heads for face recognition: CosFace and SphereFace.
-
-Both heads have the interface of mmpretrain's ``ArcFaceClsHead`` (``loss``,
-``predict``, ``pre_logits``, ``forward(feats, target=None)``), so a config
-swaps ``type='ArcFaceClsHead'`` for ``'CosFaceClsHead'`` or
-``'SphereFaceClsHead'``. At test time (no target) every head returns the
-plain scaled cosine logits; the margin only acts on the target class in
-training.
-"""
+"""Margin-based softmax heads for face recognition: CosFace and SphereFace."""
 import math
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -19,8 +11,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 
-def _last_feature(
-        feats: Union[torch.Tensor, Tuple[torch.Tensor]]) -> torch.Tensor:
+def _last_feature(feats: Union[torch.Tensor,
+                               Tuple[torch.Tensor]]) -> torch.Tensor:
     """Return the last-stage feature, which must be pooled ``(N, C)``."""
     x = feats if isinstance(feats, torch.Tensor) else feats[-1]
     if x.dim() != 2:
@@ -69,17 +61,23 @@ class CosFaceClsHead(ArcFaceClsHead):
                  init_cfg: Optional[dict] = None):
         if isinstance(margins, int):
             margins = float(margins)
-        super().__init__(num_classes=num_classes,
-                         in_channels=in_channels,
-                         num_subcenters=num_subcenters,
-                         scale=scale,
-                         margins=margins,
-                         easy_margin=False,
-                         loss=loss,
-                         init_cfg=init_cfg)
+        super().__init__(
+            num_classes=num_classes,
+            in_channels=in_channels,
+            num_subcenters=num_subcenters,
+            scale=scale,
+            margins=margins,
+            easy_margin=False,
+            loss=loss,
+            init_cfg=init_cfg)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """Return the last-stage pooled feature ``(N, C)``."""
+        """Return the last-stage pooled feature ``(N, C)``.
+
+        Args:
+            feats (Tuple[torch.Tensor]): Backbone / neck features; the last
+                one must be pooled ``(N, C)``.
+        """
         return _last_feature(feats)
 
     def _get_logit_with_margin(self, pre_logits: torch.Tensor,
@@ -177,7 +175,12 @@ class SphereFaceClsHead(ClsHead):
         self.register_buffer('anneal_iter', torch.zeros((), dtype=torch.long))
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """Return the last-stage pooled feature ``(N, C)``."""
+        """Return the last-stage pooled feature ``(N, C)``.
+
+        Args:
+            feats (Tuple[torch.Tensor]): Backbone / neck features; the last
+                one must be pooled ``(N, C)``.
+        """
         return _last_feature(feats)
 
     def current_lambda(self) -> float:
@@ -258,8 +261,6 @@ class SphereFaceClsHead(ClsHead):
         cls_score = self(feats, label_target)
         if self.training and self.anneal is not None:
             self.anneal_iter += 1
-        loss = self.loss_module(cls_score,
-                                target,
-                                avg_factor=cls_score.size(0),
-                                **kwargs)
+        loss = self.loss_module(
+            cls_score, target, avg_factor=cls_score.size(0), **kwargs)
         return dict(loss=loss)

@@ -1,12 +1,4 @@
-"""Re-ID head: BN-neck feature, identity classifier, CE + batch-hard triplet.
-
-The "bag of tricks" re-ID baseline (Luo et al., CVPRW 2019): the pooled
-feature ``f_t`` feeds the triplet loss, ``f_i = BN(f_t)`` (BN without a
-learnable shift) feeds a bias-free linear identity classifier trained with
-softmax cross-entropy (use ``LabelSmoothLoss`` for label smoothing). At test
-time ``predict`` writes the retrieval feature into ``pred_feature``; galleries
-are compared with the L2 distance.
-"""
+"""Re-ID head: BN-neck feature, identity classifier, CE + triplet losses."""
 from typing import List, Optional, Tuple, Union
 
 import torch
@@ -49,15 +41,14 @@ class ReIDHead(BaseModule):
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 loss_cls: dict = dict(type='CrossEntropyLoss',
-                                       loss_weight=1.0),
+                 loss_cls: dict = dict(
+                     type='CrossEntropyLoss', loss_weight=1.0),
                  loss_triplet: Optional[dict] = dict(
                      type='BatchHardTripletLoss', margin=0.3, loss_weight=1.0),
                  triplet_feature: str = 'before_bn',
                  test_feature: str = 'after_bn',
-                 init_cfg: Optional[dict] = dict(type='Normal',
-                                                 layer='Linear',
-                                                 std=0.001)):
+                 init_cfg: Optional[dict] = dict(
+                     type='Normal', layer='Linear', std=0.001)):
         super().__init__(init_cfg=init_cfg)
         for name, value in (('triplet_feature', triplet_feature),
                             ('test_feature', test_feature)):
@@ -73,8 +64,9 @@ class ReIDHead(BaseModule):
         self.bnneck = nn.BatchNorm1d(in_channels)
         self.bnneck.bias.requires_grad_(False)
         self.classifier = nn.Linear(in_channels, num_classes, bias=False)
-        self.loss_cls = (loss_cls if isinstance(loss_cls, nn.Module) else
-                         MODELS.build(loss_cls))
+        self.loss_cls = (
+            loss_cls
+            if isinstance(loss_cls, nn.Module) else MODELS.build(loss_cls))
         if loss_triplet is None or isinstance(loss_triplet, nn.Module):
             self.loss_triplet = loss_triplet
         else:
@@ -93,17 +85,30 @@ class ReIDHead(BaseModule):
         return x
 
     def features(self, feats) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(f_t, f_i)``: pooled feature and its BN-neck output."""
+        """Return ``(f_t, f_i)``: pooled feature and its BN-neck output.
+
+        Args:
+            feats (Tensor | Tuple[Tensor]): ``(N, C)`` or ``(N, C, H, W)``
+                features, or a tuple whose last one is used.
+        """
         f_t = self._pool(feats)
         return f_t, self.bnneck(f_t)
 
     def pre_logits(self, feats) -> torch.Tensor:
-        """The retrieval feature selected by ``test_feature``."""
+        """The retrieval feature selected by ``test_feature``.
+
+        Args:
+            feats (Tensor | Tuple[Tensor]): See :meth:`features`.
+        """
         f_t, f_i = self.features(feats)
         return f_i if self.test_feature == 'after_bn' else f_t
 
     def forward(self, feats) -> torch.Tensor:
-        """Identity logits ``(N, num_classes)`` from the BN-neck feature."""
+        """Identity logits ``(N, num_classes)`` from the BN-neck feature.
+
+        Args:
+            feats (Tensor | Tuple[Tensor]): See :meth:`features`.
+        """
         return self.classifier(self.features(feats)[1])
 
     def loss(self, feats, data_samples: List[DataSample], **kwargs) -> dict:

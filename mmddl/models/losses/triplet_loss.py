@@ -12,6 +12,10 @@ def pairwise_euclidean(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
     The diagonal is exactly 0; the square root is taken of the clamped
     squared distance so the gradient stays finite for identical rows.
+
+    Args:
+        x (torch.Tensor): Features ``(N, d)``.
+        eps (float): Lower bound of the squared distance.
     """
     sq = (x * x).sum(dim=1)
     d2 = sq[:, None] + sq[None, :] - 2. * x @ x.t()
@@ -95,6 +99,11 @@ class BatchHardTripletLoss(nn.Module):
 
     def forward(self, feats: torch.Tensor,
                 labels: torch.Tensor) -> torch.Tensor:
-        """Weighted batch-hard triplet loss of ``feats`` ``(N, d)``."""
+        """Weighted batch-hard triplet loss of ``feats`` ``(N, d)``.
+
+        Args:
+            feats (torch.Tensor): Features ``(N, d)``.
+            labels (torch.Tensor): Identity labels ``(N,)``.
+        """
         return self.loss_weight * batch_hard_triplet_loss(
             feats, labels, self.margin, self.normalize)

@@ -1,26 +1,19 @@
-"""DDL group encoder: test-time set/template/tracklet representation.
-
-For every group (a face template, a video's frames, a re-ID tracklet) the
-DDNet scores all elements, the aggregator keeps a few, the base model
-(an mmpretrain classifier: face recogniser or re-ID network) runs ONLY on the
-kept elements and their features are fused with the aggregator's weights
-(paper Sec. 3.3, Eq. 7-11; the equations live in :mod:`mmddl.core.fusion`).
-"""
+"""DDL group encoder: one feature per face template, video or re-ID
+tracklet from the base (an mmpretrain classifier) run on the selected
+elements only (paper Sec. 3.3, Eq. 7-11)."""
 import inspect
-import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import print_log
-from mmengine.model import BaseModel
 from mmengine.registry import MODELS
-from mmengine.runner.checkpoint import load_checkpoint
-from mmengine.structures import BaseDataElement
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
-from mmddl.models.aggregators import DDLAggregator  # noqa: F401  (registers it)
+from mmddl.evaluation.functional import media_template_pool
+from mmddl.models.aggregators import DDLAggregator
+from mmddl.models.utils import GFlopsCache
+from .base import BaseDDLModel
 
 GroupInputs = Union[torch.Tensor, Sequence[Union[torch.Tensor,
                                                  Sequence[torch.Tensor]]]]
@@ -48,7 +41,7 @@ def _pool_feature(x: Union[torch.Tensor, Tuple[torch.Tensor]]) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class DDLGroupEncoder(BaseModel):
+class DDLGroupEncoder(BaseDDLModel):
     """Encode groups of images into one feature each with DDL.
 
     Inputs (``forward(inputs, data_samples, mode='predict')``), one entry per
@@ -63,48 +56,65 @@ class DDLGroupEncoder(BaseModel):
       ``num_elements`` (its real group size; the padding is cut off).
 
     Raw pixel values are expected: the base and the DDNet each normalise with
-    their own ``data_preprocessor`` (e.g. ``ClsDataPreprocessor`` mean/std);
-    this model's own preprocessor only moves data to the device. The DDNet
-    sees every element resized to ``ddnet_input_size`` (bilinear,
-    antialiased), the base the full-size kept elements.
+    their own ``data_preprocessor``; this model's own preprocessor only moves
+    data to the device. The DDNet sees every element resized to
+    ``ddnet_input_size`` (bilinear, antialiased), the base the full-size
+    kept elements.
 
-    Output per group (fields of its data sample): ``pred_feature`` ``(d,)``
-    fused feature, ``base_images`` (int, elements the base ran on),
-    ``ddnet_images`` (int, elements the DDNet scored; 0 in dense / uniform /
-    random modes, which skip it), ``ddl_selected`` (LongTensor, kept element
-    indices in the aggregator's order), ``ddl_scores`` ``(n_i,)`` D-scores
-    (empty when the DDNet was skipped).
+    Data-sample fields: the contract of :class:`BaseDDLModel` (elements =
+    images) and ``pred_feature`` ``(d,)``, the fused feature.
+
+    Media pooling (``media_pooling=True``, insightface's IJB-B/C template
+    protocol): each sample must carry ``media_ids`` (one per image). With
+    ``w_i`` the aggregator's weight of kept image ``i`` (Eq. 9-11 in mode
+    ``ddl``) and ``K_j`` the kept images of media ``j``, the template
+    feature is ``sum_j W_j m_j / sum_j W_j`` with the media feature
+    ``m_j = sum_{i in K_j} w_i f_i / sum_{i in K_j} w_i`` and the media
+    weight ``W_j = mean_{i in K_j} w_i``: a media counts once, scaled by
+    the mean weight of its kept images. This is
+    :func:`mmddl.evaluation.functional.media_template_pool` with the weights
+    in its detection-score slot, divided by ``sum_j W_j`` (equal weights if
+    that is 0). Medias without a kept image do not contribute.
 
     Args:
         base (dict | nn.Module): mmpretrain classifier config (e.g.
             ``ImageClassifier`` with an ``ArcFaceClsHead`` or ``ReIDHead``).
             Features: ``extract_feat(x, stage=feature_stage)``; a tuple gives
             its last item, feature maps are average-pooled.
-        aggregator (dict): ``DDLAggregator`` config (modes ddl,
-            ddl_norescale, top1, dense, uniform, random).
+        aggregator (dict | DDLAggregator): Aggregator config; its
+            ``fusion_level`` must be ``'feature'``. Defaults to ``dense``.
         ddnet (dict | nn.Module, optional): ``ImageClassifier`` +
             ``DDNetResNet`` + ``DDNetHead`` config; ``model(x, mode='tensor')``
             must return ``(n,)`` D-scores. Required by score modes.
-        base_checkpoint (str, optional): Checkpoint of the base.
-        ddnet_checkpoint (str, optional): Checkpoint of the DDNet.
+        base_checkpoint (str, optional): Checkpoint of the base, loaded
+            strictly (bare or ``base.*`` keys).
+        ddnet_checkpoint (str, optional): Checkpoint of the DDNet, likewise.
         ddnet_input_size (int | tuple[int, int], optional): DDNet input size;
             None feeds the images unchanged. Defaults to 112.
         feature_stage (str): ``extract_feat`` stage of the base:
-            ``'pre_logits'`` (head's ``pre_logits``), ``'neck'`` or
-            ``'backbone'``. Defaults to ``'pre_logits'``.
+            ``'pre_logits'``, ``'neck'`` or ``'backbone'``. Defaults to
+            ``'pre_logits'``.
         normalize_elements (bool): L2-normalise each element feature before
-            fusion (face recognition). Defaults to True.
+            fusion. Defaults to True.
         normalize_output (bool): L2-normalise the fused feature.
             Defaults to False.
+        media_pooling (bool): Pool within each media first (see above).
+            Defaults to False.
         max_batch (int): Largest batch of images per forward pass.
+            Defaults to 256.
+        count_flops (bool): Report GFLOPs. Defaults to False.
+        allow_random_weights (bool): Allow predicting without loaded
+            checkpoints (tests only). Defaults to False.
         data_preprocessor (dict, optional): Defaults to mmengine's
             ``BaseDataPreprocessor`` (device transfer only).
         init_cfg (dict, optional): Initialisation config.
     """
+    data_sample_type = DataSample
 
     def __init__(self,
                  base: Union[dict, torch.nn.Module],
-                 aggregator: dict = dict(type='DDLAggregator', mode='dense'),
+                 aggregator: Union[dict, DDLAggregator] = dict(
+                     type='DDLAggregator', mode='dense'),
                  ddnet: Optional[Union[dict, torch.nn.Module]] = None,
                  base_checkpoint: Optional[str] = None,
                  ddnet_checkpoint: Optional[str] = None,
@@ -112,26 +122,32 @@ class DDLGroupEncoder(BaseModel):
                  feature_stage: str = 'pre_logits',
                  normalize_elements: bool = True,
                  normalize_output: bool = False,
+                 media_pooling: bool = False,
                  max_batch: int = 256,
+                 count_flops: bool = False,
+                 allow_random_weights: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
         if feature_stage not in ('pre_logits', 'neck', 'backbone'):
             raise ValueError('feature_stage must be pre_logits, neck or '
                              f'backbone, got {feature_stage!r}.')
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}.')
-        self.aggregator = (MODELS.build(aggregator) if isinstance(
-            aggregator, dict) else aggregator)
-        if self.aggregator.needs_scores and ddnet is None:
+        super().__init__(
+            base=_build_pretrain_model(base),
+            ddnet=None if ddnet is None else _build_pretrain_model(ddnet),
+            aggregator=aggregator,
+            base_checkpoint=base_checkpoint,
+            ddnet_checkpoint=ddnet_checkpoint,
+            count_flops=count_flops,
+            allow_random_weights=allow_random_weights,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if self.aggregator.fusion_level != 'feature':
             raise ValueError(
-                f'aggregator {self.aggregator!r} ranks elements by D-score: '
-                'a `ddnet` config is required.')
-        self.base = _build_pretrain_model(base)
-        self.ddnet = None if ddnet is None else _build_pretrain_model(ddnet)
-        self.base_checkpoint = base_checkpoint
-        self.ddnet_checkpoint = ddnet_checkpoint
+                f'{self.aggregator!r}: DDLGroupEncoder fuses features '
+                "(fusion_level='feature'); 'prob' needs class probabilities "
+                'of a closed set (DDLRecognizer)')
         if isinstance(ddnet_input_size, int):
             ddnet_input_size = (ddnet_input_size, ddnet_input_size)
         self.ddnet_input_size = (None if ddnet_input_size is None else tuple(
@@ -139,44 +155,16 @@ class DDLGroupEncoder(BaseModel):
         self.feature_stage = feature_stage
         self.normalize_elements = normalize_elements
         self.normalize_output = normalize_output
+        self.media_pooling = bool(media_pooling)
         self.max_batch = int(max_batch)
-        self._load_checkpoints()
-
-    # ------------------------------------------------------------ weights
-    def _load_checkpoints(self) -> None:
-        """Load the base / DDNet checkpoints given in the config."""
-        if self.base_checkpoint:
-            load_checkpoint(self.base,
-                            self.base_checkpoint,
-                            map_location='cpu')
-        if self.ddnet is not None and self.ddnet_checkpoint:
-            load_checkpoint(self.ddnet,
-                            self.ddnet_checkpoint,
-                            map_location='cpu')
-        elif self.ddnet is not None and self.aggregator.needs_scores:
-            print_log(
-                'DDLGroupEncoder: no ddnet_checkpoint given, the DDNet '
-                'keeps its initial weights.', 'current', logging.WARNING)
-
-    def train(self, mode: bool = True) -> 'DDLGroupEncoder':
-        """Set the mode; the base and the DDNet always stay in eval mode
-        (frozen BN statistics), as this is a test-time model."""
-        super().train(mode)
-        self.base.eval()
-        if self.ddnet is not None:
-            self.ddnet.eval()
-        return self
-
-    def init_weights(self) -> None:
-        """Initialise, then re-load the checkpoints (so a Runner's weight
-        initialisation cannot overwrite the trained base / DDNet)."""
-        super().init_weights()
-        self._load_checkpoints()
+        self._gflops = dict(
+            base=GFlopsCache(self.base, self._extract),
+            ddnet=None if self.ddnet is None else GFlopsCache(
+                self.ddnet, lambda m, x: m(x, mode='tensor')))
 
     # ------------------------------------------------------------ inputs
-    @staticmethod
-    def _split_groups(inputs: GroupInputs,
-                      data_samples: Optional[list]) -> List[torch.Tensor]:
+    def split_groups(self, inputs: GroupInputs,
+                     data_samples: Optional[list]) -> List[torch.Tensor]:
         """Turn the collated inputs into a list of ``(n_i, C, H, W)``."""
         if isinstance(inputs, torch.Tensor):
             if inputs.dim() != 5:
@@ -210,13 +198,6 @@ class DDLGroupEncoder(BaseModel):
         return groups
 
     # ------------------------------------------------------------ forwards
-    def _chunked(self, fn, x: torch.Tensor) -> torch.Tensor:
-        """Apply ``fn`` to ``x`` in chunks of ``max_batch`` rows."""
-        return torch.cat([
-            fn(x[i:i + self.max_batch])
-            for i in range(0, x.shape[0], self.max_batch)
-        ])
-
     @staticmethod
     def _preprocess(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Normalise raw images with ``model``'s own data preprocessor."""
@@ -225,8 +206,8 @@ class DDLGroupEncoder(BaseModel):
             return x.float()
         return pre(dict(inputs=x), False)['inputs']
 
-    def _ddnet_scores(self, x: torch.Tensor) -> torch.Tensor:
-        """D-scores ``(n,)`` of a batch of raw images."""
+    def _ddnet_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw images resized to ``ddnet_input_size`` and normalised."""
         x = x.float()
         if (self.ddnet_input_size is not None
                 and tuple(x.shape[-2:]) != self.ddnet_input_size):
@@ -235,7 +216,11 @@ class DDLGroupEncoder(BaseModel):
                               mode='bilinear',
                               align_corners=False,
                               antialias=True)
-        out = self.ddnet(self._preprocess(self.ddnet, x), mode='tensor')
+        return self._preprocess(self.ddnet, x)
+
+    def _ddnet_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """D-scores ``(n,)`` of a batch of raw images."""
+        out = self.ddnet(self._ddnet_input(x), mode='tensor')
         if isinstance(out, (tuple, list)):
             out = out[-1]
         if out.dim() == 2 and out.shape[1] == 1:
@@ -245,102 +230,76 @@ class DDLGroupEncoder(BaseModel):
                              f'shape {tuple(out.shape)} for {x.shape[0]}.')
         return out.float()
 
+    def _extract(self, base: torch.nn.Module,
+                 x: torch.Tensor) -> torch.Tensor:
+        """Pooled ``(n, d)`` features of normalised images."""
+        extract = base.extract_feat
+        if 'stage' in inspect.signature(extract).parameters:
+            return _pool_feature(extract(x, stage=self.feature_stage)).float()
+        return _pool_feature(extract(x)).float()
+
     def _base_features(self, x: torch.Tensor) -> torch.Tensor:
         """Element features ``(n, d)`` of a batch of raw images."""
-        x = self._preprocess(self.base, x)
-        extract = self.base.extract_feat
-        if 'stage' in inspect.signature(extract).parameters:
-            feats = extract(x, stage=self.feature_stage)
-        else:
-            feats = extract(x)
-        feats = _pool_feature(feats).float()
+        feats = self._extract(self.base, self._preprocess(self.base, x))
         if self.normalize_elements:
             feats = F.normalize(feats, dim=1)
         return feats
 
-    def _run_on_groups(self, fn,
-                       groups: List[torch.Tensor]) -> List[torch.Tensor]:
-        """Run ``fn`` over the elements of all groups, batched across groups
-        when they share an image size; split the result back per group."""
-        if not groups:
-            return []
-        sizes = [g.shape[0] for g in groups]
-        if len({tuple(g.shape[1:]) for g in groups}) == 1:
-            return list(self._chunked(fn, torch.cat(groups)).split(sizes))
-        return [self._chunked(fn, g) for g in groups]
+    # ------------------------------------------------------------ loop
+    def score_elements(self, x: torch.Tensor) -> torch.Tensor:
+        """D-scores ``(n,)`` of raw images, ``max_batch`` at a time."""
+        return self.chunked(self._ddnet_scores, x, self.max_batch)
 
-    # ------------------------------------------------------------ API
-    def encode(self, groups: List[torch.Tensor]) -> List[dict]:
-        """DDL-encode a list of groups of raw images.
+    def element_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Base features ``(n, d)`` of raw images, ``max_batch`` at a
+        time."""
+        return self.chunked(self._base_features, x, self.max_batch)
 
-        Args:
-            groups (list[Tensor]): ``(n_i, C, H, W)`` per group.
+    def element_gflops(self, part: str, image: torch.Tensor) -> float:
+        """GFLOPs of ``part`` on one raw image ``(1, C, H, W)``."""
+        if part == 'ddnet':
+            return self._gflops['ddnet'](self._ddnet_input(image))
+        return self._gflops['base'](self._preprocess(self.base, image))
 
-        Returns:
-            list[dict]: Per group ``pred_feature``, ``base_images``,
-            ``ddnet_images``, ``ddl_selected``, ``ddl_scores``.
-        """
-        if self.aggregator.needs_scores:
-            scores = self._run_on_groups(self._ddnet_scores, groups)
-        else:
-            scores = [None] * len(groups)
-        selected = [
-            self.aggregator.select(s, num_elements=g.shape[0])
-            for g, s in zip(groups, scores)
-        ]
-        kept = [g[idx.to(g.device)] for g, idx in zip(groups, selected)]
-        feats = self._run_on_groups(self._base_features, kept)
-        results = []
-        for g, s, idx, f in zip(groups, scores, selected, feats):
-            kept_scores = None if s is None else s[idx.to(s.device)]
-            fused = self.aggregator.fuse(f, kept_scores)
-            if self.normalize_output:
-                fused = F.normalize(fused, dim=0)
-            results.append(
-                dict(pred_feature=fused,
-                     base_images=int(idx.numel()),
-                     ddnet_images=0 if s is None else int(g.shape[0]),
-                     ddl_selected=idx.cpu(),
-                     ddl_scores=(torch.zeros(0) if s is None else s.cpu())))
-        return results
+    def fuse(self, outputs: torch.Tensor, kept_scores: Optional[torch.Tensor],
+             selected: List[torch.Tensor],
+             data_samples: Optional[list]) -> torch.Tensor:
+        """Aggregator fusion, or media-then-template pooling (see the class
+        docstring) when ``media_pooling``."""
+        if not self.media_pooling:
+            return super().fuse(outputs, kept_scores, selected, data_samples)
+        lengths = [len(s) for s in selected]
+        if kept_scores is None:
+            kept_scores = outputs.new_ones(outputs.shape[0])
+        weights = self.aggregator.weights_groups(kept_scores.to(outputs),
+                                                 lengths)
+        fused = []
+        for g, (feats, w, sel) in enumerate(
+                zip(outputs.split(lengths), weights.split(lengths),
+                    selected)):
+            sample = None if data_samples is None else data_samples[g]
+            if sample is None or 'media_ids' not in sample:
+                raise ValueError(f'group {g}: media_pooling needs the '
+                                 'media_ids of its images in the data sample '
+                                 '(PackGroupInputs meta key media_ids)')
+            mids = torch.as_tensor(sample.media_ids).flatten()
+            if mids.numel() <= int(sel.max()):
+                raise ValueError(f'group {g}: {mids.numel()} media_ids for '
+                                 f'a group with image index {int(sel.max())}')
+            mids = mids[sel.cpu()].to(feats.device)
+            if float(w.sum()) <= 0:
+                w = torch.ones_like(w)
+            pooled = media_template_pool(feats, mids, det_scores=w,
+                                         normalize=False)
+            media_weight = sum(float(w[mids == m].mean())
+                               for m in torch.unique(mids))
+            fused.append(pooled / media_weight)
+        return torch.stack(fused)
 
-    def forward(self,
-                inputs: GroupInputs,
-                data_samples: Optional[List[BaseDataElement]] = None,
-                mode: str = 'predict'):
-        """Test-time entry.
+    def fused_prediction(self, fused: torch.Tensor) -> torch.Tensor:
+        """The fused features, L2-normalised if ``normalize_output``."""
+        return F.normalize(fused, dim=1) if self.normalize_output else fused
 
-        Args:
-            inputs: Groups (see the class docstring).
-            data_samples (list, optional): One per group; filled in place.
-            mode (str): ``'predict'`` (data samples) or ``'tensor'``
-                (stacked fused features ``(G, d)``). ``'loss'`` is refused:
-                train the base and the DDNet with their own models.
-
-        Returns:
-            list[DataSample] | Tensor: Results.
-        """
-        if mode == 'loss':
-            raise RuntimeError(
-                'DDLGroupEncoder is a test-time model; train the base with '
-                'its own ImageClassifier config and the DDNet with '
-                'ImageClassifier + DDNetResNet + DDNetHead.')
-        if mode not in ('predict', 'tensor'):
-            raise RuntimeError(f'Invalid mode {mode!r}.')
-        groups = self._split_groups(inputs, data_samples)
-        if data_samples is not None and len(data_samples) != len(groups):
-            raise ValueError(f'{len(data_samples)} data samples for '
-                             f'{len(groups)} groups.')
-        with torch.no_grad():
-            results = self.encode(groups)
-        if mode == 'tensor':
-            return torch.stack([r['pred_feature'] for r in results])
-        if data_samples is None:
-            data_samples = [DataSample() for _ in groups]
-        out = []
-        for ds, res in zip(data_samples, results):
-            ds = DataSample() if ds is None else ds
-            for key, value in res.items():
-                ds.set_field(value, key)
-            out.append(ds)
-        return out
+    def set_prediction(self, sample: DataSample, pred: torch.Tensor) -> None:
+        """``pred_feature``."""
+        sample.set_field(pred, 'pred_feature')

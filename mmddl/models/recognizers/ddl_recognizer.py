@@ -1,40 +1,33 @@
 """Test-time DDL recognition of untrimmed videos (paper Sec. 3.3 / 4.3).
 
-A cheap DDNet scores every clip of a video, the DDL aggregator keeps the most
-discriminative clips, the (expensive) base recognizer runs only on those, and
-its per-clip class probabilities are fused with the aggregator's weights.
-
-View layout: mmaction's ``FormatShape('NCTHW')`` stacks the views of a video
-CROP-MAJOR (``N_crops x N_clips``; ``ThreeCrop``/``TenCrop`` put all frames of
-crop 0 first), so view ``v = crop * num_clips + clip``.
+Views: mmaction's ``FormatShape('NCTHW')`` stacks a video's views crop-major
+(view ``v = crop * num_clips + clip``).
 """
 import copy
 import os.path as osp
-import time
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
 
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.utils import GFlopsCache
+from .base import BaseDDLModel
 
 
 def recognizer_views(model: nn.Module, views: torch.Tensor) -> torch.Tensor:
     """Backbone (+neck) + head of an mmaction recognizer on a stack of views.
 
     Args:
-        model: a built mmaction recognizer (e.g. ``Recognizer3D``).
-        views: (n, C, T, H, W) views of one video.
+        model (nn.Module): A built mmaction recognizer (``Recognizer3D``).
+        views (Tensor): (n, C, T, H, W) views.
 
     Returns:
-        The head's raw output per view: (n, num_classes) logits for a
-        classifier, (n,) scores for a DDNet head.
+        Tensor: The head's raw output per view: (n, num_classes) logits for
+        a classifier, (n,) scores for a DDNet head.
     """
     feats, kwargs = model.extract_feat(views[None], test_mode=True)
     return model.cls_head(feats, **kwargs)
@@ -49,58 +42,53 @@ def _norm_params(pre: nn.Module) -> Tuple[Optional[torch.Tensor],
     return pre.mean.flatten(), pre.std.flatten(), to_rgb
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 @MODELS.register_module()
-class DDLRecognizer(BaseModel):
+class DDLRecognizer(BaseDDLModel):
     """DDNet-guided clip selection in front of a stock mmaction recognizer.
 
-    Per video (inputs ``(V, C, T, H, W)``, ``V = num_crops * N`` views,
-    crop-major): the DDNet scores all V views (on a cheaper copy, see
-    ``ddnet_input``); a clip's D-score is the mean over its crops; the
-    aggregator selects clips; the base runs on all crops of the selected
-    clips only; per clip its softmax probabilities are averaged over crops and
-    the clips are fused with the aggregator's weights. Modes of the aggregator
-    that need no scores (dense / uniform / random) skip the DDNet.
+    A group is a video, an element one of its N clips with its ``num_crops``
+    views. The DDNet scores all views (on a cheaper copy, see
+    ``ddnet_input``), a clip's D-score is the mean over its crops; the base
+    runs on all crops of the selected clips only. Per clip, the base's
+    class scores are averaged over crops and the clips are fused with the
+    aggregator's weights: at ``fusion_level='feature'`` (the paper's Eq. 8;
+    equal to fusing features for a linear head) the logits, with softmax
+    once after fusion; at ``'prob'`` the per-view softmax probabilities.
 
-    Written into each data sample: ``pred_score`` (num_classes,) fused class
-    probabilities, ``pred_label``, ``ddl_selected`` (k,) selected clip
-    indices (aggregator order), ``ddl_clip_scores`` (N,) clip D-scores (NaN
-    when the DDNet was skipped), ``base_clips`` (k), ``ddnet_clips`` (N or 0),
-    ``base_views``/``ddnet_views`` (views run), ``time_ddnet_s``,
-    ``time_base_s``, ``model_time_s`` (their sum; wall time of the two model
-    forwards, CUDA-synchronised), and with ``count_flops`` ``gflops_base`` /
-    ``gflops_ddnet`` (per-view GFLOPs x views run, measured once per input
-    shape with :mod:`mmddl.models.utils.flops`).
+    Data-sample fields: the contract of :class:`BaseDDLModel` (elements =
+    clips), ``pred_score`` (num_classes,) fused class probabilities,
+    ``pred_label``, and ``base_views`` / ``ddnet_views`` (views run).
 
     Args:
-        base: model cfg (or a config file path whose ``model`` is used) of
-            a stock mmaction recognizer (e.g. ``Recognizer3D``
-            with SlowFast / R(2+1)D / I3D).
-        ddnet: model cfg of the DDNet (stock ``Recognizer3D`` with a
-            ``DDNetResNet3d`` backbone and ``DDNetHead``).
-        aggregator: :class:`DDLAggregator` cfg (or instance).
-        base_checkpoint: checkpoint of ``base`` (keys as saved by the Runner
-            for the recognizer alone), loaded strictly.
-        ddnet_checkpoint: checkpoint of ``ddnet``, loaded strictly.
-        num_crops: spatial crops per clip (3 for ``ThreeCrop``).
-        ddnet_input: ``dict(num_frames=None|int, size=None|int|(h, w))``: the
-            DDNet sees the decoded views temporally subsampled to
-            ``num_frames`` (frames ``floor(i * T / num_frames)``) and resized
-            with bilinear ``F.interpolate`` (an int is the short side, aspect
-            kept). If the DDNet's own data preprocessor normalises differently
-            from this model's, its input is re-normalised to match it.
-        data_preprocessor: preprocessor cfg of this model; None takes
-            ``base``'s. Views are re-normalised for the base too if its own
-            preprocessor differs.
-        max_testing_views: run at most this many views per forward (memory
-            cap); None runs all views of a video at once.
-        count_flops: measure and report GFLOPs.
-        init_cfg: mmengine init cfg.
+        base (str | dict): Model config (or a config file path whose
+            ``model`` is used) of a stock mmaction recognizer (e.g.
+            ``Recognizer3D`` with SlowFast / R(2+1)D / I3D).
+        ddnet (str | dict): Model config of the DDNet (``Recognizer3D``
+            with a ``DDNetResNet3d`` backbone and ``DDNetHead``).
+        aggregator (dict | DDLAggregator): Aggregator config or instance.
+        base_checkpoint (str, optional): Checkpoint of ``base``, loaded
+            strictly (bare keys as the Runner saves the recognizer alone, or
+            ``base.*`` keys).
+        ddnet_checkpoint (str, optional): Checkpoint of ``ddnet``, likewise.
+        num_crops (int): Spatial crops per clip (3 for ``ThreeCrop``).
+            Defaults to 1.
+        ddnet_input (dict, optional): ``dict(num_frames=None|int,
+            size=None|int|(h, w))``: the DDNet sees the views temporally
+            subsampled to ``num_frames`` (frames ``floor(i * T /
+            num_frames)``) and resized with bilinear ``F.interpolate`` (an
+            int is the short side, aspect kept), re-normalised to the DDNet's
+            own data preprocessor if it differs from this model's.
+        data_preprocessor (dict, optional): This model's preprocessor; None
+            takes ``base``'s. Views are re-normalised for the base too if
+            its own preprocessor differs.
+        max_testing_views (int, optional): Run at most this many views per
+            forward (memory cap); None runs them all at once.
+        count_flops (bool): Measure and report GFLOPs. Defaults to True.
+        allow_random_weights (bool): Allow predicting without loaded
+            checkpoints (tests only). Defaults to False.
+        init_cfg (dict, optional): mmengine init config.
     """
+    data_sample_type = ActionDataSample
 
     def __init__(self,
                  base: Union[str, dict],
@@ -113,6 +101,7 @@ class DDLRecognizer(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  max_testing_views: Optional[int] = None,
                  count_flops: bool = True,
+                 allow_random_weights: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         base = self._model_cfg(base, 'base')
         ddnet = self._model_cfg(ddnet, 'ddnet')
@@ -121,8 +110,6 @@ class DDLRecognizer(BaseModel):
                 base.get('data_preprocessor',
                          dict(type='ActionDataPreprocessor',
                               format_shape='NCTHW')))
-        super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if int(num_crops) < 1:
             raise ValueError(f'num_crops must be >= 1, got {num_crops}')
         if max_testing_views is not None and int(max_testing_views) < 1:
@@ -131,21 +118,17 @@ class DDLRecognizer(BaseModel):
         self.num_crops = int(num_crops)
         self.max_testing_views = (None if max_testing_views is None else
                                   int(max_testing_views))
+        super().__init__(
+            base=MODELS.build(base),
+            ddnet=MODELS.build(ddnet),
+            aggregator=aggregator,
+            base_checkpoint=base_checkpoint,
+            ddnet_checkpoint=ddnet_checkpoint,
+            count_flops=count_flops,
+            allow_random_weights=allow_random_weights,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         self.num_frames, self.size = self._parse_ddnet_input(ddnet_input)
-        self.count_flops = count_flops
-
-        self.base = MODELS.build(base)
-        self.ddnet = MODELS.build(ddnet)
-        if isinstance(aggregator, DDLAggregator):
-            self.aggregator = aggregator
-        else:
-            self.aggregator = MODELS.build(aggregator)
-            if not isinstance(self.aggregator, DDLAggregator):
-                raise TypeError('aggregator must build a DDLAggregator, got '
-                                f'{type(self.aggregator).__name__}')
-        self.base_checkpoint = base_checkpoint
-        self.ddnet_checkpoint = ddnet_checkpoint
-        self._load_checkpoints()
         self._base_gflops = GFlopsCache(self.base, recognizer_views)
         self._ddnet_gflops = GFlopsCache(self.ddnet, recognizer_views)
 
@@ -186,26 +169,17 @@ class DDLRecognizer(BaseModel):
             size = sizes[0] if isinstance(size, int) else sizes
         return (None if num_frames is None else int(num_frames)), size
 
-    def _load_checkpoints(self) -> None:
-        for model, ckpt in ((self.base, self.base_checkpoint),
-                            (self.ddnet, self.ddnet_checkpoint)):
-            if ckpt is not None:
-                load_checkpoint(model, ckpt, map_location='cpu', strict=True)
-
-    def init_weights(self) -> None:
-        """Initialise, then (re)load the given checkpoints on top."""
-        super().init_weights()
-        self._load_checkpoints()
-
     # ----------------------------------------------------------- DDNet input
     def ddnet_views(self, views: torch.Tensor) -> torch.Tensor:
         """The cheap copy of the views the DDNet sees.
 
         Args:
-            views: (V, C, T, H, W) preprocessed by this model's preprocessor.
+            views (Tensor): (V, C, T, H, W), preprocessed by this model's
+                preprocessor.
 
         Returns:
-            (V, C, T', H', W') in the DDNet preprocessor's normalisation.
+            Tensor: (V, C, T', H', W') in the DDNet preprocessor's
+            normalisation.
         """
         V, C, T, H, W = views.shape
         if self.num_frames is not None and self.num_frames != T:
@@ -249,122 +223,81 @@ class DDLRecognizer(BaseModel):
             x = (x - mean_d.view(shape)) / std_d.view(shape)
         return x
 
-    # ------------------------------------------------------------- running
-    def _run_views(self, model: nn.Module,
-                   views: torch.Tensor) -> torch.Tensor:
-        """Head outputs of ``model`` on all views, chunked by
-        ``max_testing_views``."""
-        step = self.max_testing_views or views.shape[0]
-        outs = [
-            recognizer_views(model, views[i:i + step])
-            for i in range(0, views.shape[0], step)
-        ]
-        return torch.cat(outs)
-
-    def _video(self, views: torch.Tensor) -> Dict:
-        """DDL inference on the (V, C, T, H, W) views of one video."""
-        V = views.shape[0]
+    # ------------------------------------------------------------- elements
+    def split_groups(self, inputs: torch.Tensor,
+                     data_samples: Optional[list]) -> List[torch.Tensor]:
+        """(B, V, C, T, H, W) crop-major views -> per video its clips
+        ``(N, num_crops, C, T, H, W)``."""
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 6:
+            shape = tuple(getattr(inputs, 'shape', ()))
+            raise ValueError(
+                'DDLRecognizer expects inputs (B, V, C, T, H, W) (format '
+                f'NCTHW), got shape {shape}')
+        V = inputs.shape[1]
         if V % self.num_crops:
             raise ValueError(f'{V} views per video is not a multiple of '
                              f'num_crops={self.num_crops}')
-        N, crops = V // self.num_crops, self.num_crops
-        agg = self.aggregator
+        return [
+            video.view(self.num_crops, V // self.num_crops,
+                       *video.shape[1:]).transpose(0, 1)
+            for video in inputs
+        ]
 
-        _sync(views.device)
-        t0 = time.perf_counter()
-        if agg.needs_scores:
-            dd_views = self.ddnet_views(views)
-            view_scores = self._run_views(self.ddnet, dd_views).reshape(-1)
-            if view_scores.numel() != V:
-                raise RuntimeError(
-                    f'the DDNet head gave {view_scores.numel()} scores for '
-                    f'{V} views; it must output one D-score per view')
-            clip_scores = view_scores.float().view(crops, N).mean(0)
-            selected = agg.select(clip_scores)
-            kept = clip_scores[selected]
-        else:
-            clip_scores = torch.full((N, ), float('nan'), device=views.device)
-            selected = agg.select(num_elements=N).to(views.device)
-            kept = None
-        _sync(views.device)
-        t1 = time.perf_counter()
-        view_idx = (torch.arange(crops, device=views.device)[:, None] * N +
-                    selected[None, :]).reshape(-1)
-        logits = self._run_views(
-            self.base, self._renormalize(views[view_idx], self.base))
-        k = selected.numel()
-        if logits.dim() != 2 or logits.shape[0] != crops * k:
-            raise RuntimeError(f'the base head gave shape '
-                               f'{tuple(logits.shape)} for {crops * k} views; '
-                               'expected (views, num_classes)')
-        probs = logits.float().softmax(-1).view(crops, k, -1).mean(0)
-        fused = agg.fuse(probs, kept)
-        _sync(views.device)
-        t2 = time.perf_counter()
+    def _run_views(self, model: nn.Module,
+                   views: torch.Tensor) -> torch.Tensor:
+        """Head outputs of ``model`` on views, ``max_testing_views`` at a
+        time."""
+        return self.chunked(lambda v: recognizer_views(model, v), views,
+                            self.max_testing_views)
 
-        ddnet_views = V if agg.needs_scores else 0
-        out = dict(
-            pred_score=fused,
-            ddl_selected=selected,
-            ddl_clip_scores=clip_scores,
-            base_clips=k,
-            ddnet_clips=N if agg.needs_scores else 0,
-            base_views=crops * k,
-            ddnet_views=ddnet_views,
-            time_ddnet_s=t1 - t0,
-            time_base_s=t2 - t1,
-            model_time_s=t2 - t0)
-        if self.count_flops:
-            out['gflops_base'] = self._base_gflops(views[:1]) * crops * k
-            out['gflops_ddnet'] = (
-                self._ddnet_gflops(dd_views[:1]) * V if ddnet_views else 0.0)
-        return out
-
-    def _forward_videos(self, inputs: torch.Tensor) -> List[Dict]:
-        if inputs.dim() != 6:
-            raise ValueError(
-                'DDLRecognizer expects inputs (B, V, C, T, H, W) (format '
-                f'NCTHW), got shape {tuple(inputs.shape)}')
-        with torch.no_grad():
-            return [self._video(video) for video in inputs]
-
-    # ------------------------------------------------------------ interface
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[Sequence] = None) -> List:
-        """Fused predictions, one data sample per video (fields: see the
-        class doc)."""
-        results = self._forward_videos(inputs)
-        if data_samples is None:
-            data_samples = [ActionDataSample() for _ in results]
-        if len(data_samples) != len(results):
-            raise ValueError(f'{len(data_samples)} data samples for '
-                             f'{len(results)} videos')
-        for sample, res in zip(data_samples, results):
-            score = res.pop('pred_score')
-            sample.set_pred_score(score)
-            sample.set_pred_label(score.argmax(-1, keepdim=True))
-            for name, value in res.items():
-                sample.set_field(value, name)
-        return list(data_samples)
-
-    def forward(self,
-                inputs: torch.Tensor,
-                data_samples: Optional[Sequence] = None,
-                mode: str = 'tensor',
-                **kwargs):
-        """``predict``: data samples with the fused result; ``tensor``:
-        (B, num_classes) fused class probabilities; ``loss``: not supported
-        (DDLRecognizer is a test-time model).
-        """
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return torch.stack(
-                [r['pred_score'] for r in self._forward_videos(inputs)])
-        if mode == 'loss':
+    def score_elements(self, clips: torch.Tensor) -> torch.Tensor:
+        """Clip D-scores ``(n,)``: the DDNet's view scores, mean over
+        crops."""
+        views = clips.flatten(0, 1)
+        scores = self._run_views(self.ddnet,
+                                 self.ddnet_views(views)).reshape(-1)
+        if scores.numel() != views.shape[0]:
             raise RuntimeError(
-                "DDLRecognizer is a test-time model and has no mode='loss'; "
-                'train the base and the DDNet separately with the stock '
-                'Recognizer3D (DDNet: DDNetResNet3d + DDNetHead on gt_dscore)')
-        raise RuntimeError(f'Invalid mode "{mode}". Only supports predict '
-                           'and tensor mode')
+                f'the DDNet head gave {scores.numel()} scores for '
+                f'{views.shape[0]} views; it must output one D-score per '
+                'view')
+        return scores.float().view(clips.shape[:2]).mean(1)
+
+    def element_outputs(self, clips: torch.Tensor) -> torch.Tensor:
+        """Per clip the base's class scores, as the aggregator fuses them
+        (logits or probabilities), averaged over crops: ``(n, classes)``."""
+        views = clips.flatten(0, 1)
+        logits = self._run_views(self.base,
+                                 self._renormalize(views, self.base))
+        if logits.dim() != 2 or logits.shape[0] != views.shape[0]:
+            raise RuntimeError(f'the base head gave shape '
+                               f'{tuple(logits.shape)} for {views.shape[0]} '
+                               'views; expected (views, num_classes)')
+        scores = self.aggregator.class_scores_to_fuse(logits)
+        return scores.view(*clips.shape[:2], -1).mean(1)
+
+    def fused_prediction(self, fused: torch.Tensor) -> torch.Tensor:
+        """Fused class probabilities ``(B, num_classes)``."""
+        return self.aggregator.fused_class_probs(fused)
+
+    def element_gflops(self, part: str, clip: torch.Tensor) -> float:
+        """GFLOPs of ``part`` on the ``num_crops`` views of one clip."""
+        views = clip.flatten(0, 1)
+        if part == 'ddnet':
+            return self._ddnet_gflops(self.ddnet_views(views[:1])) * len(views)
+        return self._base_gflops(views[:1]) * len(views)
+
+    def encode_groups(self, groups: List[torch.Tensor],
+                      data_samples: Optional[list] = None) -> List[Dict]:
+        """:meth:`BaseDDLModel.encode_groups` plus the views run."""
+        results = super().encode_groups(groups, data_samples)
+        for res in results:
+            res['base_views'] = self.num_crops * res['base_elements']
+            res['ddnet_views'] = self.num_crops * res['ddnet_elements']
+        return results
+
+    def set_prediction(self, sample: ActionDataSample,
+                       pred: torch.Tensor) -> None:
+        """``pred_score`` and ``pred_label`` (its argmax)."""
+        sample.set_pred_score(pred)
+        sample.set_pred_label(pred.argmax(-1, keepdim=True))

@@ -7,8 +7,8 @@ from scipy.io import loadmat, savemat
 
 from mmddl.datasets import DatasetFormatError
 from mmddl.datasets.reid import MARSDataset
-from mmddl.testing.synthetic_faces import write_mars
 from mmddl.evaluation.functional import reid_evaluate
+from mmddl.testing.synthetic_faces import write_mars
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 from collections import Counter
 
 import mmddl  # noqa: F401  (compat fixes, registration)
+
+# isort: split
 import numpy as np
 import pytest
 import torch

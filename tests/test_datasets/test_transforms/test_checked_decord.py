@@ -4,9 +4,9 @@ import pytest
 from mmengine.registry import DefaultScope
 
 import mmddl  # noqa: F401
-from mmddl.testing.synthetic_video import (write_corrupt_video,
-                                            write_short_video)
 from mmddl.datasets.transforms import VideoDecodeError
+from mmddl.testing.synthetic_video import (write_corrupt_video,
+                                           write_short_video)
 
 
 def dataset(tmp_path, name):

@@ -5,10 +5,9 @@ import pytest
 import torch
 from mmengine.dataset import pseudo_collate
 
+from mmddl.datasets.face import (YTFDataset, align_face, arcface_template,
+                                 crop_bbox, similarity_transform)
 from mmddl.datasets.transforms import LoadGroupImages, PackGroupInputs
-from mmddl.datasets.face import (YTFDataset,
-                                 align_face, arcface_template, crop_bbox,
-                                 similarity_transform)
 from mmddl.testing.synthetic_faces import write_ijb, write_ytf
 
 

@@ -1,5 +1,7 @@
 """reid_evaluate vs. a straightforward re-implementation of the standard protocol."""
 import mmddl  # noqa: F401  (compat first)
+
+# isort: split
 import numpy as np
 import pytest
 import torch

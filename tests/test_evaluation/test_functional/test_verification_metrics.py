@@ -77,6 +77,20 @@ def test_tar_modes_agree_on_exact_points_and_order():
     assert tpr_at_fpr(s, y, fars[0]) == pytest.approx(le[0])
 
 
+def test_tar_nearest_and_le_differ_on_crafted_roc():
+    # scores desc: P P N P P N N -> ROC (0,.25) (0,.5) (1/3,.5) (1/3,1) ...
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3]
+    y = [1, 1, 0, 1, 1, 0, 0]
+    # no ROC point at FAR .25: 'le' stays at FAR 0 (TAR .5), 'nearest' takes
+    # the last point at FAR 1/3 (TAR 1), above the target FAR
+    assert roc_tar_at_far(s, y, [0.25], mode='le')[0] == pytest.approx(0.5)
+    assert roc_tar_at_far(s, y, [0.25], mode='nearest')[0] == pytest.approx(1.0)
+    # at FAR 1/3 exactly (an ROC point) both read TAR 1
+    np.testing.assert_allclose(
+        [roc_tar_at_far(s, y, [1 / 3], mode=m)[0] for m in ('le', 'nearest')],
+        [1.0, 1.0])
+
+
 def test_tar_hand_example():
     # scores desc: 0.9(P) 0.8(N) 0.7(P) 0.6(N) 0.5(P) 0.4(N); 3 impostors
     s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]

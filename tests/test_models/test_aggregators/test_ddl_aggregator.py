@@ -164,3 +164,48 @@ def test_build_from_registries(scope):
     assert set(MODES) == {
         'ddl', 'ddl_norescale', 'dense', 'uniform', 'random', 'top1'
     }
+
+
+@pytest.mark.parametrize('mode,topk,threshold',
+                         [('ddl', 3, 0.4), ('ddl_norescale', None, 0.5),
+                          ('top1', None, None), ('uniform', 2, None),
+                          ('random', 2, None), ('dense', None, None)])
+def test_batched_equals_per_group(mode, topk, threshold):
+    lengths = [5, 1, 8, 3]
+    s = _scores(sum(lengths), seed=9)
+    outputs = torch.randn(sum(lengths), 4,
+                          generator=torch.Generator().manual_seed(2))
+    batched = DDLAggregator(mode, topk=topk, threshold=threshold, seed=3)
+    single = DDLAggregator(mode, topk=topk, threshold=threshold, seed=3)
+    sel = batched.select_groups(s, lengths)
+    starts = np.cumsum([0] + lengths[:-1])
+    kept_out, kept_s, expect = [], [], []
+    for a, n, idx in zip(starts, lengths, sel):
+        ref = single.select(s[a:a + n]) if single.needs_scores else \
+            single.select(num_elements=n)
+        assert idx.tolist() == ref.tolist()
+        kept_out.append(outputs[a:a + n][idx])
+        kept_s.append(s[a:a + n][idx])
+        expect.append(single.fuse(kept_out[-1], kept_s[-1]))
+    fused = batched.fuse_groups(torch.cat(kept_out), torch.cat(kept_s),
+                                [len(i) for i in sel])
+    torch.testing.assert_close(fused, torch.stack(expect))
+
+
+def test_fusion_level():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 3.0, 1.0]])
+    feat = DDLAggregator('dense')
+    assert feat.fusion_level == 'feature'
+    fused = feat.fuse(feat.class_scores_to_fuse(logits))
+    np_logits = logits.double().numpy().mean(0)
+    expect = np.exp(np_logits) / np.exp(np_logits).sum()
+    np.testing.assert_allclose(feat.fused_class_probs(fused).numpy(), expect,
+                               rtol=1e-6)
+    prob = DDLAggregator('dense', fusion_level='prob')
+    fused = prob.fuse(prob.class_scores_to_fuse(logits))
+    p = np.exp(logits.double().numpy())
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(prob.fused_class_probs(fused).numpy(),
+                               p.mean(0), rtol=1e-6)
+    with pytest.raises(ValueError, match='fusion_level'):
+        DDLAggregator('dense', fusion_level='logit')

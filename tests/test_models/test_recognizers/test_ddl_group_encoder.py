@@ -58,7 +58,7 @@ def make_encoder(aggregator, with_ddnet=True, **kwargs):
              aggregator=aggregator,
              ddnet_input_size=DDNET_SIZE,
              max_batch=4,
-             **kwargs))
+             **{'allow_random_weights': True, **kwargs}))
     assert isinstance(enc, DDLGroupEncoder)
     enc.init_weights()
     return enc.eval()
@@ -149,8 +149,8 @@ def test_score_modes_match_reference_and_count(mode, topk):
                                k,
                                rescale=mode != 'ddl_norescale')
         assert ds.ddl_selected.tolist() == order
-        assert ds.base_images == len(order)
-        assert ds.ddnet_images == len(group)
+        assert ds.base_elements == len(order)
+        assert ds.ddnet_elements == len(group)
         np.testing.assert_allclose(ds.pred_feature.double().numpy(),
                                    fused,
                                    rtol=1e-4,
@@ -173,7 +173,7 @@ def test_blind_modes_skip_ddnet(mode, topk):
     if ddnet_count is not None:
         assert ddnet_count.rows == 0
     for ds, group in zip(out, groups):
-        assert ds.ddnet_images == 0 and ds.ddl_scores.numel() == 0
+        assert ds.ddnet_elements == 0 and ds.ddl_scores.numel() == 0
         sel = ds.ddl_selected.tolist()
         assert len(set(sel)) == len(sel) == min(k, len(group))
         if mode == 'dense':
@@ -271,3 +271,117 @@ def test_group_collate():
         group_collate([dict(inputs=[])])
     with pytest.raises(ValueError, match='different sizes'):
         group_collate([dict(inputs=[imgs[0], torch.zeros(3, 5, 4)])])
+
+
+#: The data-sample fields both DDL wrappers write (the output contract).
+CONTRACT = {'ddl_scores', 'ddl_selected', 'base_elements', 'ddnet_elements',
+            'time_ddnet_s', 'time_base_s', 'time_model_s', 'gflops_base',
+            'gflops_ddnet'}
+
+
+def test_output_contract_and_flops():
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+                       count_flops=True)
+    out = enc(make_groups(), mode='predict')
+    for ds, n in zip(out, SIZES):
+        assert CONTRACT <= set(ds.keys())
+        assert ds.base_elements == 2 and ds.ddnet_elements == n
+        assert ds.time_model_s == pytest.approx(ds.time_ddnet_s +
+                                                ds.time_base_s)
+    # GFLOPs: one image's count (mmengine's analyzer on the backbone and
+    # neck, counted here independently) x images run
+    from mmengine.analysis import FlopAnalyzer
+    x = torch.zeros(1, 3, 24, 24)
+    per_image = FlopAnalyzer(torch.nn.Sequential(enc.base.backbone,
+                                                 enc.base.neck),
+                             (x, )).total() / 1e9
+    assert out[0].gflops_base == pytest.approx(2 * per_image, rel=1e-6)
+    assert out[0].gflops_ddnet > 0
+
+
+def _save(tmp_path, name, state):
+    path = str(tmp_path / name)
+    torch.save(dict(state_dict=state), path)
+    return path
+
+
+def test_strict_loading(tmp_path):
+    torch.manual_seed(7)
+    src = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2))
+    for p in src.parameters():
+        p.data.add_(1.0)
+    base = src.base.state_dict()
+    # a whole-wrapper checkpoint (base.* and ddnet.* keys) serves both
+    wrapper = _save(tmp_path, 'wrapper.pth', src.state_dict())
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+                       base_checkpoint=wrapper, ddnet_checkpoint=wrapper,
+                       allow_random_weights=False)
+    for k, v in src.state_dict().items():
+        assert torch.equal(enc.state_dict()[k], v), k
+    enc(make_groups(), mode='tensor')  # loaded: predicting is allowed
+    # a missing key and an unexpected one are named, with the file
+    broken = dict(base)
+    broken.pop('backbone.conv1.weight')
+    broken['backbone.extra'] = torch.zeros(1)
+    path = _save(tmp_path, 'broken.pth', broken)
+    with pytest.raises(RuntimeError, match='broken.pth') as err:
+        make_encoder(dict(type='DDLAggregator', mode='dense'),
+                     with_ddnet=False, base_checkpoint=path)
+    assert 'backbone.conv1.weight' in str(err.value)
+    assert 'backbone.extra' in str(err.value)
+    # the DDNet's checkpoint as the base's: refused
+    ddnet = _save(tmp_path, 'ddnet.pth', src.ddnet.state_dict())
+    with pytest.raises(RuntimeError, match='does not match the base'):
+        make_encoder(dict(type='DDLAggregator', mode='dense'),
+                     with_ddnet=False, base_checkpoint=ddnet)
+
+
+def test_unloaded_weights_refused():
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+                       allow_random_weights=False)
+    with pytest.raises(RuntimeError, match='the base has no trained'):
+        enc(make_groups(), mode='tensor')
+    # a whole-wrapper state dict loaded by the Runner counts as loaded
+    enc.load_state_dict(enc.state_dict())
+    enc(make_groups(), mode='tensor')
+    dense = make_encoder(dict(type='DDLAggregator', mode='dense'),
+                         allow_random_weights=False)
+    dense.base.load_state_dict(dense.base.state_dict())  # not tracked
+    with pytest.raises(RuntimeError, match='allow_random_weights'):
+        dense(make_groups(), mode='tensor')
+
+
+def test_prob_fusion_refused():
+    with pytest.raises(ValueError, match='fusion_level'):
+        make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2,
+                          fusion_level='prob'))
+
+
+def test_media_pooling_vs_reference():
+    """insightface's media-then-template pooling with the DDL weights."""
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=4),
+                       media_pooling=True)
+    groups = make_groups(seed=3, sizes=(6, 5))
+    media = [[3, 3, 8, 8, 8, 1], [2, 2, 2, 9, 9]]
+    samples = [DataSample(metainfo=dict(media_ids=m)) for m in media]
+    out = enc(groups, samples, mode='predict')
+    for ds, group, mids in zip(out, groups, media):
+        scores = ref_scores(enc, group)
+        order = sorted(range(len(group)), key=lambda i: (-scores[i], i))[:4]
+        kept = scores[order]
+        w = dict(zip(order, (kept - kept.min()) / (kept.max() - kept.min())))
+        feats = {i: ref_feature(enc, group[i]) for i in order}
+        num, den = 0, 0
+        for m in sorted({mids[i] for i in order}):
+            imgs = [i for i in order if mids[i] == m]
+            wm = np.array([w[i] for i in imgs])
+            media_w = wm.mean()
+            if wm.sum() > 0:
+                num = num + media_w * sum(
+                    w[i] * feats[i] for i in imgs) / wm.sum()
+            den += media_w
+        assert ds.ddl_selected.tolist() == order
+        np.testing.assert_allclose(ds.pred_feature.double().numpy(),
+                                   num / den, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match='media_ids'):
+        enc(groups, [DataSample(), DataSample()], mode='predict')

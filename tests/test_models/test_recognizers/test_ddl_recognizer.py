@@ -109,7 +109,7 @@ def build(base=None, aggregator=None, spread=True, **kwargs):
         type='DDLRecognizer', base=base or r3d_cfg(), ddnet=ddnet_cfg(),
         aggregator=aggregator or dict(type='DDLAggregator', mode='ddl',
                                       topk=2),
-        **kwargs))
+        **{'allow_random_weights': True, **kwargs}))
     if spread:
         for head in (model.base.cls_head, model.ddnet.cls_head):
             for m in head.modules():
@@ -171,8 +171,8 @@ class Recorder:
 
 def expected_layout(num_crops):
     regions = CROP_REGIONS if num_crops == 3 else (0, )
-    return [(clip, regions[crop]) for crop in range(num_crops)
-            for clip in range(N_CLIPS)]
+    return [(clip, regions[crop]) for clip in range(N_CLIPS)
+            for crop in range(num_crops)]
 
 
 def np_softmax(x):
@@ -180,13 +180,22 @@ def np_softmax(x):
     return e / e.sum(-1, keepdims=True)
 
 
-def clip_probs(rec: Recorder) -> dict:
-    """Per clip: base softmax probabilities averaged over its crops."""
-    probs = np_softmax(rec.out.double().numpy())
+def clip_outputs(rec: Recorder, level: str = 'feature') -> dict:
+    """Per clip: base logits (``'feature'``) or softmax probabilities
+    (``'prob'``) averaged over its crops."""
+    out = rec.out.double().numpy()
+    if level == 'prob':
+        out = np_softmax(out)
     per_clip = {}
-    for (clip, _), p in zip(identify(rec.views), probs):
+    for (clip, _), p in zip(identify(rec.views), out):
         per_clip.setdefault(clip, []).append(p)
     return {c: np.mean(ps, 0) for c, ps in per_clip.items()}
+
+
+def fused_probs(outputs: np.ndarray, w: np.ndarray, level: str) -> np.ndarray:
+    """Weighted mean of the clips' outputs; softmax once at feature level."""
+    fused = (w[:, None] * outputs).sum(0) / w.sum()
+    return np_softmax(fused) if level == 'feature' else fused
 
 
 def run(model, data):
@@ -199,9 +208,12 @@ def run(model, data):
     return sample, dd, base
 
 
-def test_three_crop_crop_major_ddl():
+@pytest.mark.parametrize('level', ['feature', 'prob'])
+def test_three_crop_crop_major_ddl(level):
     model = build(num_crops=3, ddnet_input=dict(size=8), max_testing_views=4,
-                  count_flops=False)
+                  count_flops=False,
+                  aggregator=dict(type='DDLAggregator', mode='ddl', topk=2,
+                                  fusion_level=level))
     sample, dd, base = run(model, video_batch(num_crops=3))
     # DDNet: all 15 views, crop-major, on the 8x8 copy
     assert dd.views.shape == (3 * N_CLIPS, 3, T, 8, 8)
@@ -212,7 +224,7 @@ def test_three_crop_crop_major_ddl():
         np.mean([s for (c, _), s in zip(identify(dd.views), view_scores)
                  if c == clip]) for clip in range(N_CLIPS)
     ])
-    np.testing.assert_allclose(sample.ddl_clip_scores.numpy(), clip_scores,
+    np.testing.assert_allclose(sample.ddl_scores.numpy(), clip_scores,
                                rtol=1e-5)
     selected = np.argsort(-clip_scores, kind='stable')[:2]
     assert sample.ddl_selected.tolist() == selected.tolist()
@@ -220,18 +232,18 @@ def test_three_crop_crop_major_ddl():
     assert sorted(identify(base.views)) == sorted(
         (int(c), r) for c in selected for r in range(3))
     assert base.views.shape[0] == 6 and len(base.inputs) == 2
-    # fusion: crop-averaged softmax, Eq. 9-11 weights, weighted mean
-    probs = clip_probs(base)
+    # fusion: crop-averaged logits / softmax, Eq. 9-11 weights
+    outs = clip_outputs(base, level)
     kept = clip_scores[selected]
     w = (kept - kept.min()) / (kept.max() - kept.min())
-    expect = sum(wi * probs[int(c)] for wi, c in zip(w, selected)) / w.sum()
+    expect = fused_probs(np.stack([outs[int(c)] for c in selected]), w, level)
     np.testing.assert_allclose(sample.pred_score.numpy(), expect, rtol=1e-5,
                                atol=1e-7)
     assert sample.pred_label.item() == int(np.argmax(expect))
-    assert (sample.base_clips, sample.ddnet_clips, sample.base_views,
+    assert (sample.base_elements, sample.ddnet_elements, sample.base_views,
             sample.ddnet_views) == (2, N_CLIPS, 6, 15)
-    assert sample.model_time_s > 0
-    assert sample.model_time_s == pytest.approx(sample.time_ddnet_s +
+    assert sample.time_model_s > 0
+    assert sample.time_model_s == pytest.approx(sample.time_ddnet_s +
                                                 sample.time_base_s)
     assert 'gflops_base' not in sample
     assert sample.gt_label.item() == 3 and sample.video_id == 'vid0'
@@ -250,22 +262,22 @@ def test_all_modes(mode, topk, threshold):
     if ref.needs_scores:
         assert identify(dd.views) == expected_layout(1)
         scores = dd.out.double().numpy()
-        np.testing.assert_allclose(sample.ddl_clip_scores.numpy(), scores,
+        np.testing.assert_allclose(sample.ddl_scores.numpy(), scores,
                                    rtol=1e-5)
         assert torch.equal(sample.ddl_selected, ref.select(
             torch.from_numpy(scores).float()))
-        assert sample.ddnet_clips == N_CLIPS
+        assert sample.ddnet_elements == N_CLIPS
     else:  # DDNet skipped
-        assert dd.inputs == [] and sample.ddnet_clips == 0
-        assert torch.isnan(sample.ddl_clip_scores).all()
+        assert dd.inputs == [] and sample.ddnet_elements == 0
+        assert sample.ddl_scores.numel() == 0
         assert torch.equal(sample.ddl_selected,
                            ref.select(num_elements=N_CLIPS))
     selected = sample.ddl_selected.tolist()
     assert sorted(c for c, _ in identify(base.views)) == sorted(selected)
-    assert sample.base_clips == len(selected) == {
+    assert sample.base_elements == len(selected) == {
         'ddl': 3, 'top1': 1, 'dense': N_CLIPS, 'uniform': 2, 'random': 3
     }.get(mode, len(selected))
-    probs = np.stack([clip_probs(base)[c] for c in selected])
+    outs = np.stack([clip_outputs(base)[c] for c in selected])
     if mode == 'ddl':
         kept = scores[selected]
         w = (kept - kept.min()) / (kept.max() - kept.min())
@@ -275,7 +287,7 @@ def test_all_modes(mode, topk, threshold):
     else:
         w = np.ones(len(selected))
     np.testing.assert_allclose(sample.pred_score.numpy(),
-                               (w[:, None] * probs).sum(0) / w.sum(),
+                               fused_probs(outs, w, 'feature'),
                                rtol=1e-5, atol=1e-7)
 
 
@@ -298,7 +310,7 @@ def test_families_flops_and_outputs(family):
     assert score.shape == (NUM_CLASSES, ) and torch.isfinite(score).all()
     assert score.sum().item() == pytest.approx(1.0, abs=1e-5)
     # first call: the real run (the FLOP count traces one more view)
-    assert sample.base_views == 3 * sample.base_clips == len(base.inputs[0])
+    assert sample.base_views == 3 * sample.base_elements == len(base.inputs[0])
     view = model.data_preprocessor(data)['inputs'][0, :1]
     assert sample.gflops_base == pytest.approx(
         _head_flops(model.base, view) * sample.base_views, rel=1e-6)
@@ -414,7 +426,7 @@ def test_runner_test_loop_with_ddl_metric(tmp_path, monkeypatch):
         model=dict(type='DDLRecognizer', base=r3d_cfg(), ddnet=ddnet_cfg(),
                    aggregator=dict(type='DDLAggregator', mode='ddl',
                                    threshold=0.5, topk=3),
-                   num_crops=3),
+                   num_crops=3, allow_random_weights=True),
         work_dir=str(tmp_path),
         test_dataloader=dict(dataset=videos, batch_size=2,
                              sampler=dict(type='DefaultSampler',
@@ -434,3 +446,75 @@ def test_runner_test_loop_with_ddl_metric(tmp_path, monkeypatch):
     assert metrics['ddl/gflops_total'] == pytest.approx(
         metrics['ddl/gflops_base'] + metrics['ddl/gflops_ddnet'])
     assert metrics['ddl/gflops_base'] > 0 and metrics['ddl/gflops_ddnet'] > 0
+
+
+#: The data-sample fields both DDL wrappers write (the output contract).
+CONTRACT = {'ddl_scores', 'ddl_selected', 'base_elements', 'ddnet_elements',
+            'time_ddnet_s', 'time_base_s', 'time_model_s', 'gflops_base',
+            'gflops_ddnet'}
+
+
+def test_output_contract():
+    model = build(num_crops=1)
+    sample, _, _ = run(model, video_batch(num_crops=1, seed=6))
+    assert CONTRACT <= set(sample.keys())
+    assert sample.ddl_scores.shape == (N_CLIPS, )
+    assert (sample.base_elements, sample.ddnet_elements) == (2, N_CLIPS)
+
+
+def test_feature_fusion_equals_head_of_fused_features():
+    """Eq. 8 on features: the linear head applied to the D-score-weighted
+    mean of the clips' (crop-averaged) pooled features, softmax once."""
+    model = build(num_crops=3, count_flops=False)
+    fc = model.base.cls_head.fc_cls
+    feats = []
+    handle = fc.register_forward_pre_hook(
+        lambda m, args: feats.append(args[0].detach()))
+    try:
+        sample, dd, base = run(model, video_batch(num_crops=3, seed=7))
+    finally:
+        handle.remove()
+    x = torch.cat(feats).double().numpy()  # (views, in_channels)
+    per_clip = {}
+    for (clip, _), f in zip(identify(base.views), x):
+        per_clip.setdefault(clip, []).append(f)
+    selected = sample.ddl_selected.tolist()
+    kept = sample.ddl_scores.double().numpy()[selected]
+    w = (kept - kept.min()) / (kept.max() - kept.min())
+    fused = sum(wi * np.mean(per_clip[c], 0)
+                for wi, c in zip(w, selected)) / w.sum()
+    logits = fc.weight.double().detach().numpy() @ fused + \
+        fc.bias.double().detach().numpy()
+    np.testing.assert_allclose(sample.pred_score.numpy(), np_softmax(logits),
+                               rtol=1e-5, atol=1e-7)
+    # probability fusion differs on the same video
+    prob = build(num_crops=3, count_flops=False, aggregator=dict(
+        type='DDLAggregator', mode='ddl', topk=2, fusion_level='prob'))
+    other, _, _ = run(prob, video_batch(num_crops=3, seed=7))
+    assert not np.allclose(other.pred_score.numpy(), np_softmax(logits),
+                           rtol=1e-2, atol=0)
+
+
+def test_strict_loading_bare_and_wrapper_checkpoints(tmp_path):
+    src = build(count_flops=False, spread=False)
+    for p in src.parameters():
+        p.data.add_(torch.randn_like(p))
+    wrapper = str(tmp_path / 'wrapper.pth')
+    torch.save(dict(state_dict=src.state_dict()), wrapper)
+    model = build(base_checkpoint=wrapper, ddnet_checkpoint=wrapper,
+                  spread=False, allow_random_weights=False)
+    for k, v in src.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+    broken = dict(src.base.state_dict())
+    broken['cls_head.extra'] = torch.zeros(2)
+    path = str(tmp_path / 'broken.pth')
+    torch.save(dict(state_dict=broken), path)
+    with pytest.raises(RuntimeError, match='broken.pth.*cls_head.extra'):
+        build(base_checkpoint=path)
+
+
+def test_unloaded_weights_refused():
+    model = build(count_flops=False, allow_random_weights=False)
+    x = model.data_preprocessor(video_batch(num_crops=1))['inputs']
+    with pytest.raises(RuntimeError, match='the base has no trained'):
+        model(x, mode='tensor')

@@ -1,0 +1,26 @@
+# Views of a sampled clip: the recognizers' 3-crop test view and the centre
+# view scored by the discriminability pass, at short side 256 or 128.
+three_crop_256 = [
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='ThreeCrop', crop_size=256),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+center_crop_256 = [
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='CenterCrop', crop_size=256),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+three_crop_128 = [
+    dict(type='Resize', scale=(-1, 128)),
+    dict(type='ThreeCrop', crop_size=128),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+center_crop_128 = [
+    dict(type='Resize', scale=(-1, 128)),
+    dict(type='CenterCrop', crop_size=128),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]

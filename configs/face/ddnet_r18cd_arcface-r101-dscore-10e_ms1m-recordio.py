@@ -1,0 +1,59 @@
+# Train the 2D DDNet (paper Sec. 3.2, Eq. 5-6) on the D-scores the frozen
+# ArcFace ResNet-101 gives every MS1M training image (written by the hook):
+#   --cfg-options custom_hooks.0.base_checkpoint=PATH/TO/arcface_r101.pth
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/models/ddnet_r18cd_face.py',
+    '../_base_/ddl/discriminability_hook.py',
+]
+custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
+
+data_root = 'data/ms1m-retinaface-t1'
+base_config = '{{ fileDirname }}/arcface_r101_4xb128-24e_ms1m-recordio.py'
+base_checkpoint = ('work_dirs/arcface_r101_4xb128-24e_ms1m-recordio/'
+                   'epoch_24.pth')
+
+model = _base_.ddnet_model
+
+train_pipeline = [
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='MXFaceDataset',
+        data_root=data_root,
+        ann_file='train.idx',
+        rec_file='train.rec',
+        pipeline=train_pipeline))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+custom_hooks = [
+    dict(
+        _base_.discriminability_hook,
+        base_config=base_config,
+        base_checkpoint=base_checkpoint,
+        # one element per image: the decoded face, packed as the base sees it
+        candidate_pipeline=[dict(type='PackInputs')],
+        stage='pre_logits',  # the 512-d face embedding
+        batch_size=256)
+]
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=9),
+]
+train_cfg = dict(by_epoch=True, max_epochs=10)
+auto_scale_lr = dict(base_batch_size=256)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                     max_keep_ckpts=2))

@@ -1,0 +1,14 @@
+# DDL test of the I3D-R50 ActivityNet-1.2 recognizer (paper Table 8): the DDNet
+# scores all 60 candidate clips x 3 crops, the base runs on the top-9.
+_base_ = [
+    './i3d_r50_8xb8-32x2x1-100e_activitynet12-rgb.py',
+    '../_base_/ddl/ddl_recognizer.py',
+]
+
+model = dict(
+    _delete_=True,
+    base=_base_.model,
+    aggregator=dict(
+        type='DDLAggregator', mode='ddl', topk=_base_.anet12_topk),
+    **_base_.ddl_recognizer)
+test_evaluator = dict(type='DDLMetric')

@@ -1,0 +1,14 @@
+# DDL test of the R(2+1)D-R50 Kinetics-700 recognizer (paper Table 9): the
+# DDNet scores all 30 candidate clips x 3 crops, the base runs on the top-5.
+_base_ = [
+    './r2plus1d_r50_8xb8-32x2x1-180e_kinetics700-rgb.py',
+    '../_base_/ddl/ddl_recognizer.py',
+]
+
+model = dict(
+    _delete_=True,
+    base=_base_.model,
+    aggregator=dict(
+        type='DDLAggregator', mode='ddl', topk=_base_.k700_topk),
+    **_base_.ddl_recognizer)
+test_evaluator = dict(type='DDLMetric')

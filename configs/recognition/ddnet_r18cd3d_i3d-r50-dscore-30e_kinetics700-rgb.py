@@ -1,0 +1,19 @@
+# Train the 3D DDNet on the D-scores the frozen I3D-R50 Kinetics-700 recognizer
+# gives the 30 candidate clips of every training video (written by the hook).
+_base_ = [
+    '../_base_/ddl/ddnet_r18cd3d_dscore-30e.py',
+    '../_base_/ddl/candidates_k700.py',
+]
+
+base_config = ('{{ fileDirname }}/'
+               'i3d_r50_8xb8-32x2x1-100e_kinetics700-rgb.py')
+base_checkpoint = 'checkpoints/i3d_r50_kinetics700.pth'
+
+train_dataloader = dict(dataset=_base_.k700_train)
+custom_hooks = [
+    dict(
+        _base_.discriminability_hook,
+        base_config=base_config,
+        base_checkpoint=base_checkpoint,
+        candidate_pipeline=_base_.k700_sampling + _base_.center_crop_256)
+]

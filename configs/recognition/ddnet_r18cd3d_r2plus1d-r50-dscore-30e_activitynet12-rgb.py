@@ -1,0 +1,20 @@
+# Train the 3D DDNet on the D-scores the frozen R(2+1)D-R50 ActivityNet-1.2
+# recognizer gives the 60 candidate clips of every training video (written by
+# the hook).
+_base_ = [
+    '../_base_/ddl/ddnet_r18cd3d_dscore-30e.py',
+    '../_base_/ddl/candidates_anet12.py',
+]
+
+base_config = ('{{ fileDirname }}/'
+               'r2plus1d_r50_8xb8-32x2x1-180e_activitynet12-rgb.py')
+base_checkpoint = 'checkpoints/r2plus1d_r50_activitynet12.pth'
+
+train_dataloader = dict(dataset=_base_.anet12_train)
+custom_hooks = [
+    dict(
+        _base_.discriminability_hook,
+        base_config=base_config,
+        base_checkpoint=base_checkpoint,
+        candidate_pipeline=_base_.anet12_sampling + _base_.center_crop_128)
+]

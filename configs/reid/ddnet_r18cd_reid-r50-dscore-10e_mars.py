@@ -1,0 +1,67 @@
+# Train the 2D DDNet on the D-scores the frozen ResNet-50 re-ID model gives
+# every MARS training frame (cosine on the BN-neck feature; the hook writes
+# them):
+#   --cfg-options custom_hooks.0.base_checkpoint=PATH/TO/reid_r50.pth
+_base_ = [
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/models/ddnet_r18cd_reid.py',
+    '../_base_/ddl/discriminability_hook.py',
+]
+custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
+
+data_root = 'data/mars'
+base_config = '{{ fileDirname }}/reid_r50_1xb64-ce-triplet-120e_mars.py'
+base_checkpoint = 'work_dirs/reid_r50_1xb64-ce-triplet-120e_mars/epoch_120.pth'
+base_img_scale = (128, 256)  # (w, h) the base model's input
+
+model = _base_.ddnet_model
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='Resize', scale=(_base_.ddnet_input_size[1],
+                               _base_.ddnet_input_size[0])),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type='MARSDataset',
+        data_root=data_root,
+        split='train',
+        item='image',
+        pipeline=train_pipeline))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+custom_hooks = [
+    dict(
+        _base_.discriminability_hook,
+        base_config=base_config,
+        base_checkpoint=base_checkpoint,
+        # one element per frame, as the base model sees it at test time
+        candidate_pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='Resize', scale=base_img_scale),
+            dict(type='PackInputs'),
+        ],
+        stage='pre_logits',  # the BN-neck retrieval feature
+        batch_size=128)
+]
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=9),
+]
+train_cfg = dict(by_epoch=True, max_epochs=10)
+auto_scale_lr = dict(base_batch_size=256)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
+                                     max_keep_ckpts=2))

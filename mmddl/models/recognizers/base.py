@@ -1,0 +1,323 @@
+"""Base class of the test-time DDL wrappers: one output contract, one strict
+checkpoint loader, one score -> select -> run -> fuse loop (Eq. 7-11)."""
+import time
+from abc import ABCMeta, abstractmethod
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from mmengine.registry import MODELS
+from mmengine.structures import BaseDataElement
+
+from mmddl.models.aggregators import DDLAggregator
+from mmddl.models.utils import load_submodule_checkpoint
+
+#: Sub-models of a wrapper, by attribute name.
+PARTS = ('base', 'ddnet')
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def build_aggregator(cfg: Union[dict, DDLAggregator]) -> DDLAggregator:
+    """A :class:`DDLAggregator` from its config (or the instance itself)."""
+    agg = cfg if isinstance(cfg, DDLAggregator) else MODELS.build(cfg)
+    if not isinstance(agg, DDLAggregator):
+        raise TypeError('aggregator must build a DDLAggregator, got '
+                        f'{type(agg).__name__}')
+    return agg
+
+
+class BaseDDLModel(BaseModel, metaclass=ABCMeta):
+    """Test-time DDL around a frozen base model and a DDNet.
+
+    Per batch of groups (a video's clips, a face template's images, a
+    tracklet's frames): the DDNet scores every element (skipped by the
+    aggregator's blind modes), the aggregator selects elements (Eq. 7), the
+    base runs on the selected ones only and their outputs are fused with the
+    aggregator's weights (Eq. 8-11). Subclasses say what an element is and
+    what the base's output of one is.
+
+    Written into each data sample (the output contract):
+
+    * ``ddl_scores`` (n,) D-scores of all candidate elements (empty when the
+      DDNet was skipped);
+    * ``ddl_selected`` (k,) indices of the elements the base ran on, in the
+      aggregator's order;
+    * ``base_elements`` (int, k), ``ddnet_elements`` (int, n or 0);
+    * ``time_ddnet_s``, ``time_base_s`` and ``time_model_s`` (their sum):
+      wall seconds of the model forwards (CUDA-synchronised) for the batch,
+      divided evenly among its groups (batch size 1: the group's own time);
+    * ``gflops_base``, ``gflops_ddnet`` when ``count_flops``: GFLOPs of one
+      element x elements run, measured once per input shape;
+    * the fused prediction (see the subclass).
+
+    Args:
+        base (nn.Module): The built base model.
+        ddnet (nn.Module, optional): The built DDNet; required by the
+            aggregator's score modes.
+        aggregator (dict | DDLAggregator): Aggregator config or instance.
+        base_checkpoint (str, optional): Checkpoint of the base, loaded
+            strictly (bare or wrapper keys, see
+            :func:`mmddl.models.utils.submodule_state`).
+        ddnet_checkpoint (str, optional): Checkpoint of the DDNet, likewise.
+        count_flops (bool): Report GFLOPs. Defaults to False.
+        allow_random_weights (bool): Allow predicting with a base / DDNet
+            whose weights were never loaded (tests only). Defaults to False.
+        data_preprocessor (dict, optional): This model's preprocessor.
+        init_cfg (dict, optional): mmengine init config.
+    """
+    #: Class of the data samples made when none are given.
+    data_sample_type: type = BaseDataElement
+
+    def __init__(self,
+                 base: nn.Module,
+                 ddnet: Optional[nn.Module],
+                 aggregator: Union[dict, DDLAggregator],
+                 base_checkpoint: Optional[str] = None,
+                 ddnet_checkpoint: Optional[str] = None,
+                 count_flops: bool = False,
+                 allow_random_weights: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        self.aggregator = build_aggregator(aggregator)
+        if self.aggregator.needs_scores and ddnet is None:
+            raise ValueError(f'aggregator {self.aggregator!r} ranks elements '
+                             'by D-score: a `ddnet` is required.')
+        self.base = base
+        self.ddnet = ddnet
+        self.base_checkpoint = base_checkpoint
+        self.ddnet_checkpoint = ddnet_checkpoint
+        self.count_flops = bool(count_flops)
+        self.allow_random_weights = bool(allow_random_weights)
+        self._weights_loaded = dict.fromkeys(PARTS, False)
+        self.load_checkpoints()
+
+    # ------------------------------------------------------------ weights
+    def load_checkpoints(self) -> None:
+        """Load ``base_checkpoint`` / ``ddnet_checkpoint`` strictly."""
+        for part in PARTS:
+            ckpt, model = getattr(self, f'{part}_checkpoint'), getattr(
+                self, part)
+            if ckpt and model is not None:
+                load_submodule_checkpoint(model, ckpt, part)
+                self._weights_loaded[part] = True
+
+    def init_weights(self) -> None:
+        """Initialise, then re-load the checkpoints (so a Runner's weight
+        initialisation cannot overwrite the trained base / DDNet)."""
+        super().init_weights()
+        self._weights_loaded = dict.fromkeys(PARTS, False)
+        self.load_checkpoints()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args,
+                              **kwargs) -> None:
+        """Also count a sub-model as loaded when a whole-wrapper state dict
+        holds all of its entries."""
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        for part in PARTS:
+            model = getattr(self, part)
+            if model is not None and all(
+                    f'{prefix}{part}.{k}' in state_dict
+                    for k in model.state_dict()):
+                self._weights_loaded[part] = True
+
+    def _check_weights(self) -> None:
+        parts = PARTS if self.aggregator.needs_scores else PARTS[:1]
+        for part in parts:
+            if not (self._weights_loaded[part] or self.allow_random_weights):
+                raise RuntimeError(
+                    f'{type(self).__name__}: the {part} has no trained '
+                    f'weights (no {part}_checkpoint was loaded). Set '
+                    f'{part}_checkpoint (tools/test.py: the positional '
+                    'checkpoint / --ddnet-checkpoint), load a wrapper '
+                    'checkpoint, or pass allow_random_weights=True (tests).')
+
+    def train(self, mode: bool = True) -> 'BaseDDLModel':
+        """Set the mode; the base and the DDNet always stay in eval mode
+        (frozen BN statistics): this is a test-time model."""
+        super().train(mode)
+        for part in PARTS:
+            if getattr(self, part) is not None:
+                getattr(self, part).eval()
+        return self
+
+    # ------------------------------------------------------------ subclass
+    @abstractmethod
+    def split_groups(self, inputs, data_samples: Optional[list]
+                     ) -> List[torch.Tensor]:
+        """The collated inputs as one ``(n_i, ...)`` element stack per
+        group."""
+
+    @abstractmethod
+    def score_elements(self, x: torch.Tensor) -> torch.Tensor:
+        """D-scores ``(n,)`` of a stack of elements (the DDNet)."""
+
+    @abstractmethod
+    def element_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Base outputs ``(n, d)`` of a stack of elements, as fused."""
+
+    @abstractmethod
+    def element_gflops(self, part: str, element: torch.Tensor) -> float:
+        """GFLOPs of ``part`` (``'base'`` / ``'ddnet'``) on one element."""
+
+    def fuse(self, outputs: torch.Tensor, kept_scores: Optional[torch.Tensor],
+             selected: List[torch.Tensor],
+             data_samples: Optional[list]) -> torch.Tensor:
+        """Fuse the kept outputs of all groups: ``(G, d)``.
+
+        Args:
+            outputs (Tensor): (K, d) kept elements' outputs, group by group.
+            kept_scores (Tensor, optional): (K,) their D-scores.
+            selected (list[Tensor]): Kept indices per group.
+            data_samples (list, optional): One per group.
+
+        Returns:
+            Tensor: (G, d) fused outputs.
+        """
+        return self.aggregator.fuse_groups(outputs, kept_scores,
+                                           [len(s) for s in selected])
+
+    def fused_prediction(self, fused: torch.Tensor) -> torch.Tensor:
+        """The model's prediction from the fused outputs ``(G, d)``."""
+        return fused
+
+    @abstractmethod
+    def set_prediction(self, sample: BaseDataElement,
+                       pred: torch.Tensor) -> None:
+        """Write one group's prediction into its data sample."""
+
+    # ------------------------------------------------------------ loop
+    @staticmethod
+    def chunked(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                step: Optional[int]) -> torch.Tensor:
+        """``fn`` over ``x`` in chunks of ``step`` rows (None: at once)."""
+        step = step or x.shape[0]
+        return torch.cat([fn(x[i:i + step])
+                          for i in range(0, x.shape[0], step)])
+
+    @staticmethod
+    def map_groups(fn: Callable[[torch.Tensor], torch.Tensor],
+                   groups: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        """``fn`` over the elements of all groups, in one call when their
+        elements share a shape; split back per group."""
+        if len({tuple(g.shape[1:]) for g in groups}) == 1:
+            return list(fn(torch.cat(list(groups))).split(
+                [g.shape[0] for g in groups]))
+        return [fn(g) for g in groups]
+
+    def encode_groups(self, groups: List[torch.Tensor],
+                      data_samples: Optional[list] = None) -> List[Dict]:
+        """Score, select, run the base on the selected elements, fuse.
+
+        Args:
+            groups (list[Tensor]): ``(n_i, ...)`` elements per group.
+            data_samples (list, optional): One per group (read by
+                :meth:`fuse` of subclasses that need meta information).
+
+        Returns:
+            list[dict]: Per group ``pred`` and the contract's fields.
+        """
+        self._check_weights()
+        agg = self.aggregator
+        device = groups[0].device
+        _sync(device)
+        t0 = time.perf_counter()
+        scores = (self.map_groups(self.score_elements, groups)
+                  if agg.needs_scores else None)
+        _sync(device)
+        t1 = time.perf_counter()
+        selected = agg.select_groups(
+            None if scores is None else torch.cat(scores),
+            [g.shape[0] for g in groups])
+        selected = [s.to(g.device) for s, g in zip(selected, groups)]
+        outputs = self.map_groups(
+            self.element_outputs, [g[s] for g, s in zip(groups, selected)])
+        kept = None if scores is None else torch.cat(
+            [sc[s.to(sc.device)] for sc, s in zip(scores, selected)])
+        preds = self.fused_prediction(
+            self.fuse(torch.cat(outputs), kept, selected, data_samples))
+        _sync(device)
+        t2 = time.perf_counter()
+        n_groups = len(groups)
+        results = []
+        for i, (group, sel) in enumerate(zip(groups, selected)):
+            res = dict(
+                pred=preds[i],
+                ddl_scores=(torch.zeros(0) if scores is None else
+                            scores[i].detach().float().cpu()),
+                ddl_selected=sel.cpu(),
+                base_elements=int(sel.numel()),
+                ddnet_elements=0 if scores is None else int(group.shape[0]),
+                time_ddnet_s=(t1 - t0) / n_groups,
+                time_base_s=(t2 - t1) / n_groups,
+                time_model_s=(t2 - t0) / n_groups)
+            if self.count_flops:
+                res['gflops_base'] = self.element_gflops(
+                    'base', group[:1]) * res['base_elements']
+                res['gflops_ddnet'] = (self.element_gflops(
+                    'ddnet', group[:1]) * res['ddnet_elements']
+                                       if scores is not None else 0.0)
+            results.append(res)
+        return results
+
+    # ------------------------------------------------------------ interface
+    def _groups(self, inputs,
+                data_samples: Optional[list]) -> List[torch.Tensor]:
+        """:meth:`split_groups`, checked against the data samples."""
+        groups = self.split_groups(inputs, data_samples)
+        if data_samples is not None and len(data_samples) != len(groups):
+            raise ValueError(f'{len(data_samples)} data samples for '
+                             f'{len(groups)} groups')
+        return groups
+
+    def predict(self, inputs, data_samples: Optional[list] = None) -> list:
+        """Data samples with the fused prediction and the contract's fields.
+
+        Args:
+            inputs: Collated groups (see the subclass).
+            data_samples (list, optional): One per group; filled in place.
+
+        Returns:
+            list: The data samples.
+        """
+        groups = self._groups(inputs, data_samples)
+        with torch.no_grad():
+            results = self.encode_groups(groups, data_samples)
+        if data_samples is None:
+            data_samples = [None] * len(groups)
+        out = []
+        for sample, res in zip(data_samples, results):
+            sample = self.data_sample_type() if sample is None else sample
+            self.set_prediction(sample, res.pop('pred'))
+            for name, value in res.items():
+                sample.set_field(value, name)
+            out.append(sample)
+        return out
+
+    def forward(self,
+                inputs,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor'):
+        """``'predict'``: data samples (:meth:`predict`); ``'tensor'``: the
+        stacked fused predictions; ``'loss'`` is refused (a test-time model:
+        train the base and the DDNet with their own configs)."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            groups = self._groups(inputs, data_samples)
+            with torch.no_grad():
+                return torch.stack(
+                    [r['pred'] for r in self.encode_groups(groups,
+                                                           data_samples)])
+        if mode == 'loss':
+            raise RuntimeError(
+                f"{type(self).__name__} is a test-time model and has no "
+                "mode='loss'; train the base and the DDNet separately with "
+                'their own configs.')
+        raise RuntimeError(f'Invalid mode {mode!r}; only predict and tensor.')

@@ -1,0 +1,84 @@
+"""Strict loading of a sub-model checkpoint into a test-time wrapper."""
+import re
+from typing import Dict
+
+import torch
+import torch.nn as nn
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def _first(keys, n: int = 5) -> str:
+    keys = sorted(keys)
+    more = f' ... ({len(keys)} in all)' if len(keys) > n else ''
+    return ', '.join(keys[:n]) + more
+
+
+def submodule_state(state: Dict[str, torch.Tensor], part: str,
+                    model: nn.Module,
+                    filename: str) -> Dict[str, torch.Tensor]:
+    """The entries of ``state`` for the wrapper's sub-model ``part``.
+
+    A bare checkpoint of the sub-model (keys as the Runner saves them for the
+    model alone) is taken as is; a wrapper checkpoint (keys ``<part>.*``,
+    perhaps beside other sub-models' ``<name>.*``) gives its ``<part>.*``
+    entries with the prefix removed. DDP's ``module.`` prefix is dropped.
+
+    Args:
+        state (dict): The checkpoint's state dict.
+        part (str): The sub-model's attribute name in the wrapper, e.g.
+            ``'base'``.
+        model (nn.Module): The sub-model.
+        filename (str): The checkpoint path (for the error message).
+
+    Returns:
+        dict: State dict with exactly the keys and shapes of ``model``.
+
+    Raises:
+        RuntimeError: Missing or unexpected keys, or shape mismatches.
+    """
+    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+    prefix = part + '.'
+    if any(k.startswith(prefix) for k in state):
+        state = {k[len(prefix):]: v for k, v in state.items()
+                 if k.startswith(prefix)}
+    own = model.state_dict()
+    missing = set(own) - set(state)
+    unexpected = set(state) - set(own)
+    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+              for k, v in own.items()
+              if k in state and tuple(state[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        problems = []
+        if missing:
+            problems.append(f'missing keys {_first(missing)}')
+        if unexpected:
+            problems.append(f'unexpected keys {_first(unexpected)}')
+        if shapes:
+            problems.append(f'shape mismatches {_first(shapes, 3)}')
+        raise RuntimeError(
+            f'{filename}: the checkpoint does not match the {part} '
+            f'({type(model).__name__}): ' + '; '.join(problems) +
+            f'. Expected the {part} alone (keys like '
+            f'{_first(own, 2)}) or a wrapper checkpoint ({prefix}*).')
+    return state
+
+
+def load_submodule_checkpoint(model: nn.Module, filename: str,
+                              part: str) -> None:
+    """Load ``filename`` into the wrapper's sub-model ``part`` strictly.
+
+    Args:
+        model (nn.Module): The sub-model.
+        filename (str): Checkpoint path or URL (mmengine loaders).
+        part (str): The sub-model's attribute name in the wrapper.
+
+    Raises:
+        RuntimeError: The checkpoint does not match (see
+            :func:`submodule_state`).
+    """
+    ckpt = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise RuntimeError(f'{filename}: no state dict in the checkpoint')
+    model.load_state_dict(submodule_state(state, part, model, filename),
+                          strict=True)
