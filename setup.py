@@ -1,12 +1,20 @@
 """Install mmddl: ``pip install -e .`` (``.[tests]`` for the test tools)."""
+import os
 import os.path as osp
+import shutil
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+from setuptools.command.develop import develop
+
+ROOT = osp.dirname(osp.abspath(__file__))
+#: Shipped in ``mmddl/.mim/`` for ``mim`` and ``mmddl::`` config paths.
+MIM_FILES = ('configs', 'tools')
 
 
 def read_requirements(name: str) -> list:
     """Requirement lines of ``requirements/<name>.txt`` (no comments)."""
-    path = osp.join(osp.dirname(__file__), 'requirements', f'{name}.txt')
+    path = osp.join(ROOT, 'requirements', f'{name}.txt')
     with open(path) as f:
         return [ln.split('#')[0].strip() for ln in f
                 if ln.split('#')[0].strip()]
@@ -14,9 +22,53 @@ def read_requirements(name: str) -> list:
 
 def read_version() -> str:
     scope: dict = {}
-    with open(osp.join(osp.dirname(__file__), 'mmddl', 'version.py')) as f:
+    with open(osp.join(ROOT, 'mmddl', 'version.py')) as f:
         exec(f.read(), scope)
     return scope['__version__']
+
+
+def add_mim_extension(package_dir: str, mode: str) -> None:
+    """Put ``configs`` and ``tools`` into ``<package_dir>/.mim``.
+
+    ``symlink`` for editable installs (the source tree stays the truth),
+    ``copy`` for wheels (into the build directory, not the source tree).
+    """
+    mim_path = osp.join(package_dir, '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in MIM_FILES:
+        src, dst = osp.join(ROOT, name), osp.join(mim_path, name)
+        if not osp.exists(src):
+            raise FileNotFoundError(f'{src} is missing: cannot ship it in '
+                                    'mmddl/.mim (incomplete checkout?)')
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, mim_path), dst)
+        else:
+            shutil.copytree(
+                src, dst, ignore=shutil.ignore_patterns('__pycache__',
+                                                        '*.pyc'))
+
+
+class BuildPyWithMim(build_py):
+    """``build_py`` that also ships ``configs`` and ``tools``."""
+
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False):
+            add_mim_extension(osp.join(ROOT, 'mmddl'), 'symlink')
+        else:
+            add_mim_extension(osp.join(self.build_lib, 'mmddl'), 'copy')
+
+
+class DevelopWithMim(develop):
+    """Legacy ``setup.py develop``: symlinks, like an editable install."""
+
+    def run(self):
+        add_mim_extension(osp.join(ROOT, 'mmddl'), 'symlink')
+        super().run()
 
 
 setup(
@@ -24,17 +76,21 @@ setup(
     version=read_version(),
     description='Discriminability Distillation (DDL) for OpenMMLab: '
     'group recognition for video clips, face templates and re-ID tracklets',
-    long_description=open('README.md').read() if osp.exists('README.md')
-    else '',
+    long_description=open(osp.join(ROOT, 'README.md')).read()
+    if osp.exists(osp.join(ROOT, 'README.md')) else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     python_requires='>=3.8',
     install_requires=read_requirements('runtime'),
     extras_require=dict(
         tests=read_requirements('tests'),
+        # mmcv or mmcv-lite: either satisfies mmddl (checked at import)
+        lite=read_requirements('lite'),
+        mim=read_requirements('mminstall'),
         # mmdet needs mmcv's compiled ops (a source build of full mmcv 2.1.0)
-        mmdet=['mmdet==3.3.0'],
+        mmdet=['mmdet>=3.3.0'],
     ),
+    cmdclass=dict(build_py=BuildPyWithMim, develop=DevelopWithMim),
     license='Apache License 2.0',
     zip_safe=False,
 )

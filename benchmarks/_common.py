@@ -20,20 +20,25 @@ def machine_info() -> Dict[str, Any]:
     """CPU model (``lscpu``), core counts, load, torch and Python versions."""
     model = platform.processor() or platform.machine()
     try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True,
+        out = subprocess.run(['lscpu'],
+                             capture_output=True,
+                             text=True,
                              timeout=10).stdout
         for line in out.splitlines():
             if line.startswith('Model name:'):
                 model = line.split(':', 1)[1].strip()
     except (OSError, subprocess.SubprocessError):
         pass
-    info = dict(cpu_model=model, logical_cpus=os.cpu_count(),
-                usable_cpus=len(os.sched_getaffinity(0))
-                if hasattr(os, 'sched_getaffinity') else os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
-                torch=torch.__version__, python=platform.python_version(),
-                load_avg_1min=os.getloadavg()[0]
-                if hasattr(os, 'getloadavg') else None)
+    info = dict(
+        cpu_model=model,
+        logical_cpus=os.cpu_count(),
+        usable_cpus=len(os.sched_getaffinity(0)) if hasattr(
+            os, 'sched_getaffinity') else os.cpu_count(),
+        torch_threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        python=platform.python_version(),
+        load_avg_1min=os.getloadavg()[0]
+        if hasattr(os, 'getloadavg') else None)
     if torch.cuda.is_available():
         info['gpu'] = torch.cuda.get_device_name(0)
     return info
@@ -45,7 +50,8 @@ def sync(device: Optional[torch.device] = None) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_interleaved(fns: Dict[str, Callable[[], Any]], repeat: int,
+def time_interleaved(fns: Dict[str, Callable[[], Any]],
+                     repeat: int,
                      warmup: int = 1,
                      device: Optional[torch.device] = None
                      ) -> Dict[str, List[float]]:
@@ -77,9 +83,10 @@ def median(xs: List[float]) -> float:
 
 def write_json(path: Optional[str], result: Dict[str, Any]) -> None:
     """Print the result and, when ``path`` is given, write it as JSON."""
-    result = dict(result, command=' '.join([osp.basename(sys.executable)]
-                                           + sys.argv),
-                  machine=machine_info())
+    result = dict(
+        result,
+        command=' '.join([osp.basename(sys.executable)] + sys.argv),
+        machine=machine_info())
     text = json.dumps(result, indent=2, sort_keys=True)
     print(text)
     if path:

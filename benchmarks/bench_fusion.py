@@ -6,11 +6,10 @@ import argparse
 import os.path as osp
 
 import torch
+from _common import median, time_interleaved, write_json
 
 import mmddl  # noqa: F401
 from mmddl.core import fuse, fuse_groups
-
-from _common import median, time_interleaved, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASES = {
@@ -29,21 +28,33 @@ BASES = {
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sizes', type=int, nargs='+',
-                   default=[10, 100, 1000, 10000], help='group sizes')
+    p.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[10, 100, 1000, 10000],
+        help='group sizes')
     p.add_argument('--dim', type=int, default=512, help='feature dim')
-    p.add_argument('--threshold', type=float, default=0.5,
-                   help='Eq. 7 threshold of the threshold variant')
-    p.add_argument('--topk', type=int, default=5,
-                   help='K of the top-K variant')
-    p.add_argument('--batch-elements', type=int, default=20000,
-                   help='elements per fuse_groups call (groups = this / '
-                   'size, at least 1)')
+    p.add_argument(
+        '--threshold',
+        type=float,
+        default=0.5,
+        help='Eq. 7 threshold of the threshold variant')
+    p.add_argument(
+        '--topk', type=int, default=5, help='K of the top-K variant')
+    p.add_argument(
+        '--batch-elements',
+        type=int,
+        default=20000,
+        help='elements per fuse_groups call (groups = this / '
+        'size, at least 1)')
     p.add_argument('--base', choices=sorted(BASES), default='face')
     p.add_argument('--repeat', type=int, default=10)
     p.add_argument('--base-repeat', type=int, default=3)
-    p.add_argument('--threads', type=int,
-                   help='torch intra-op threads (default: torch default)')
+    p.add_argument(
+        '--threads',
+        type=int,
+        help='torch intra-op threads (default: torch default)')
     p.add_argument('--json', help='write the result here')
     return p.parse_args()
 
@@ -83,8 +94,11 @@ def base_time(name: str, repeat: int) -> dict:
     fa = FlopAnalyzer(_Feat(model), (x, ))
     fa.unsupported_ops_warnings(False)
     fa.uncalled_modules_warnings(False)
-    return dict(config=cfg_file, input_shape=list(shape),
-                seconds_median=median(secs), gflops=fa.total() / 1e9)
+    return dict(
+        config=cfg_file,
+        input_shape=list(shape),
+        seconds_median=median(secs),
+        gflops=fa.total() / 1e9)
 
 
 def main():
@@ -103,31 +117,40 @@ def main():
         lengths = torch.full((groups, ), size, dtype=torch.long)
         k = min(args.topk, size)
         fns = {
-            'fuse_threshold': lambda: fuse(feats, scores, args.threshold),
-            'fuse_topk': lambda: fuse(feats, scores, topk=k),
-            'fuse_groups_threshold': lambda: fuse_groups(
-                bf, bs, lengths, threshold=args.threshold),
-            'fuse_groups_topk': lambda: fuse_groups(bf, bs, lengths,
-                                                    topk=k),
+            'fuse_threshold':
+            lambda: fuse(feats, scores, args.threshold),
+            'fuse_topk':
+            lambda: fuse(feats, scores, topk=k),
+            'fuse_groups_threshold':
+            lambda: fuse_groups(bf, bs, lengths, threshold=args.threshold),
+            'fuse_groups_topk':
+            lambda: fuse_groups(bf, bs, lengths, topk=k),
         }
         times = time_interleaved(fns, args.repeat)
         per_group = {
-            name: median(t) / (groups if name.startswith('fuse_groups')
-                               else 1) for name, t in times.items()
+            name: median(t) / (groups if name.startswith('fuse_groups') else 1)
+            for name, t in times.items()
         }
-        rows.append(dict(
-            size=size, groups_per_batched_call=groups,
-            seconds_per_group=per_group,
-            ratio_to_base_element={
-                name: t / base['seconds_median']
-                for name, t in per_group.items()
-            }))
-        print(f'size {size:>6d}: ' + ', '.join(
-            f'{n} {t * 1e3:.3f} ms' for n, t in per_group.items()))
-    write_json(args.json, dict(benchmark='fusion', dim=args.dim,
-                               threshold=args.threshold, topk=args.topk,
-                               base=dict(name=args.base, **base),
-                               groups=rows))
+        rows.append(
+            dict(
+                size=size,
+                groups_per_batched_call=groups,
+                seconds_per_group=per_group,
+                ratio_to_base_element={
+                    name: t / base['seconds_median']
+                    for name, t in per_group.items()
+                }))
+        print(f'size {size:>6d}: ' + ', '.join(f'{n} {t * 1e3:.3f} ms'
+                                               for n, t in per_group.items()))
+    write_json(
+        args.json,
+        dict(
+            benchmark='fusion',
+            dim=args.dim,
+            threshold=args.threshold,
+            topk=args.topk,
+            base=dict(name=args.base, **base),
+            groups=rows))
 
 
 if __name__ == '__main__':

@@ -36,18 +36,26 @@ MODES = ('streaming', 'in_memory', 'dense')
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sizes', type=int, nargs='+', default=[50000, 200000],
-                   help='numbers of elements N')
+    p.add_argument(
+        '--sizes',
+        type=int,
+        nargs='+',
+        default=[50000, 200000],
+        help='numbers of elements N')
     p.add_argument('--k', type=int, default=1000, help='classes K')
     p.add_argument('--d', type=int, default=256, help='feature dim d')
-    p.add_argument('--shard-rows', type=int, default=10000,
-                   help='elements per stored shard')
+    p.add_argument(
+        '--shard-rows',
+        type=int,
+        default=10000,
+        help='elements per stored shard')
     p.add_argument('--row-chunk', type=int, default=4096)
     p.add_argument('--col-chunk', type=int, default=16384)
-    p.add_argument('--modes', nargs='+', default=list(MODES),
-                   choices=MODES)
-    p.add_argument('--workdir', help='where the stores go (default: a '
-                   'temporary folder, deleted afterwards)')
+    p.add_argument('--modes', nargs='+', default=list(MODES), choices=MODES)
+    p.add_argument(
+        '--workdir',
+        help='where the stores go (default: a '
+        'temporary folder, deleted afterwards)')
     p.add_argument('--json', help='write the result here')
     # internal: run one measurement in this (child) process
     p.add_argument('--child', help=argparse.SUPPRESS)
@@ -59,8 +67,10 @@ def mem_status():
     """VmRSS / VmHWM / RssAnon / RssFile of this process in MiB."""
     with open('/proc/self/status') as f:
         text = f.read()
-    return {k: int(re.search(k + r':\s+(\d+)', text).group(1)) / 1024
-            for k in ('VmRSS', 'VmHWM', 'RssAnon', 'RssFile')}
+    return {
+        k: int(re.search(k + r':\s+(\d+)', text).group(1)) / 1024
+        for k in ('VmRSS', 'VmHWM', 'RssAnon', 'RssFile')
+    }
 
 
 def write_store(root: str, n: int, k: int, d: int, shard_rows: int) -> None:
@@ -73,8 +83,8 @@ def write_store(root: str, n: int, k: int, d: int, shard_rows: int) -> None:
         m = min(shard_rows, n - lo)
         y = (np.arange(lo, lo + m) * 7919) % k  # every class in every shard
         f = means[y] + 1.5 * rng.randn(m, d).astype(np.float32)
-        store.write_shard(sid, lo, lo + m, f, y, [f'e{i}' for i in
-                                                  range(lo, lo + m)],
+        store.write_shard(sid, lo, lo + m, f, y,
+                          [f'e{i}' for i in range(lo, lo + m)],
                           np.zeros(m, np.int64))
 
 
@@ -102,8 +112,8 @@ def child(args) -> None:
         cents = centroids_from_sums(sums, counts, on_empty='exclude')
         search = HardestNegativeSearch(cents, 'cosine', 'float32',
                                        args.col_chunk)
-        raw = np.concatenate(list(score_shards(store, ids, search,
-                                               args.row_chunk).values()))
+        raw = np.concatenate(
+            list(score_shards(store, ids, search, args.row_chunk).values()))
     else:
         shards = list(store.iter_shards(ids, mmap=False))
         f = torch.from_numpy(np.concatenate([s.feats for s in shards]))
@@ -114,11 +124,15 @@ def child(args) -> None:
         raw = discriminability(f, y, cents, 'cosine', chunk_size=chunk)
     secs = time.perf_counter() - t0
     peak = mem_status()
-    print(json.dumps(dict(n=int(len(raw)), seconds=secs,
-                          baseline_rss_mib=base['VmRSS'],
-                          peak_rss_mib=peak['VmHWM'],
-                          peak_increase_mib=peak['VmHWM'] - base['VmRSS'],
-                          rss_file_mib=peak['RssFile'])))
+    print(
+        json.dumps(
+            dict(
+                n=int(len(raw)),
+                seconds=secs,
+                baseline_rss_mib=base['VmRSS'],
+                peak_rss_mib=peak['VmHWM'],
+                peak_increase_mib=peak['VmHWM'] - base['VmRSS'],
+                rss_file_mib=peak['RssFile'])))
 
 
 def main():
@@ -137,31 +151,51 @@ def main():
             root = osp.join(args.workdir, f'store_{n}')
             write_store(root, n, args.k, args.d, args.shard_rows)
             for mode in args.modes:
-                cmd = [sys.executable, osp.abspath(__file__), '--child', root,
-                       '--mode', mode, '--k', str(args.k), '--d',
-                       str(args.d), '--row-chunk', str(args.row_chunk),
-                       '--col-chunk', str(args.col_chunk)]
-                out = subprocess.run(cmd, capture_output=True, text=True,
-                                     env=dict(os.environ,
-                                              PYTHONWARNINGS='ignore'))
+                cmd = [
+                    sys.executable,
+                    osp.abspath(__file__), '--child', root, '--mode', mode,
+                    '--k',
+                    str(args.k), '--d',
+                    str(args.d), '--row-chunk',
+                    str(args.row_chunk), '--col-chunk',
+                    str(args.col_chunk)
+                ]
+                out = subprocess.run(
+                    cmd,
+                    capture_output=True,
+                    text=True,
+                    env=dict(os.environ, PYTHONWARNINGS='ignore'))
                 if out.returncode:
                     raise RuntimeError(f'{mode} N={n} failed:\n{out.stderr}')
                 res = json.loads(out.stdout.strip().splitlines()[-1])
                 runs[mode].append(res)
                 inc = res['peak_increase_mib']
-                print(f'{mode:10s} N={n:>9d}: peak +{inc:.1f} MiB, '
-                      f'{res["seconds"]:.2f}s', file=sys.stderr)
+                print(
+                    f'{mode:10s} N={n:>9d}: peak +{inc:.1f} MiB, '
+                    f'{res["seconds"]:.2f}s',
+                    file=sys.stderr)
     finally:
         if tmp is not None:
             tmp.cleanup()
-    growth = {m: r[-1]['peak_increase_mib'] - r[0]['peak_increase_mib']
-              for m, r in runs.items()}
-    write_json(args.json, dict(
-        benchmark='memory', k=args.k, d=args.d, sizes=sorted(args.sizes),
-        row_chunk=args.row_chunk, col_chunk=args.col_chunk,
-        feature_bytes_on_disk={str(n): n * args.d * 4 for n in args.sizes},
-        runs=runs, peak_growth_mib=growth,
-        raw_output_growth_mib=(max(args.sizes) - min(args.sizes)) * 8 / 2**20))
+    growth = {
+        m: r[-1]['peak_increase_mib'] - r[0]['peak_increase_mib']
+        for m, r in runs.items()
+    }
+    write_json(
+        args.json,
+        dict(
+            benchmark='memory',
+            k=args.k,
+            d=args.d,
+            sizes=sorted(args.sizes),
+            row_chunk=args.row_chunk,
+            col_chunk=args.col_chunk,
+            feature_bytes_on_disk={str(n): n * args.d * 4
+                                   for n in args.sizes},
+            runs=runs,
+            peak_growth_mib=growth,
+            raw_output_growth_mib=(max(args.sizes) - min(args.sizes)) * 8 /
+            2**20))
 
 
 if __name__ == '__main__':

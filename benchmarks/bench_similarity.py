@@ -22,13 +22,12 @@ import argparse
 
 import torch
 import torch.nn.functional as F
+from _common import median, time_interleaved, write_json
 
 import mmddl  # noqa: F401
 from mmddl.core.discriminability import (HardestNegativeSearch,
                                          discriminability,
                                          discriminability_ratio)
-
-from _common import median, time_interleaved, write_json
 
 
 def parse_args():
@@ -39,16 +38,22 @@ def parse_args():
     p.add_argument('--row-chunk', type=int, default=4096)
     p.add_argument('--block-size', type=int, default=16384)
     p.add_argument('--repeat', type=int, default=5)
-    p.add_argument('--metric', default='cosine',
-                   choices=['cosine', 'euclidean'])
-    p.add_argument('--device', default='cuda' if torch.cuda.is_available()
-                   else 'cpu')
-    p.add_argument('--half', action='store_true',
-                   help='also time float16 / bfloat16 searches')
-    p.add_argument('--deviation', action='store_true',
-                   help='deviation of D from float64, both metrics')
-    p.add_argument('--threads', type=int,
-                   help='torch intra-op threads (default: torch default)')
+    p.add_argument(
+        '--metric', default='cosine', choices=['cosine', 'euclidean'])
+    p.add_argument(
+        '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument(
+        '--half',
+        action='store_true',
+        help='also time float16 / bfloat16 searches')
+    p.add_argument(
+        '--deviation',
+        action='store_true',
+        help='deviation of D from float64, both metrics')
+    p.add_argument(
+        '--threads',
+        type=int,
+        help='torch intra-op threads (default: torch default)')
     p.add_argument('--json', help='write the result here')
     return p.parse_args()
 
@@ -93,8 +98,7 @@ def argmax_only(f, y, c, metric, dtype, centred):
     else:
         mu = c64.mean(0) if centred else 0
         q, cc = (f64 - mu).to(dtype), (c64 - mu).to(dtype)
-        s = torch.addmm(-(cc.float()**2).sum(1).to(dtype) / 2, q,
-                        cc.T).float()
+        s = torch.addmm(-(cc.float()**2).sum(1).to(dtype) / 2, q, cc.T).float()
     s[rows, y] = -float('inf')
     neg = s.argmax(1)
     ref = reference(f, y, c, metric)  # only for the positive term
@@ -118,24 +122,26 @@ def deviation(n: int, k: int, d: int, device: str) -> dict:
 
         def stats(dv):
             rel = (dv.double().cpu() - ref.cpu()).abs() / ref.abs().cpu()
-            return dict(max_rel=float(rel.max()),
-                        median_rel=float(rel.median()),
-                        frac_changed=float((rel > 1e-12).float().mean()))
+            return dict(
+                max_rel=float(rel.max()),
+                median_rel=float(rel.median()),
+                frac_changed=float((rel > 1e-12).float().mean()))
 
         for sd in ('float64', 'float32', 'float16', 'bfloat16'):
-            res[f'search_{sd}'] = stats(discriminability(
-                f.double(), y, c.double(), metric, search_dtype=sd))
+            res[f'search_{sd}'] = stats(
+                discriminability(
+                    f.double(), y, c.double(), metric, search_dtype=sd))
         for centred in (False, True):
             for dt in (torch.float32, torch.float16):
                 if metric == 'cosine' and centred:
                     continue
                 name = f'argmax_only_{str(dt)[6:]}' + \
                     ('_centred' if centred else '')
-                res[name] = stats(argmax_only(f, y, c, metric, dt,
-                                              centred)[0])
+                res[name] = stats(argmax_only(f, y, c, metric, dt, centred)[0])
         own = (f - c[y]).norm(dim=1)
-        res['data'] = dict(feature_norm=float(f.norm(dim=1).mean()),
-                           own_distance=float(own.mean()))
+        res['data'] = dict(
+            feature_norm=float(f.norm(dim=1).mean()),
+            own_distance=float(own.mean()))
         out[metric] = res
     return out
 
@@ -153,13 +159,12 @@ def main():
     f, y, c = make_data(args.n, args.k, args.d, args.device)
     flops = 2.0 * args.n * args.k * args.d
     fn, cn = F.normalize(f, dim=1), F.normalize(c, dim=1)
-    dtypes = ['float32', 'float64'] + (['float16', 'bfloat16']
-                                       if args.half else [])
+    dtypes = ['float32', 'float64'
+              ] + (['float16', 'bfloat16'] if args.half else [])
     fns, pairs = {}, {}
     for sd in dtypes:
         s = HardestNegativeSearch(c, args.metric, sd, args.block_size, dev)
-        fns[f'search_{sd}'] = (lambda s=s: run_search(s, f, y,
-                                                      args.row_chunk))
+        fns[f'search_{sd}'] = (lambda s=s: run_search(s, f, y, args.row_chunk))
         ref = f'mm_{sd}'
         if ref not in fns:
             a, b = fn.to(getattr(torch, sd)), cn.to(getattr(torch, sd))
@@ -169,11 +174,20 @@ def main():
     secs = {k: median(v) for k, v in times.items()}
     gflops = {k: flops / s / 1e9 for k, s in secs.items()}
     result = dict(
-        benchmark='similarity', metric=args.metric,
-        shape=dict(n=args.n, k=args.k, d=args.d), row_chunk=args.row_chunk,
-        block_size=args.block_size, device=str(dev), repeat=args.repeat,
-        gflop_per_call=flops / 1e9, seconds_median=secs, gflops=gflops,
-        ratio_to_mm={k: gflops[k] / gflops[r] for k, r in pairs.items()},
+        benchmark='similarity',
+        metric=args.metric,
+        shape=dict(n=args.n, k=args.k, d=args.d),
+        row_chunk=args.row_chunk,
+        block_size=args.block_size,
+        device=str(dev),
+        repeat=args.repeat,
+        gflop_per_call=flops / 1e9,
+        seconds_median=secs,
+        gflops=gflops,
+        ratio_to_mm={
+            k: gflops[k] / gflops[r]
+            for k, r in pairs.items()
+        },
         ratio_reference=pairs)
     if args.deviation:
         result['deviation_from_fp64'] = deviation(

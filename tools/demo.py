@@ -14,8 +14,8 @@ TASKS = ('video', 'face', 'reid')
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0],
-                                     add_help=False)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], add_help=False)
     parser.add_argument('--task', choices=TASKS, default='video')
     args, rest = parser.parse_known_args()
     module = importlib.import_module(f'mmddl.demo.{args.task}')

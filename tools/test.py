@@ -130,10 +130,11 @@ def merge_args(cfg, args: argparse.Namespace):
 
 def main() -> None:
     args = parse_args()
-    import mmddl  # noqa: F401  (compatibility fixes before any config)
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    import mmddl  # noqa: F401  (compatibility fixes before any config)
 
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \

@@ -1,5 +1,6 @@
 """Train with mmddl (mmaction2's ``tools/train.py`` shape and flags)."""
 import argparse
+import contextlib
 import os
 import os.path as osp
 
@@ -117,15 +118,24 @@ def merge_args(cfg, args: argparse.Namespace):
 
 def main() -> None:
     args = parse_args()
-    import mmddl  # noqa: F401  (compatibility fixes before any config)
     from mmengine.config import Config
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    import mmddl  # noqa: F401  (compatibility fixes before any config)
+    from mmddl.engine import WorkDirLock
+
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.train()
+    # one run per work_dir: a second concurrent run would share its log
+    # file and its checkpoints (rank 0 holds the lock for the job)
+    rank = os.environ.get('RANK', os.environ.get('SLURM_PROCID', '0'))
+    lock = WorkDirLock(osp.join(cfg.work_dir, 'train.lock'),
+                       what=f'work_dir {cfg.work_dir}') \
+        if rank == '0' else contextlib.nullcontext()
+    with lock:
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
+            else RUNNERS.build(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=256,
     num_workers=4,
-    persistent_workers=True,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='MARSDataset',
@@ -63,5 +63,12 @@ param_scheduler = [
 ]
 train_cfg = dict(by_epoch=True, max_epochs=10)
 auto_scale_lr = dict(base_batch_size=256)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
-                                     max_keep_ckpts=2))
+# EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
+# resumed after a kill ends with the uninterrupted run's weights, bit for
+# bit (it needs a fixed seed and non-persistent loader workers).
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    epoch_seed=dict(type='EpochSeedHook'))
+# a fixed seed: with seed=None every start (a resume too) draws a new one,
+# and the data order and worker seeds follow it
+randomness = dict(seed=0, deterministic=False)

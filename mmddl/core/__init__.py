@@ -1,12 +1,8 @@
-"""The paper's equations as pure functions (torch in and out).
-
-* :mod:`.discriminability` - Eq. 2-4 (training: centroids, D, D-score).
-* :mod:`.fusion` - Eq. 7-11 (test: selection, re-scaling, weighted fusion).
-"""
+"""The paper's equations as pure functions: Eq. 2-4 in
+:mod:`.discriminability`, Eq. 7-11 in :mod:`.fusion`."""
 from .discriminability import (centroid_sums, centroids_from_sums,
                                class_centroids, discriminability,
-                               discriminability_ratio,
-                               discriminability_stats,
+                               discriminability_ratio, discriminability_stats,
                                normalize_discriminability)
 from .fusion import (fuse, fuse_groups, rescale_groups, rescale_weights,
                      select_elements, select_groups, weighted_mean,
@@ -16,6 +12,6 @@ __all__ = [
     'centroid_sums', 'centroids_from_sums', 'class_centroids',
     'discriminability', 'discriminability_ratio', 'discriminability_stats',
     'normalize_discriminability', 'select_elements', 'rescale_weights',
-    'weighted_mean', 'fuse', 'fuse_groups', 'select_groups',
-    'rescale_groups', 'weighted_mean_groups'
+    'weighted_mean', 'fuse', 'fuse_groups', 'select_groups', 'rescale_groups',
+    'weighted_mean_groups'
 ]

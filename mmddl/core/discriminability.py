@@ -1,8 +1,5 @@
-"""Discriminability of training elements: the paper's Eq. 2-4.
-
-Centroids (Eq. 2), raw discriminability D (Eq. 2-3, one blocked
-hardest-negative search, exact in float64) and the D-score (Eq. 4).
-"""
+"""Eq. 2-4: class centroids, raw discriminability D (one blocked, exact
+hardest-negative search) and the D-score."""
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -20,13 +17,23 @@ DIST_FLOOR = 1e-6
 METRICS = ('cosine', 'euclidean')
 
 _DTYPES = {
-    'float64': torch.float64, 'double': torch.float64,
-    'float32': torch.float32, 'fp32': torch.float32, 'float': torch.float32,
-    'float16': torch.float16, 'half': torch.float16, 'fp16': torch.float16,
-    'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
+    'float64': torch.float64,
+    'double': torch.float64,
+    'float32': torch.float32,
+    'fp32': torch.float32,
+    'float': torch.float32,
+    'float16': torch.float16,
+    'half': torch.float16,
+    'fp16': torch.float16,
+    'bfloat16': torch.bfloat16,
+    'bf16': torch.bfloat16,
 }
-_UNIT_ROUNDOFF = {torch.float64: 2.0**-53, torch.float32: 2.0**-24,
-                  torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+_UNIT_ROUNDOFF = {
+    torch.float64: 2.0**-53,
+    torch.float32: 2.0**-24,
+    torch.float16: 2.0**-11,
+    torch.bfloat16: 2.0**-8
+}
 #: Candidate pairs (row, centroid) evaluated exactly at once, times d.
 _EXACT_BATCH = 1 << 22
 
@@ -55,7 +62,8 @@ def as_label_tensor(labels: ArrayLike, n: int) -> torch.Tensor:
 
 
 def check_metric(metric: str) -> str:
-    """Return ``metric`` if it is ``'cosine'`` or ``'euclidean'``, else raise."""
+    """Return ``metric`` if it is ``'cosine'`` or ``'euclidean'``; raise
+    ValueError otherwise."""
     if metric not in METRICS:
         raise ValueError(f"metric must be 'cosine' or 'euclidean', got "
                          f'{metric!r}')
@@ -101,14 +109,14 @@ def centroid_sums(feats: ArrayLike, labels: ArrayLike,
     y = as_label_tensor(labels, f.shape[0])
     if f.shape[0] and int(y.max()) >= num_classes:
         raise ValueError(f'label {int(y.max())} >= num_classes={num_classes}')
-    sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype,
-                       device=f.device)
+    sums = torch.zeros(num_classes, f.shape[1], dtype=f.dtype, device=f.device)
     sums.index_add_(0, y.to(f.device), f)
     counts = torch.bincount(y, minlength=num_classes).to(torch.int64)
     return sums, counts
 
 
-def centroids_from_sums(sums: torch.Tensor, counts: torch.Tensor,
+def centroids_from_sums(sums: torch.Tensor,
+                        counts: torch.Tensor,
                         on_empty: str = 'error') -> torch.Tensor:
     """Divide per-class sums by counts.
 
@@ -164,7 +172,8 @@ def class_centroids(feats: ArrayLike,
     return centroids_from_sums(sums, counts, on_empty)
 
 
-def discriminability_ratio(pos: torch.Tensor, neg: torch.Tensor,
+def discriminability_ratio(pos: torch.Tensor,
+                           neg: torch.Tensor,
                            metric: str = 'cosine') -> torch.Tensor:
     """The ratio of Eq. 2-3 from positive and hardest-negative terms.
 
@@ -255,8 +264,10 @@ class HardestNegativeSearch:
         self.num_classes, self.dim = c.shape
         vidx = self.valid.nonzero().flatten()
         # own-class column inside the compacted (valid-only) centroid list
-        self.col_of_class = torch.full((self.num_classes, ), -1,
-                                       dtype=torch.long, device=self.device)
+        self.col_of_class = torch.full((self.num_classes, ),
+                                       -1,
+                                       dtype=torch.long,
+                                       device=self.device)
         self.col_of_class[vidx] = torch.arange(len(vidx), device=self.device)
         c = c[vidx]
         sd = self.search_dtype
@@ -286,13 +297,13 @@ class HardestNegativeSearch:
         """A reused (rows, cols) score buffer."""
         buf = getattr(self, '_buf', None)
         if buf is None or buf.numel() < rows * cols:
-            buf = torch.empty(rows * cols, dtype=self.search_dtype,
-                              device=self.device)
+            buf = torch.empty(
+                rows * cols, dtype=self.search_dtype, device=self.device)
             self._buf = buf
         return buf[:rows * cols].view(rows, cols)
 
-    def _exact(self, x64: torch.Tensor, nrm: torch.Tensor,
-               rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    def _exact(self, x64: torch.Tensor, nrm: torch.Tensor, rows: torch.Tensor,
+               cols: torch.Tensor) -> torch.Tensor:
         """float64 cosine / squared distance of the pairs (rows, cols)."""
         out = torch.empty(len(rows), dtype=torch.float64, device=self.device)
         step = max(1, _EXACT_BATCH // self.dim)
@@ -340,22 +351,25 @@ class HardestNegativeSearch:
         pos = self._exact(x64, nrm, rows, own)
         if self.metric == 'cosine':
             q = (x64 / nrm.unsqueeze(1)) if sd == torch.float16 else x
-            neg = torch.full((n, ), -float('inf'), dtype=torch.float64,
+            neg = torch.full((n, ),
+                             -float('inf'),
+                             dtype=torch.float64,
                              device=self.device)
             reduce = 'amax'
         else:
             q = (x64 - self.center) / self.scale
-            neg = torch.full((n, ), float('inf'), dtype=torch.float64,
+            neg = torch.full((n, ),
+                             float('inf'),
+                             dtype=torch.float64,
                              device=self.device)
             reduce = 'amin'
         q = q.to(sd)
         acc = torch.float64 if sd == torch.float64 else torch.float32
         # twice the round-off bound of a score: a centroid scoring below
         # best - slack cannot be the hardest negative
-        slack = 2 * self.tol * (q.to(acc).norm(dim=1) * self.c_max
-                                + self.b_max)
-        best = torch.full((n, ), -float('inf'), dtype=acc,
-                          device=self.device)
+        slack = 2 * self.tol * (
+            q.to(acc).norm(dim=1) * self.c_max + self.b_max)
+        best = torch.full((n, ), -float('inf'), dtype=acc, device=self.device)
         for a in range(0, self.c_search.shape[0], self.block_size):
             blk = self.c_search[a:a + self.block_size]
             s = self._block(n, blk.shape[0])
@@ -371,8 +385,8 @@ class HardestNegativeSearch:
             # a row with only its own (masked) column so far has no candidate
             thr = (best - slack).nan_to_num(neginf=float('inf'))
             r, c = (s >= thr.unsqueeze(1)).nonzero(as_tuple=True)
-            neg.scatter_reduce_(0, r, self._exact(x64, nrm, r, c + a),
-                                reduce=reduce)
+            neg.scatter_reduce_(
+                0, r, self._exact(x64, nrm, r, c + a), reduce=reduce)
         return pos, neg
 
     def discriminability(self, feats: ArrayLike,
@@ -452,8 +466,9 @@ def discriminability(feats: ArrayLike,
         chunk = f[lo:lo + chunk_size]
         if is_np:
             chunk = torch.from_numpy(np.ascontiguousarray(chunk))
-        out[lo:lo + chunk.shape[0]] = search.discriminability(
-            chunk, y[lo:lo + chunk_size])
+        out[lo:lo +
+            chunk.shape[0]] = search.discriminability(chunk,
+                                                      y[lo:lo + chunk_size])
     return out.to(device=home, dtype=dtype)
 
 

@@ -1,8 +1,5 @@
-"""Test-time selection and weighted fusion of groups (the paper's Eq. 7-11).
-
-Each step is implemented once, batched over groups (``*_groups``); the
-one-group functions are views of the batched ones.
-"""
+"""Eq. 7-11: test-time selection, re-scaling and weighted fusion, batched
+over groups (``*_groups``); the one-group functions are views of them."""
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -77,15 +74,16 @@ def select_groups(scores: ArrayLike,
     order = torch.sort(s, descending=True, stable=True).indices
     order = order[torch.sort(g[order], stable=True).indices]
     counts = torch.bincount(g, minlength=int(g.max()) + 1)
-    rank = torch.arange(g.numel(), device=s.device) - (
-        torch.cumsum(counts, 0) - counts)[g[order]]
+    rank = torch.arange(
+        g.numel(),
+        device=s.device) - (torch.cumsum(counts, 0) - counts)[g[order]]
     keep = torch.ones_like(rank, dtype=torch.bool)
     if threshold is not None:
         keep &= (s[order] > threshold) | (rank == 0)
     if topk is not None:
         keep &= rank < int(topk)
-    return order[keep], torch.bincount(g[order[keep]],
-                                       minlength=counts.numel())
+    return order[keep], torch.bincount(
+        g[order[keep]], minlength=counts.numel())
 
 
 def select_elements(scores: ArrayLike,
@@ -106,8 +104,7 @@ def select_elements(scores: ArrayLike,
     return select_groups(s, [s.numel()], threshold, topk)[0]
 
 
-def rescale_groups(kept_scores: ArrayLike,
-                   lengths: ArrayLike) -> torch.Tensor:
+def rescale_groups(kept_scores: ArrayLike, lengths: ArrayLike) -> torch.Tensor:
     """Min-max re-scaling of each group's kept scores to [0, 1] (Eq. 9-11).
 
     w = K * s + B with K = 1 / (max - min), B = 1 - K * max: a group's best

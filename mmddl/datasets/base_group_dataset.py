@@ -50,26 +50,19 @@ def parse_int(token: str, path: str, lineno: int, field: str) -> int:
         lineno (int): Line number, for the error.
         field (str): Field name, for the error.
     """
-    try:
-        return int(token)
-    except ValueError:
-        raise format_error(path, lineno, f'{field} must be an integer, '
-                           f'got {token!r}.') from None
+    return _parse(int, 'an integer', token, path, lineno, field)
 
 
 def parse_float(token: str, path: str, lineno: int, field: str) -> float:
-    """``float(token)`` with a file:line error naming ``field``.
+    """``float(token)`` with a file:line error; see :func:`parse_int`."""
+    return _parse(float, 'a number', token, path, lineno, field)
 
-    Args:
-        token (str): Text to parse.
-        path (str): Annotation file, for the error.
-        lineno (int): Line number, for the error.
-        field (str): Field name, for the error.
-    """
+
+def _parse(cast, what: str, token: str, path: str, lineno: int, field: str):
     try:
-        return float(token)
+        return cast(token)
     except ValueError:
-        raise format_error(path, lineno, f'{field} must be a number, '
+        raise format_error(path, lineno, f'{field} must be {what}, '
                            f'got {token!r}.') from None
 
 

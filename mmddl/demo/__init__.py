@@ -1,6 +1,2 @@
-"""End-to-end demos (``make demo TASK=video|face|reid``).
-
-Each task module (``video``, ``face``, ``reid``) has ``main(argv)``, called by
-``tools/demo.py --task <task>``. Submodules are imported on demand, so
-``import mmddl.demo`` stays cheap.
-"""
+"""End-to-end demos: ``tools/demo.py --task video|face|reid`` runs
+``mmddl.demo.<task>.main`` (see docs/demos.md)."""

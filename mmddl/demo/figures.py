@@ -14,7 +14,12 @@ def _as_numpy(x) -> np.ndarray:
 
 def pick_group(samples: list, min_size: int = 6) -> int:
     """Index of the group whose D-scores spread most (range), among groups
-    with at least ``min_size`` scored images (all groups if none has)."""
+    with at least ``min_size`` scored images (all groups if none has).
+
+    Args:
+        samples (list): The dumped predictions.
+        min_size (int): Fewest scored images of a preferred group.
+    """
     sizes = [len(_as_numpy(s['ddl_scores'])) for s in samples]
     if not samples or max(sizes) == 0:
         raise ValueError('no group carries D-scores (ddl_scores): dump the '
@@ -25,8 +30,10 @@ def pick_group(samples: list, min_size: int = 6) -> int:
     return pool[int(np.argmax(spread))]
 
 
-def plot_group_dscores(dump_file: str, out_file: str,
-                       group: Optional[int] = None, max_images: int = 24,
+def plot_group_dscores(dump_file: str,
+                       out_file: str,
+                       group: Optional[int] = None,
+                       max_images: int = 24,
                        title: str = 'Group sorted by predicted D-score',
                        cols: int = 8) -> str:
     """Draw one group's images, best D-score first, score on each image.
@@ -35,17 +42,20 @@ def plot_group_dscores(dump_file: str, out_file: str,
     dropped ones a red frame.
 
     Args:
-        dump_file: Predictions pickle of ``tools/test.py --dump`` from a
-            ``DDLGroupEncoder`` run (fields ``ddl_scores``, ``ddl_selected``,
-            ``img_paths`` and optionally ``kept_indices``).
-        out_file: PNG to write.
-        group: Index of the group in the dump; default: :func:`pick_group`.
-        max_images: Most images drawn (the best and worst are always kept).
-        title: Figure title.
-        cols: Images per row.
+        dump_file (str): Predictions pickle of ``tools/test.py --dump``
+            from a ``DDLGroupEncoder`` run (fields ``ddl_scores``,
+            ``ddl_selected``, ``img_paths`` and optionally
+            ``kept_indices``).
+        out_file (str): PNG to write.
+        group (int, optional): Index of the group in the dump; default:
+            :func:`pick_group`.
+        max_images (int): Most images drawn (the best and worst are always
+            kept).
+        title (str): Figure title.
+        cols (int): Images per row.
 
     Returns:
-        ``out_file``.
+        str: ``out_file``.
     """
     import cv2
     import matplotlib
@@ -70,8 +80,8 @@ def plot_group_dscores(dump_file: str, out_file: str,
         order = np.concatenate([order[:max_images - half], order[-half:]])
     cols = max(1, min(cols, len(order)))
     rows = int(np.ceil(len(order) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
     for ax in axes.ravel():
         ax.axis('off')
     for ax, i in zip(axes.ravel(), order):
@@ -89,8 +99,10 @@ def plot_group_dscores(dump_file: str, out_file: str,
         ax.set_yticks([])
         ax.axis('on')
     name = s.get('group_name', idx)
-    fig.suptitle(f'{title}\ngroup {name}: {len(scores)} images, base ran on '
-                 f'{len(kept)} (green = kept, red = dropped)', fontsize=10)
+    fig.suptitle(
+        f'{title}\ngroup {name}: {len(scores)} images, base ran on '
+        f'{len(kept)} (green = kept, red = dropped)',
+        fontsize=10)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     fig.savefig(out_file, dpi=100)

@@ -1,4 +1,4 @@
-"""Candidate elements of the discriminability pass: dataset, loading, layout."""
+"""Candidates of the discriminability pass: dataset, loading, layout."""
 import copy
 import inspect
 from dataclasses import dataclass, field
@@ -12,7 +12,7 @@ from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
-from mmddl.structures.score_table import KEY_FIELDS
+from mmddl.structures.data_sources import KEY_FIELDS, sample_key
 from .features import extract_features
 
 #: Metainfo the pass needs from the candidate pipeline's Pack transform.
@@ -23,14 +23,6 @@ REQUIRED_META_KEYS = KEY_FIELDS + ('frame_inds', 'clip_len', 'num_clips',
 FAILED = '_mmddl_failed'
 
 
-def sample_key(info: Dict[str, Any]) -> Optional[str]:
-    """The sample key (first of :data:`KEY_FIELDS` present), or None."""
-    for name in KEY_FIELDS:
-        if info.get(name) is not None:
-            return str(info[name])
-    return None
-
-
 class SafeDataset(Dataset):
     """Wrap a dataset so a failing sample gives a marker instead of raising.
 
@@ -38,8 +30,9 @@ class SafeDataset(Dataset):
     read from ``dataset.get_data_info(index)`` when available.
 
     Args:
-        dataset (Dataset): the dataset to wrap (built with ``test_mode=True`` so that
-            mmengine does not silently replace a broken sample by another).
+        dataset (Dataset): the dataset to wrap (built with ``test_mode=True``
+            so that mmengine does not silently replace a broken sample by
+            another).
     """
 
     def __init__(self, dataset: Dataset) -> None:
@@ -60,9 +53,12 @@ class SafeDataset(Dataset):
                 key = sample_key(self.dataset.get_data_info(index))
             except Exception:  # noqa: BLE001
                 pass
-            return {FAILED: True, 'index': index,
-                    'key': key if key is not None else f'index:{index}',
-                    'reason': f'{type(e).__name__}: {e}'}
+            return {
+                FAILED: True,
+                'index': index,
+                'key': key if key is not None else f'index:{index}',
+                'reason': f'{type(e).__name__}: {e}'
+            }
 
 
 def safe_collate(batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
@@ -73,8 +69,7 @@ def safe_collate(batch: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     """
     good = [b for b in batch if not (isinstance(b, dict) and b.get(FAILED))]
     failures = [b for b in batch if isinstance(b, dict) and b.get(FAILED)]
-    return dict(data=pseudo_collate(good) if good else None,
-                failures=failures)
+    return dict(data=pseudo_collate(good) if good else None, failures=failures)
 
 
 def ensure_meta_keys(pipeline: Sequence[Any],
@@ -87,10 +82,11 @@ def ensure_meta_keys(pipeline: Sequence[Any],
     to its ``meta_keys`` (keeping the class defaults when it sets none).
 
     Args:
-        pipeline (Sequence): transform configs (dicts) and/or transform objects.
-        registry (Registry, optional): where to look up a transform class for its default
-            ``meta_keys`` (defaults to mmengine's root ``TRANSFORMS``, which
-            resolves in the current default scope).
+        pipeline (Sequence): transform configs (dicts) and/or transform
+            objects.
+        registry (Registry, optional): where to look up a transform class for
+            its default ``meta_keys`` (defaults to mmengine's root
+            ``TRANSFORMS``, which resolves in the current default scope).
 
     Returns:
         list: the new pipeline.
@@ -102,8 +98,8 @@ def ensure_meta_keys(pipeline: Sequence[Any],
         t = pipeline[i]
         if isinstance(t, dict):
             typ = t.get('type')
-            name = typ if isinstance(typ, str) else getattr(typ, '__name__',
-                                                            '')
+            name = typ if isinstance(typ, str) else getattr(
+                typ, '__name__', '')
             if not name.split('.')[-1].startswith('Pack'):
                 continue
             keys = t.get('meta_keys')
@@ -121,8 +117,8 @@ def ensure_meta_keys(pipeline: Sequence[Any],
             return pipeline
         if type(t).__name__.startswith('Pack') and hasattr(t, 'meta_keys'):
             keys = tuple(t.meta_keys)
-            t.meta_keys = keys + tuple(k for k in REQUIRED_META_KEYS
-                                       if k not in keys)
+            t.meta_keys = keys + tuple(
+                k for k in REQUIRED_META_KEYS if k not in keys)
             return pipeline
     raise ValueError('the candidate pipeline has no Pack transform (e.g. '
                      'PackActionInputs / PackInputs) at its end')
@@ -218,8 +214,10 @@ def collect_features(model: nn.Module,
     for batch in dataloader:
         for fail in batch['failures']:
             skipped.append(dict(key=fail['key'], reason=fail['reason']))
-            print_log(f'DDL pass: skipped {fail["key"]}: {fail["reason"]}',
-                      logger='current', level=30)
+            print_log(
+                f'DDL pass: skipped {fail["key"]}: {fail["reason"]}',
+                logger='current',
+                level=30)
         data = batch['data']
         num_good = 0 if data is None else len(data['data_samples'])
         if data is not None:
@@ -245,9 +243,9 @@ def collect_features(model: nn.Module,
             bar.update(num_good + len(batch['failures']))
     if bar is not None:
         bar.file.write('\n')
-    info = dict(clip_len=clip_lens.pop() if len(clip_lens) == 1 else None,
-                frame_interval=intervals.pop() if len(intervals) == 1
-                else None)
+    info = dict(
+        clip_len=clip_lens.pop() if len(clip_lens) == 1 else None,
+        frame_interval=intervals.pop() if len(intervals) == 1 else None)
     dim = feats[0].shape[1] if feats else 0
     return FeatureCollection(
         feats=torch.cat(feats) if feats else torch.zeros(0, dim),
@@ -332,18 +330,22 @@ def train_dataset_cfg(runner: Any) -> Dict[str, Any]:
     """The innermost train dataset config of a runner (wrappers unwrapped).
 
     Args:
-        runner (Runner): an mmengine Runner; its ``cfg.train_dataloader.dataset`` is
-            used, else the built train dataset's type / ann_file / prefix.
+        runner (Runner): an mmengine Runner; its
+            ``cfg.train_dataloader.dataset`` is used, else the built train
+            dataset's type / ann_file / prefix.
 
     Returns:
         Dict[str, Any]: the dataset config.
     """
     cfg = (runner.cfg.get('train_dataloader') or {}).get('dataset')
     if cfg is None:
-        ds = next(d for d in iter_datasets(runner.train_dataloader.dataset)
-                  if not any(hasattr(d, k) for k in _WRAPPER_KEYS))
-        return dict(type=type(ds), ann_file=getattr(ds, 'ann_file', ''),
-                    data_prefix=getattr(ds, 'data_prefix', {}))
+        ds = next(
+            d for d in iter_datasets(runner.train_dataloader.dataset)
+            if not any(hasattr(d, k) for k in _WRAPPER_KEYS))
+        return dict(
+            type=type(ds),
+            ann_file=getattr(ds, 'ann_file', ''),
+            data_prefix=getattr(ds, 'data_prefix', {}))
     cfg = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
     while any(k in cfg for k in _WRAPPER_KEYS) and 'ann_file' not in cfg:
         if 'dataset' in cfg:
@@ -399,3 +401,61 @@ def candidate_dataset_cfg(train_cfg: Optional[Dict[str, Any]],
     cfg['test_mode'] = True
     cfg['lazy_init'] = False
     return cfg
+
+
+def head_num_classes(model_cfg: Dict[str, Any]) -> Optional[int]:
+    """``num_classes`` of a model config's head (mmaction ``cls_head``,
+    mmpretrain ``head``), or None when it has none."""
+    for name in ('cls_head', 'head'):
+        head = model_cfg.get(name)
+        if isinstance(head, dict) and head.get('num_classes') is not None:
+            return int(head['num_classes'])
+    return None
+
+
+def check_labels(dataset: Any, bounds: Dict[str, Optional[int]]) -> int:
+    """Check every sample's label against upper bounds, before any compute.
+
+    Labels are read from ``get_data_info(i)`` (``label`` or ``gt_label``);
+    the dataset's own ``metainfo['classes']`` adds a bound when present.
+
+    Args:
+        dataset (Any): the candidate dataset.
+        bounds (Dict[str, Optional[int]]): ``{what: K}`` (e.g. ``"the base
+            head's num_classes": 400``); None entries are ignored.
+
+    Returns:
+        int: samples whose label was checked (0: the infos carry no label;
+        the pass then checks the extracted labels).
+
+    Raises:
+        ValueError: naming the first sample whose label is negative or
+            >= a bound, and both numbers.
+    """
+    bounds = {k: int(v) for k, v in bounds.items() if v is not None}
+    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+    if classes:
+        bounds["the dataset's number of classes"] = len(classes)
+    get_info = getattr(dataset, 'get_data_info', None)
+    if get_info is None:
+        return 0
+    checked = 0
+    for i in range(len(dataset)):
+        info = get_info(i)
+        label = info.get('label', info.get('gt_label'))
+        if label is None:
+            continue
+        values = np.asarray(label).reshape(-1).astype(np.int64).tolist()
+        name = sample_key(info) or f'index:{i}'
+        for v in values:
+            bad = [(k, b) for k, b in bounds.items() if v >= b]
+            if v < 0 or bad:
+                what = f'>= {bad[0][0]} = {bad[0][1]}' if bad else \
+                    'negative'
+                raise ValueError(
+                    f'sample {i} ({name}) has label {v}, {what}; the '
+                    'labels of the data list must index the classes of the '
+                    'base model (check the ann_file, or the base config / '
+                    'checkpoint)')
+        checked += 1
+    return checked

@@ -1,17 +1,6 @@
 """Rank sharding and collectives of the discriminability pass.
 
-The pass runs under mmengine's own launchers (``tools/dist_train.sh`` =
-torchrun, ``tools/slurm_train.sh`` = srun): every function here uses the
-default process group through :mod:`mmengine.dist` and is a no-op (or the
-single-process answer) when no process group is initialised.
-
-Sharding: the dataset's ``S`` samples are cut into contiguous shards of
-``shard_size`` samples (:func:`shard_ranges`); shard ``j`` goes to rank
-``j % world_size`` (:func:`rank_shards`). Shard ids depend on the dataset
-and ``shard_size`` only, never on the world size, so finished shards are
-reused by a rerun with any number of processes, and concatenating the
-shards in id order gives exactly the single-process element order.
-"""
+Without a process group each function gives the single-process answer."""
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -26,9 +15,17 @@ def dist_info() -> Tuple[int, int]:
 def shard_ranges(num_samples: int, shard_size: int) -> List[Tuple[int, int]]:
     """Contiguous ``[start, stop)`` sample ranges of ``shard_size`` samples.
 
+    Shard ids depend on the dataset and ``shard_size`` only, never on the
+    world size, so finished shards are reused by a rerun with any number of
+    processes (``tools/dist_train.sh`` = torchrun, ``tools/slurm_train.sh``
+    = srun), and concatenating the shards in id order gives exactly the
+    single-process element order; shard ``j`` goes to rank
+    ``j % world_size`` (:func:`rank_shards`).
+
     Args:
-        num_samples: dataset length S (>= 0).
-        shard_size: samples per shard (>= 1); the last shard may be shorter.
+        num_samples (int): dataset length S (>= 0).
+        shard_size (int): samples per shard (>= 1); the last shard may be
+            shorter.
 
     Returns:
         ``ceil(S / shard_size)`` ranges covering ``[0, S)`` in order.
@@ -50,9 +47,9 @@ def rank_shards(num_shards: int,
     cost varies along the data list (lists sorted by class or length).
 
     Args:
-        num_shards: number of shards.
-        rank: defaults to this process's rank.
-        world_size: defaults to the number of processes.
+        num_shards (int): number of shards.
+        rank (int, optional): defaults to this process's rank.
+        world_size (int, optional): defaults to the number of processes.
     """
     r, w = dist_info()
     rank = r if rank is None else rank
@@ -71,8 +68,9 @@ def all_reduce_centroid_sums(sums: torch.Tensor, counts: torch.Tensor
     by ~1e-16 relative, far below what Eq. 2-4 can resolve).
 
     Args:
-        sums: (K, d) per-class feature sums of this rank's elements.
-        counts: (K,) int64 per-class element counts.
+        sums (torch.Tensor): (K, d) per-class feature sums of this rank's
+            elements.
+        counts (torch.Tensor): (K,) int64 per-class element counts.
 
     Returns:
         ``(sums, counts)`` of the whole data set (the same tensors).
@@ -113,11 +111,11 @@ def gather_shard_results(local: Dict[int, Any],
     Uses ``mmengine.dist.all_gather_object`` (works on gloo and NCCL).
 
     Args:
-        local: ``{shard_id: result}`` of this rank.
-        num_shards: total number of shards; every id in ``[0, num_shards)``
-            must come from exactly one rank.
-        dst: the rank that gets the result (others get None); ``None``
-            returns it on every rank.
+        local (Dict[int, Any]): ``{shard_id: result}`` of this rank.
+        num_shards (int): total number of shards; every id in ``[0,
+            num_shards)`` must come from exactly one rank.
+        dst (int, optional): the rank that gets the result (others get None);
+            ``None`` returns it on every rank.
 
     Returns:
         ``{shard_id: result}`` of all shards (insertion order = id order).

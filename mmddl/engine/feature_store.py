@@ -1,29 +1,4 @@
-"""Per-shard feature files on disk: resumable, streamed, never half-read.
-
-A :class:`FeatureStore` is a folder with one sub-folder per shard (a
-contiguous range ``[start, stop)`` of dataset samples)::
-
-    root/shard_000012/feats.npy       float32 (n, d), read as a memmap
-                     /labels.npy      int64 (n,)
-                     /positions.npy   int64 (n,)
-                     /keys.npy        unicode (n,)
-                     /manifest.json   written last
-
-Every file is written to a temporary name in the same folder, flushed,
-``fsync``-ed and renamed. The manifest (shard range, element count, feature
-dim, the store fingerprint, the byte size and SHA-256 of every array file,
-the skipped samples and the clip settings seen) is written last, and an old
-manifest is deleted before a shard is rewritten. So a shard is *finished*
-exactly when its manifest exists, parses, has this store's format and
-fingerprint and the shard range asked for, and every file has the recorded
-size (and, with ``verify='sha256'``, hash). Anything else - a pass killed
-mid-shard, a truncated file, a shard from another checkpoint - is not
-finished and gets recomputed; it is never taken for a finished shard.
-
-Reading streams: :meth:`FeatureShard.iter_feature_chunks` reads ``chunk``
-rows at a time with plain file reads (no mapping), so a pass over any number
-of shards keeps one chunk of features in memory.
-"""
+"""Per-shard feature files on disk: resumable, streamed, never half-read."""
 import hashlib
 import json
 import os
@@ -35,11 +10,20 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-STORE_FORMAT = 1
+from mmddl.structures.score_table import write_error
+
+#: v2: the manifest records ``sources_sha256`` (sample-file identities).
+STORE_FORMAT = 2
+#: How finished shards are checked before reuse (see :class:`FeatureStore`).
+VERIFY_MODES = ('size', 'sha256')
 MANIFEST = 'manifest.json'
 #: array files of a shard and the dtype each is stored in
-ARRAY_FILES = {'feats': np.float32, 'labels': np.int64,
-               'positions': np.int64, 'keys': None}
+ARRAY_FILES = {
+    'feats': np.float32,
+    'labels': np.int64,
+    'positions': np.int64,
+    'keys': None
+}
 
 
 def _fsync_dir(folder: str) -> None:
@@ -59,8 +43,8 @@ def atomic_write_bytes(path: str, writer) -> None:
     """Write a file through ``writer(fileobj)`` to a temp name, then rename.
 
     Args:
-        path: final path.
-        writer: callable writing the content into the open binary file.
+        path (str): final path.
+        writer (Callable): writes the content into the open binary file.
     """
     folder = osp.dirname(osp.abspath(path))
     tmp = osp.join(folder, f'.tmp-{uuid.uuid4().hex}-{osp.basename(path)}')
@@ -70,9 +54,14 @@ def atomic_write_bytes(path: str, writer) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if osp.exists(tmp):
-            os.remove(tmp)
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
+        if isinstance(e, OSError):
+            raise write_error(path, e, 'feature file') from e
         raise
     _fsync_dir(folder)
 
@@ -120,7 +109,7 @@ def npy_data_offset(path: str) -> Tuple[int, Tuple[int, ...], np.dtype]:
 
 @dataclass
 class FeatureShard:
-    """One finished shard (see the module docstring).
+    """One finished shard (see :class:`FeatureStore`).
 
     ``feats`` is a read-only float32 memmap (random access); use
     :meth:`iter_feature_chunks` to stream without mapping.
@@ -144,8 +133,8 @@ class FeatureShard:
         """Feature dimension (0 for a shard without elements)."""
         return int(self.feats.shape[1]) if self.feats.ndim == 2 else 0
 
-    def iter_feature_chunks(self, chunk: int
-                            ) -> Iterator[Tuple[int, np.ndarray]]:
+    def iter_feature_chunks(self,
+                            chunk: int) -> Iterator[Tuple[int, np.ndarray]]:
         """``(row offset, float32 (<=chunk, d) array)`` read from disk."""
         if chunk < 1:
             raise ValueError(f'chunk must be >= 1, got {chunk}')
@@ -168,30 +157,57 @@ class FeatureShard:
 
 
 class FeatureStore:
-    """A folder of per-shard feature files (see the module docstring).
+    """A folder of per-shard feature files.
+
+    A :class:`FeatureStore` is a folder with one sub-folder per shard (a
+    contiguous range ``[start, stop)`` of dataset samples)::
+
+        root/shard_000012/feats.npy       float32 (n, d), read as a memmap
+                         /labels.npy      int64 (n,)
+                         /positions.npy   int64 (n,)
+                         /keys.npy        unicode (n,)
+                         /manifest.json   written last
+
+    Every file is written to a temporary name in the same folder, flushed,
+    ``fsync``-ed and renamed. The manifest (shard range, element count, feature
+    dim, the store fingerprint, the digest of the shard's sample files' sizes
+    and mtimes, the byte size and SHA-256 of every array file, the skipped
+    samples and the clip settings seen) is written last, and an old manifest is
+    deleted before a shard is rewritten. So a shard is *finished* exactly when
+    its manifest exists, parses, has this store's format and fingerprint, the
+    shard range and sample-file digest asked for, and every file has the
+    recorded size and (with ``verify='sha256'``, the default) hash. Anything
+    else - a pass killed mid-shard, a truncated file, a file corrupted in
+    place, a shard from another checkpoint, a sample file replaced since - is
+    not finished and gets recomputed; it is never taken for a finished shard.
+
+    Reading streams: :meth:`FeatureShard.iter_feature_chunks` reads ``chunk``
+    rows at a time with plain file reads (no mapping), so a pass over any
+    number of shards keeps one chunk of features in memory.
 
     Args:
-        root: the store folder (created when needed). In a multi-node run it
-            should be on a shared file system to resume a shard on any rank;
+        root (str): the store folder (created when needed). In a multi-node run
+            it should be on a shared file system to resume a shard on any rank;
             on node-local disks each rank still resumes its own shards.
-        fingerprint: JSON-serialisable description of what the features
-            are computed from (data list, checkpoint, candidate settings,
-            shard size). A shard written under another fingerprint is not
-            finished.
-        verify: ``'size'`` (default: file sizes match the manifest) or
-            ``'sha256'`` (also re-hash every file when checking a shard).
+        fingerprint (Dict[str, Any], optional): JSON-serialisable description
+            of what the features are computed from (data list, checkpoint,
+            candidate settings, shard size). A shard written under another
+            fingerprint is not finished.
+        verify (str): how a finished shard is checked before it is reused:
+            ``'sha256'`` (default: every file is re-hashed and compared with
+            the manifest, so a file corrupted in place at the same size is
+            recomputed; about 0.2 s per 276 MB shard, see
+            ``docs/reliability.md``) or ``'size'`` (file sizes only).
     """
 
     def __init__(self,
                  root: str,
                  fingerprint: Optional[Dict[str, Any]] = None,
-                 verify: str = 'size') -> None:
-        if verify not in ('size', 'sha256'):
-            raise ValueError(f"verify must be 'size' or 'sha256', got "
-                             f'{verify!r}')
+                 verify: str = 'sha256') -> None:
+        check_verify(verify)
         self.root = osp.abspath(root)
-        self.fingerprint = json.loads(json.dumps(fingerprint or {},
-                                                 sort_keys=True))
+        self.fingerprint = json.loads(
+            json.dumps(fingerprint or {}, sort_keys=True))
         self.verify = verify
         os.makedirs(self.root, exist_ok=True)
 
@@ -210,16 +226,25 @@ class FeatureStore:
         """The manifest of a *finished* shard, else None."""
         return self.check_shard(shard_id)[0]
 
-    def check_shard(self, shard_id: int,
+    def check_shard(self,
+                    shard_id: int,
                     start: Optional[int] = None,
-                    stop: Optional[int] = None
+                    stop: Optional[int] = None,
+                    sources_sha256: Optional[str] = None,
+                    verify: Optional[str] = None
                     ) -> Tuple[Optional[Dict[str, Any]], str]:
         """Whether shard ``shard_id`` is finished, and why not.
 
         Args:
-            shard_id: the shard.
-            start: expected first sample index (checked when given).
-            stop: expected end sample index (checked when given).
+            shard_id (int): the shard.
+            start (int, optional): expected first sample index (checked when
+                given).
+            stop (int, optional): expected end sample index (checked when
+                given).
+            sources_sha256 (str, optional): expected digest of the shard's
+                sample files (:meth:`DataSources.digest`; checked when given).
+            verify (str, optional): ``'size'`` / ``'sha256'``; default: the
+                store's.
 
         Returns:
             ``(manifest or None, reason)``; ``reason`` is ``'finished'`` or
@@ -244,6 +269,11 @@ class FeatureStore:
                 stop is not None and man.get('stop') != stop:
             return None, (f'covers samples [{man.get("start")}, '
                           f'{man.get("stop")}), expected [{start}, {stop})')
+        if sources_sha256 is not None and \
+                man.get('sources_sha256') != sources_sha256:
+            return None, ('a sample file changed (size or mtime) since it '
+                          'was computed')
+        verify = check_verify(verify or self.verify)
         for name in ARRAY_FILES:
             rec = man.get('files', {}).get(name)
             fpath = osp.join(folder, f'{name}.npy')
@@ -252,12 +282,13 @@ class FeatureStore:
             if osp.getsize(fpath) != rec['size']:
                 return None, (f'{name}.npy has {osp.getsize(fpath)} bytes, '
                               f'manifest says {rec["size"]}')
-            if self.verify == 'sha256' and file_digest(fpath) != \
-                    rec['sha256']:
+            if verify == 'sha256' and file_digest(fpath) != rec['sha256']:
                 return None, f'{name}.npy content differs from its manifest'
         return man, 'finished'
 
-    def is_finished(self, shard_id: int, start: Optional[int] = None,
+    def is_finished(self,
+                    shard_id: int,
+                    start: Optional[int] = None,
                     stop: Optional[int] = None) -> bool:
         """Whether the shard is finished (see :meth:`check_shard`)."""
         return self.check_shard(shard_id, start, stop)[0] is not None
@@ -281,21 +312,24 @@ class FeatureStore:
                     keys: Sequence[str],
                     positions: Any,
                     skipped: Sequence[Dict[str, str]] = (),
-                    info: Optional[Dict[str, Any]] = None
-                    ) -> Dict[str, Any]:
+                    info: Optional[Dict[str, Any]] = None,
+                    sources_sha256: Optional[str] = None) -> Dict[str, Any]:
         """Write one shard atomically (arrays, then the manifest).
 
         Args:
-            shard_id: the shard.
-            start: first dataset index of the shard.
-            stop: one past its last dataset index.
-            feats: (n, d) features (stored as float32).
-            labels: (n,) labels.
-            keys: (n,) sample keys.
-            positions: (n,) clip positions.
-            skipped: samples of the shard that could not be read
-                (``{'key', 'reason'}``).
-            info: extra JSON-serialisable shard information.
+            shard_id (int): the shard.
+            start (int): first dataset index of the shard.
+            stop (int): one past its last dataset index.
+            feats (Any): (n, d) features (stored as float32).
+            labels (Any): (n,) labels.
+            keys (Sequence[str]): (n,) sample keys.
+            positions (Any): (n,) clip positions.
+            skipped (Sequence[Dict[str, str]]): samples of the shard that could
+                not be read (``{'key', 'reason'}``).
+            info (Dict[str, Any], optional): extra JSON-serialisable shard
+                information.
+            sources_sha256 (str, optional): digest of the shard's sample files,
+                checked by :meth:`check_shard` before reuse.
 
         Returns:
             The manifest.
@@ -322,7 +356,10 @@ class FeatureStore:
         if not 0 <= start <= stop:
             raise ValueError(f'invalid shard range [{start}, {stop})')
         folder = self.shard_dir(shard_id)
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise write_error(folder, e, 'feature shard folder') from e
         man_path = osp.join(folder, MANIFEST)
         if osp.exists(man_path):  # never leave an old manifest over new data
             os.remove(man_path)
@@ -336,13 +373,21 @@ class FeatureStore:
             path = osp.join(folder, f'{name}.npy')
             atomic_write_bytes(path, _npy_bytes_writer(arr, h))
             files[name] = dict(size=osp.getsize(path), sha256=h.hexdigest())
-        man = dict(format=STORE_FORMAT, shard_id=int(shard_id),
-                   start=int(start), stop=int(stop), num_elements=n,
-                   dim=int(arrays['feats'].shape[1]),
-                   fingerprint=self.fingerprint, files=files,
-                   skipped=[dict(key=str(s['key']), reason=str(s['reason']))
-                            for s in skipped],
-                   info=json.loads(json.dumps(info or {})))
+        man = dict(
+            format=STORE_FORMAT,
+            shard_id=int(shard_id),
+            start=int(start),
+            stop=int(stop),
+            num_elements=n,
+            dim=int(arrays['feats'].shape[1]),
+            fingerprint=self.fingerprint,
+            files=files,
+            sources_sha256=sources_sha256,
+            skipped=[
+                dict(key=str(s['key']), reason=str(s['reason']))
+                for s in skipped
+            ],
+            info=json.loads(json.dumps(info or {})))
         text = json.dumps(man, sort_keys=True, indent=1).encode('utf-8')
         atomic_write_bytes(man_path, lambda f: f.write(text))
         return man
@@ -351,26 +396,43 @@ class FeatureStore:
     def open_shard(self, shard_id: int, mmap: bool = True) -> FeatureShard:
         """Open a finished shard (features as a read-only memmap by default).
 
+        The files are checked by size only: the pass opens shards that it
+        has just written or verified.
+
         Raises:
-            FileNotFoundError: the shard is not finished (message says why).
+            FileNotFoundError: the shard is not finished (message says why;
+                a shard the pass had finished that is gone now means that
+                another process changed the store).
         """
-        man, why = self.check_shard(shard_id)
+        man, why = self.check_shard(shard_id, verify='size')
         if man is None:
-            raise FileNotFoundError(f'shard {shard_id} of {self.root} is not '
-                                    f'finished: {why}')
+            raise FileNotFoundError(
+                f'shard {shard_id} of {self.root} is not finished ({why}); '
+                'if this pass had finished it, another process deleted or '
+                'rewrote the feature store meanwhile (two runs sharing one '
+                'work_dir / feature_dir?)')
         folder = self.shard_dir(shard_id)
 
         def load(name, mode=None):
-            return np.load(osp.join(folder, f'{name}.npy'), mmap_mode=mode,
-                           allow_pickle=False)
+            return np.load(
+                osp.join(folder, f'{name}.npy'),
+                mmap_mode=mode,
+                allow_pickle=False)
 
         return FeatureShard(
-            shard_id=shard_id, start=man['start'], stop=man['stop'],
-            folder=folder, feats=load('feats', 'r' if mmap else None),
-            labels=load('labels'), positions=load('positions'),
-            keys=load('keys'), skipped=man['skipped'], info=man['info'])
+            shard_id=shard_id,
+            start=man['start'],
+            stop=man['stop'],
+            folder=folder,
+            feats=load('feats', 'r' if mmap else None),
+            labels=load('labels'),
+            positions=load('positions'),
+            keys=load('keys'),
+            skipped=man['skipped'],
+            info=man['info'])
 
-    def iter_shards(self, shard_ids: Sequence[int],
+    def iter_shards(self,
+                    shard_ids: Sequence[int],
                     mmap: bool = True) -> Iterator[FeatureShard]:
         """Open the given finished shards one after the other."""
         for sid in shard_ids:
@@ -379,3 +441,11 @@ class FeatureStore:
     def remove(self) -> None:
         """Delete the whole store folder."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def check_verify(verify: str) -> str:
+    """``verify`` if it is one of :data:`VERIFY_MODES`, else ValueError."""
+    if verify not in VERIFY_MODES:
+        raise ValueError(f'verify must be one of {VERIFY_MODES}, got '
+                         f'{verify!r}')
+    return verify

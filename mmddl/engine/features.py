@@ -1,11 +1,6 @@
 """One pooled feature per element (view) from a stock OpenMMLab model.
 
-Supports mmaction2 recognizers (``Recognizer3D`` / ``Recognizer2D``: their
-``extract_feat`` returns ``(feats, kwargs)``; SlowFast backbones return a
-``(slow, fast)`` tuple), mmpretrain classifiers (``ImageClassifier``:
-``extract_feat`` returns a tuple of stage/neck outputs) and any model whose
-``extract_feat(inputs)`` returns a tensor or a tuple of tensors.
-"""
+mmaction2 recognizers, mmpretrain classifiers, any ``extract_feat`` model."""
 import sys
 from typing import Any, Sequence, Union
 
@@ -50,8 +45,8 @@ def pool_outputs(out: Union[Tensor, Sequence[Tensor]], family: str) -> Tensor:
     """Turn ``extract_feat`` outputs into (N, d) features.
 
     Args:
-        out: a tensor, or a tuple of tensors.
-        family: see :func:`model_family`. For ``'mmaction'`` a tuple is a
+        out (Tensor | Sequence[Tensor]): a tensor, or a tuple of tensors.
+        family (str): see :func:`model_family`. For ``'mmaction'`` a tuple is a
             multi-pathway output (SlowFast: ``(slow, fast)``): each pathway is
             pooled and they are concatenated as ``(fast, slow)``, like
             mmaction's ``SlowFastHead``. Otherwise a tuple is a list of stage
@@ -74,18 +69,26 @@ def pool_outputs(out: Union[Tensor, Sequence[Tensor]], family: str) -> Tensor:
     return global_pool(out[-1])
 
 
-def extract_features(model: nn.Module, data_batch: Any,
+def extract_features(model: nn.Module,
+                     data_batch: Any,
                      stage: str = 'neck') -> Tensor:
     """Run the model's preprocessor and ``extract_feat``; pool per element.
+
+    mmaction2 recognizers (``Recognizer3D`` / ``Recognizer2D``: their
+    ``extract_feat`` returns ``(feats, kwargs)``; SlowFast backbones return
+    a ``(slow, fast)`` tuple), mmpretrain classifiers (``ImageClassifier``:
+    ``extract_feat`` returns a tuple of stage/neck outputs) and any model
+    whose ``extract_feat(inputs)`` returns a tensor or a tuple of tensors.
 
     The model is run in eval mode under ``torch.no_grad()`` (its training
     flag is restored afterwards).
 
     Args:
-        model: an (unwrapped) OpenMMLab model with ``data_preprocessor`` and
-            ``extract_feat``.
-        data_batch: a collated batch (``dict(inputs=..., data_samples=...)``).
-        stage: the ``extract_feat`` stage (mmaction: ``'backbone'`` or
+        model (nn.Module): an (unwrapped) OpenMMLab model with
+            ``data_preprocessor`` and ``extract_feat``.
+        data_batch (Any): a collated batch (``dict(inputs=...,
+            data_samples=...)``).
+        stage (str): the ``extract_feat`` stage (mmaction: ``'backbone'`` or
             ``'neck'``, mmpretrain: ``'backbone'``, ``'neck'`` or
             ``'pre_logits'``); ignored for generic models.
 
@@ -109,8 +112,8 @@ def extract_features(model: nn.Module, data_batch: Any,
                     raise ValueError('mmaction inputs must be (B, V, ...), '
                                      f'got shape {tuple(inputs.shape)}')
                 num_elems = inputs.shape[0] * inputs.shape[1]
-                out, _ = model.extract_feat(inputs, stage=stage,
-                                            test_mode=False)
+                out, _ = model.extract_feat(
+                    inputs, stage=stage, test_mode=False)
             elif family == 'mmpretrain':
                 num_elems = inputs.shape[0]
                 out = model.extract_feat(inputs, stage=stage)

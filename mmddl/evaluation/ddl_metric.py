@@ -10,6 +10,8 @@ from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 from mmengine.structures import BaseDataElement
 
+from .functional import NON_FINITE_HINT, check_finite
+
 #: Per-video fields every sample must carry (written by ``DDLRecognizer``).
 REQUIRED = ('pred_score', 'gt_label', 'base_elements', 'ddnet_elements',
             'time_model_s')
@@ -31,6 +33,9 @@ def _item(x: Any) -> Any:
 @METRICS.register_module()
 class DDLMetric(BaseMetric):
     """Top-k accuracy and per-video cost of DDL inference.
+
+    A NaN or inf class score raises :class:`NonFiniteError` naming the
+    video: it is never counted as a hit or a miss.
 
     Top-k follows mmaction's ``top_k_accuracy``: a video is a hit if its label
     is among the k highest-scored classes (here: fewer than k classes score
@@ -73,8 +78,13 @@ class DDLMetric(BaseMetric):
             if missing:
                 raise KeyError(f'DDLMetric needs the fields {missing} in each '
                                'data sample (written by DDLRecognizer)')
+            video = next((_item(sample[k]) for k in ID_KEYS if k in sample),
+                         None)
+            where = (f'video {video!r}' if video is not None else
+                     f'video #{len(self.results)} (0-based)')
             score = torch.as_tensor(sample['pred_score']).detach().cpu()
             score = score.double().flatten()
+            check_finite(score, 'pred_score', where, NON_FINITE_HINT)
             label = torch.as_tensor(sample['gt_label']).flatten()
             if label.numel() != 1:
                 raise ValueError('DDLMetric handles single-label videos; got '
@@ -85,8 +95,7 @@ class DDLMetric(BaseMetric):
                                  f'{score.numel()} class scores')
             rank = int((score > score[label]).sum())
             row = dict(
-                video=next((_item(sample[k]) for k in ID_KEYS if k in sample),
-                           None),
+                video=video,
                 gt_label=label,
                 pred_label=int(score.argmax()),
                 label_rank=rank,
@@ -110,8 +119,7 @@ class DDLMetric(BaseMetric):
             for k in self.topk
         }
         if 1 in self.topk and 5 in self.topk:
-            metrics['mean_top1_top5'] = (metrics['top1'] +
-                                         metrics['top5']) / 2
+            metrics['mean_top1_top5'] = (metrics['top1'] + metrics['top5']) / 2
         for key in ('base_clips', 'ddnet_clips', 'model_time_s'):
             metrics[key] = float(np.mean([r[key] for r in results]))
         for key in OPTIONAL:

@@ -7,6 +7,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 from mmengine.structures import BaseDataElement
 
+from mmddl.structures.score_table import KEY_FIELDS
+from .functional import NON_FINITE_HINT, check_finite
+
 
 def rank_average(x: np.ndarray) -> np.ndarray:
     """1-based ranks of ``x``; tied values share the mean of their ranks.
@@ -53,26 +56,36 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.clip(np.sum(xc * yc) / denom, -1.0, 1.0))
 
 
-def _field(sample: Any, name: str, index: int) -> Any:
-    """Read ``name`` from a data sample given as dict or BaseDataElement."""
+def _as_dict(sample: Any, index: int) -> dict:
+    """A data sample given as dict or BaseDataElement, as a dict."""
     if isinstance(sample, BaseDataElement):
         sample = sample.to_dict()
     if not isinstance(sample, dict):
         raise TypeError(
             f'DScoreMetric: data sample {index} is a {type(sample)}, '
             'expected a dict or BaseDataElement')
+    return sample
+
+
+def _field(sample: dict, name: str, index: int, where: str) -> np.ndarray:
+    """Field ``name`` of a data sample as finite float64 values."""
     if name not in sample:
         raise KeyError(
             f'DScoreMetric: data sample {index} has no field "{name}"')
     value = sample[name]
     if hasattr(value, 'detach'):
         value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64).reshape(-1)
+    value = np.asarray(value, dtype=np.float64).reshape(-1)
+    check_finite(value, name, where, NON_FINITE_HINT)
+    return value
 
 
 @METRICS.register_module()
 class DScoreMetric(BaseMetric):
     """MSE, Pearson and Spearman correlation of predicted vs. target D-scores.
+
+    NaN or inf in a prediction or target raises :class:`NonFiniteError`
+    naming the sample.
 
     Every view counts as one pair: a sample with V predicted views is compared
     with its V targets, or with its single target repeated V times.
@@ -98,8 +111,12 @@ class DScoreMetric(BaseMetric):
                 carrying ``pred_dscore`` and ``gt_dscore``.
         """
         for i, sample in enumerate(data_samples):
-            pred = _field(sample, 'pred_dscore', i)
-            gt = _field(sample, 'gt_dscore', i)
+            sample = _as_dict(sample, i)
+            key = next((sample[k] for k in KEY_FIELDS if k in sample), None)
+            where = f'data sample {i} of the batch' + (f' ({key})' if key
+                                                       is not None else '')
+            pred = _field(sample, 'pred_dscore', i, where)
+            gt = _field(sample, 'gt_dscore', i, where)
             if gt.size == 1 and pred.size > 1:
                 gt = np.repeat(gt, pred.size)
             if gt.size != pred.size:

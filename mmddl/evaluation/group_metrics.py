@@ -1,9 +1,6 @@
-"""Metrics over fused group features (face templates, videos, re-ID tracklets).
-
-They also report the mean number of elements per group through the base model
-(``base_images``) and the DDNet (``ddnet_images``), the cost side of DDL.
-"""
-from typing import (Any, Dict, Hashable, List, Optional, Sequence, Tuple)
+"""Metrics over fused group features (face templates, re-ID tracklets) and
+their cost: mean elements per group through the base model and the DDNet."""
+from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -11,26 +8,30 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 
-from .functional import (TAR_MODES, cmc_at, kfold_accuracy, pairwise_l2,
-                         reid_evaluate, roc_tar_at_far, roc_tar_at_far_folds,
-                         tpr_at_fpr, tpr_at_fpr_all_pairs)
+from .functional import (NON_FINITE_HINT, TAR_MODES, check_finite, cmc_at,
+                         kfold_accuracy, pairwise_l2, reid_evaluate,
+                         roc_tar_at_far, roc_tar_at_far_folds, tpr_at_fpr,
+                         tpr_at_fpr_all_pairs)
 
 PROTOCOLS = ('kfold', 'tar_at_far', 'tar_at_far_folds', 'tpr_at_fpr',
              'all_pairs_tpr_at_fpr')
 #: Names used by the data sets' ``metainfo['protocol']['type']``.
-PROTOCOL_ALIASES = dict(kfold_accuracy='kfold',
-                        tar_at_far_per_fold='tar_at_far_folds',
-                        tpr_at_fpr_all_pairs='all_pairs_tpr_at_fpr')
+PROTOCOL_ALIASES = dict(
+    kfold_accuracy='kfold',
+    tar_at_far_per_fold='tar_at_far_folds',
+    tpr_at_fpr_all_pairs='all_pairs_tpr_at_fpr')
 DEFAULT_FARS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
 DEFAULT_FPR = 1e-4
 #: How each ROC protocol reads TAR by default (``tar_mode=None``): IJB-B/C
 #: (``tar_at_far``) with insightface's ``'nearest'`` rule, the others with
 #: the conservative ``'le'``.
-DEFAULT_TAR_MODES = dict(tar_at_far='nearest', tar_at_far_folds='le',
-                         tpr_at_fpr='le')
+DEFAULT_TAR_MODES = dict(
+    tar_at_far='nearest', tar_at_far_folds='le', tpr_at_fpr='le')
 #: Data-sample counter fields (written by the test-time wrappers) -> the
 #: metric output keys.
 COST_FIELDS = dict(base_elements='base_images', ddnet_elements='ddnet_images')
+#: Data-sample fields that name a group in error messages.
+NAME_FIELDS = ('group_name', 'group_id', 'pid', 'camid')
 
 
 def _protocol_names(protocols: Any) -> Tuple[str, ...]:
@@ -71,26 +72,35 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def _collect(
-    sample: Any, index: int, keys: Sequence[str],
-    optional: Sequence[str] = ()) -> Dict[str, Any]:
+def _collect(sample: Any,
+             index: int,
+             keys: Sequence[str],
+             optional: Sequence[str] = ()) -> Dict[str, Any]:
     """Feature, DDL counters, the scalar ``keys`` (required) and
     ``optional`` keys (None when absent) of a sample."""
     feat = _get(sample, 'pred_feature', index)
     feat = torch.as_tensor(feat).detach().float().cpu().reshape(-1)
+    names = [
+        f'{k}={_scalar(_get(sample, k, index))!r}' for k in NAME_FIELDS
+        if _has(sample, k)
+    ]
+    check_finite(feat, 'pred_feature',
+                 f'data sample {index} of the batch ({", ".join(names)})',
+                 NON_FINITE_HINT)
     row = dict(feature=feat)
     for field, key in COST_FIELDS.items():
         if _has(sample, key) and not _has(sample, field):
             raise KeyError(f'data sample {index} has `{key}` but no '
                            f'`{field}`: the counters are read from '
                            f'`{field}`.')
-        row[key] = (int(_scalar(_get(sample, field, index))) if _has(
-            sample, field) else None)
+        row[key] = (
+            int(_scalar(_get(sample, field, index)))
+            if _has(sample, field) else None)
     for key in keys:
         row[key] = _scalar(_get(sample, key, index))
     for key in optional:
-        row[key] = (_scalar(_get(sample, key, index))
-                    if _has(sample, key) else None)
+        row[key] = (
+            _scalar(_get(sample, key, index)) if _has(sample, key) else None)
     return row
 
 
@@ -369,8 +379,8 @@ class GroupVerificationMetric(BaseMetric):
                            f'field or dataset_meta[{self.folds_key!r}].')
         if name == 'kfold':
             res = kfold_accuracy(scores, same, folds)
-            return dict(kfold_acc=float(res.mean),
-                        kfold_acc_std=float(res.std))
+            return dict(
+                kfold_acc=float(res.mean), kfold_acc_std=float(res.std))
         mode = self.tar_mode or DEFAULT_TAR_MODES.get(name)
         if name == 'tar_at_far':
             tars = roc_tar_at_far(scores, same, fars, mode)
@@ -383,9 +393,7 @@ class GroupVerificationMetric(BaseMetric):
                 out[f'tar@far={f:g}'] = float(m)
                 out[f'tar@far={f:g}_std'] = float(s)
             return out
-        return {
-            f'tpr@fpr={fpr:g}': tpr_at_fpr(scores, same, fpr, mode)
-        }
+        return {f'tpr@fpr={fpr:g}': tpr_at_fpr(scores, same, fpr, mode)}
 
 
 @METRICS.register_module()
@@ -451,18 +459,20 @@ class GroupReIDMetric(BaseMetric):
             raise ValueError(f'need queries and gallery entries; got '
                              f'{int(is_q.sum())} and {int(gal.sum())}.')
         dist = pairwise_l2(feats[is_q].numpy(), feats[gal].numpy())
-        cmc, m_ap, details = reid_evaluate(dist,
-                                           pids[is_q],
-                                           pids[gal],
-                                           cams[is_q],
-                                           cams[gal],
-                                           max_rank=max(self.ranks),
-                                           return_details=True)
+        cmc, m_ap, details = reid_evaluate(
+            dist,
+            pids[is_q],
+            pids[gal],
+            cams[is_q],
+            cams[gal],
+            max_rank=max(self.ranks),
+            return_details=True)
         metrics = dict(mAP=float(m_ap))
         metrics.update(cmc_at(cmc, self.ranks))
-        metrics.update(num_queries=float(is_q.sum()),
-                       num_gallery=float(gal.sum()),
-                       num_valid_queries=float(details['num_valid_queries']))
+        metrics.update(
+            num_queries=float(is_q.sum()),
+            num_gallery=float(gal.sum()),
+            num_valid_queries=float(details['num_valid_queries']))
         metrics.update(_cost_summary(results))
         MMLogger.get_current_instance().info('group re-ID: ' + ', '.join(
             f'{k}={v:.4f}' for k, v in metrics.items()))

@@ -1,26 +1,33 @@
 """The D-score table: one row per scored training element, stored as `.npz`.
 
-Stale tables are detected through a fingerprint of what they were computed from.
-"""
+Fingerprinted (staleness) and checksummed (edits, damage)."""
 import hashlib
 import json
 import os
 import os.path as osp
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-FORMAT_VERSION = 1
-#: Sample fields a table key is read from, in this order (videos: the
-#: filename, rawframe videos: the frame folder, images: the image path).
-KEY_FIELDS = ('filename', 'frame_dir', 'img_path')
+from .data_sources import KEY_FIELDS, DataSources  # noqa: F401
+
+#: v2: per-sample file identities (``source_keys`` / ``source_stats``) and
+#: a checksum of every array in ``meta``.
+FORMAT_VERSION = 2
 _ARRAYS = ('keys', 'positions', 'labels', 'raw', 'dscores')
+_SOURCE_ARRAYS = ('source_keys', 'source_stats')
+#: What a damaged archive raises while it is read.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile,
+                zlib.error, json.JSONDecodeError)
 
 #: Human-readable names of fingerprint fields, used in stale-table messages.
 FIELD_DESCRIPTIONS = {
     'ann_file_sha256': 'data list (contents of the ann_file)',
+    'data_files_sha256': 'data files (size and mtime of every sample file)',
     'checkpoint_sha256': 'base checkpoint (file contents)',
     'metric': 'metric',
     'candidate_pipeline': 'candidate settings (candidate_pipeline)',
@@ -34,6 +41,28 @@ class StaleScoreTableError(RuntimeError):
     """A stored table does not match the requested data/model/settings."""
 
 
+class CorruptScoreTableError(ValueError):
+    """A stored table cannot be read, or its checksum does not match."""
+
+
+def write_error(path: str, err: OSError, what: str = 'file') -> OSError:
+    """An ``OSError`` like ``err`` that names ``path`` and what to do.
+
+    Args:
+        path (str): the file being written.
+        err (OSError): the original error (its ``errno`` is kept, so
+            ``ENOSPC`` stays recognisable).
+        what (str): what the file is, for the message.
+
+    Returns:
+        OSError: raise it ``from err``.
+    """
+    return OSError(
+        err.errno, f'cannot write the {what} {path!r}: '
+        f'{err.strerror or err} (check free space and write '
+        'permission of its folder)')
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's contents, or of a directory's listing.
 
@@ -41,8 +70,8 @@ def file_sha256(path: str, chunk: int = 1 << 20) -> str:
     hashed over its sorted relative file paths and sizes (not contents).
 
     Args:
-        path: a local file or directory.
-        chunk: read size in bytes.
+        path (str): a local file or directory.
+        chunk (int): read size in bytes.
 
     Returns:
         The hex digest.
@@ -99,10 +128,10 @@ def make_fingerprint(ann_file: str, checkpoint: str,
     """Fingerprint of what a score table is computed from.
 
     Args:
-        ann_file: the data list file (or image folder, see
+        ann_file (str): the data list file (or image folder, see
             :func:`file_sha256`); hashed by contents.
-        checkpoint: the base model's checkpoint; a local file is hashed by
-            contents, anything else (an URL) is identified by its string.
+        checkpoint (str): the base model's checkpoint; a local file is hashed
+            by contents, anything else (an URL) is identified by its string.
         **settings: everything else the scores depend on (``metric``,
             ``candidate_pipeline``, ``dataset``, ``base_model`` ...); each
             becomes one field, normalised with :func:`to_jsonable`.
@@ -116,23 +145,25 @@ def make_fingerprint(ann_file: str, checkpoint: str,
     else:
         ckpt_hash = 'uri:' + hashlib.sha256(
             str(checkpoint).encode()).hexdigest()
-    fp = dict(ann_file_sha256=file_sha256(ann_file),
-              checkpoint_sha256=ckpt_hash,
-              algorithm=ALGORITHM_VERSION)
+    fp = dict(
+        ann_file_sha256=file_sha256(ann_file),
+        checkpoint_sha256=ckpt_hash,
+        algorithm=ALGORITHM_VERSION)
     for k, v in settings.items():
         fp[k] = to_jsonable(v)
     # round-trip so comparisons with a loaded fingerprint are like for like
     return json.loads(json.dumps(fp, sort_keys=True))
 
 
-def dataset_fingerprint(dataset: Any, checkpoint: str,
+def dataset_fingerprint(dataset: Any,
+                        checkpoint: str,
                         dataset_kwargs: Optional[Dict[str, Any]] = None,
                         **settings: Any) -> Dict[str, Any]:
     """Fingerprint of a table computed on a built candidate dataset.
 
     Args:
-        dataset: the dataset; its ``ann_file`` (or, without one, the first
-            existing folder of its ``data_prefix``) is hashed.
+        dataset (Any): the dataset; its ``ann_file`` (or, without one, the
+            first existing folder of its ``data_prefix``) is hashed.
         checkpoint (str): the base model's checkpoint.
         dataset_kwargs (dict, optional): extra dataset arguments, recorded
             with the dataset type and prefix in the ``dataset`` field.
@@ -151,20 +182,24 @@ def dataset_fingerprint(dataset: Any, checkpoint: str,
                          'has neither an ann_file nor a data folder to '
                          'fingerprint')
     return make_fingerprint(
-        ann_file, checkpoint,
-        dataset=dict(type=type(dataset), data_prefix=prefix,
-                     kwargs=dataset_kwargs or {}),
+        ann_file,
+        checkpoint,
+        dataset=dict(
+            type=type(dataset),
+            data_prefix=prefix,
+            kwargs=dataset_kwargs or {}),
         **settings)
 
 
-def fingerprint_diff(stored: Dict[str, Any],
-                     expected: Dict[str, Any]) -> List[str]:
+def fingerprint_diff(stored: Dict[str, Any], expected: Dict[str,
+                                                            Any]) -> List[str]:
     """Names of the fingerprint fields that differ (missing = differing)."""
     stored = json.loads(json.dumps(stored, sort_keys=True))
     expected = json.loads(json.dumps(to_jsonable(expected), sort_keys=True))
     missing = '<missing>'
-    return sorted(k for k in set(stored) | set(expected)
-                  if stored.get(k, missing) != expected.get(k, missing))
+    return sorted(
+        k for k in set(stored) | set(expected)
+        if stored.get(k, missing) != expected.get(k, missing))
 
 
 @dataclass(eq=False, repr=False)
@@ -180,20 +215,25 @@ class ScoreTable:
     metric, fingerprint, skipped, info).
 
     Args:
-        keys: (N,) sample keys (video filename / image path).
-        positions: (N,) first frame index of each clip (0 for images).
-        labels: (N,) class index.
-        raw: (N,) raw discriminability D (Eq. 2-3).
-        dscores: (N,) D-scores (Eq. 4).
-        mean: mean of ``raw`` used by Eq. 4.
-        std: standard deviation of ``raw`` used by Eq. 4.
-        metric: ``'cosine'`` or ``'euclidean'``.
-        fingerprint: what the table was computed from (see
+        keys (np.ndarray): (N,) sample keys (video filename / image path).
+        positions (np.ndarray): (N,) first frame index of each clip (0 for
+            images).
+        labels (np.ndarray): (N,) class index.
+        raw (np.ndarray): (N,) raw discriminability D (Eq. 2-3).
+        dscores (np.ndarray): (N,) D-scores (Eq. 4).
+        mean (float): mean of ``raw`` used by Eq. 4.
+        std (float): standard deviation of ``raw`` used by Eq. 4.
+        metric (str): ``'cosine'`` or ``'euclidean'``.
+        fingerprint (Dict[str, Any]): what the table was computed from (see
             :func:`make_fingerprint`).
-        skipped: samples that could not be scored, as
+        skipped (List[Dict[str, str]]): samples that could not be scored, as
             ``{'key': ..., 'reason': ...}`` dicts.
-        info: extra JSON-serialisable information (e.g. ``clip_len``,
-            ``frame_interval``, ``num_classes``).
+        info (Dict[str, Any]): extra JSON-serialisable information (e.g.
+            ``clip_len``, ``frame_interval``, ``num_classes``).
+        sources (DataSources, optional): key and file identity of every sample
+            of the data the table was computed from (stored as ``source_keys``
+            / ``source_stats``; they name the files that changed when the
+            ``data_files_sha256`` fingerprint field differs).
     """
     keys: np.ndarray
     positions: np.ndarray
@@ -206,6 +246,7 @@ class ScoreTable:
     fingerprint: Dict[str, Any] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
     info: Dict[str, Any] = field(default_factory=dict)
+    sources: Optional[DataSources] = None
 
     def __post_init__(self) -> None:
         self.keys = np.asarray(self.keys, dtype=str).reshape(-1)
@@ -226,10 +267,14 @@ class ScoreTable:
         if n and self.positions.min() < 0:
             raise ValueError('ScoreTable: negative clip position')
         self.mean, self.std = float(self.mean), float(self.std)
-        self.skipped = [dict(key=str(s['key']), reason=str(s['reason']))
-                        for s in self.skipped]
+        self.skipped = [
+            dict(key=str(s['key']), reason=str(s['reason']))
+            for s in self.skipped
+        ]
         self._index: Optional[Dict[str, Tuple[np.ndarray, np.ndarray]]] = None
         self._skipped_index = {s['key']: s['reason'] for s in self.skipped}
+        if self.sources is None:
+            self.sources = DataSources.empty()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -304,94 +349,182 @@ class ScoreTable:
         return float(dsc[i])
 
     def _meta(self) -> Dict[str, Any]:
-        return dict(format_version=FORMAT_VERSION, mean=self.mean,
-                    std=self.std, metric=self.metric,
-                    fingerprint=to_jsonable(self.fingerprint),
-                    skipped=self.skipped, info=to_jsonable(self.info))
+        return dict(
+            format_version=FORMAT_VERSION,
+            mean=self.mean,
+            std=self.std,
+            metric=self.metric,
+            fingerprint=to_jsonable(self.fingerprint),
+            skipped=self.skipped,
+            info=to_jsonable(self.info))
+
+    def _arrays(self) -> Dict[str, np.ndarray]:
+        return dict(
+            keys=self.keys,
+            positions=self.positions,
+            labels=self.labels,
+            raw=self.raw,
+            dscores=self.dscores,
+            source_keys=self.sources.keys,
+            source_stats=self.sources.stats)
 
     def save(self, path: str) -> str:
         """Write the table atomically to ``path`` (a ``.npz`` file).
 
         Returns:
             ``path``.
+
+        Raises:
+            OSError: the write failed (no space, read-only folder ...); the
+                message names ``path`` and an older file there is kept.
         """
         path = osp.abspath(path)
         folder = osp.dirname(path)
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.tmp_', suffix='.npz', dir=folder)
+        arrays = self._arrays()
+        meta = self._meta()
+        meta['checksum'] = table_checksum(arrays, meta)
+        tmp = None
         try:
+            os.makedirs(folder, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix='.tmp_', suffix='.npz', dir=folder)
             with os.fdopen(fd, 'wb') as f:
-                np.savez(f, keys=self.keys, positions=self.positions,
-                         labels=self.labels, raw=self.raw,
-                         dscores=self.dscores,
-                         meta=np.array(json.dumps(self._meta(),
-                                                  sort_keys=True)))
+                np.savez(
+                    f,
+                    meta=np.array(json.dumps(meta, sort_keys=True)),
+                    **arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+        except OSError as e:
+            _remove_quietly(tmp)
+            raise write_error(path, e, 'score table') from e
         except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
+            _remove_quietly(tmp)
             raise
         return path
 
     @classmethod
     def load(cls,
              path: str,
-             expected_fingerprint: Optional[Dict[str, Any]] = None
-             ) -> 'ScoreTable':
+             expected_fingerprint: Optional[Dict[str,
+                                                 Any]] = None) -> 'ScoreTable':
         """Load a table written by :meth:`save` (never unpickles).
 
         Args:
-            path: the ``.npz`` file.
-            expected_fingerprint: when given, the stored fingerprint must
-                equal it, else :class:`StaleScoreTableError` is raised naming
-                the differing fields.
+            path (str): the ``.npz`` file.
+            expected_fingerprint (Dict[str, Any], optional): when given, the
+                stored fingerprint must equal it, else
+                :class:`StaleScoreTableError` is raised naming the differing
+                fields.
 
         Returns:
             The table.
+
+        Raises:
+            CorruptScoreTableError: the file is truncated, not an ``.npz``
+                of this format, holds pickled objects, or its arrays do not
+                match their checksum (the message says to delete it).
         """
         if not osp.isfile(path):
             raise FileNotFoundError(f'score table {path!r} does not exist')
         try:
             with np.load(path, allow_pickle=False) as z:
-                missing = [k for k in _ARRAYS + ('meta', ) if k not in z.files]
+                names = _ARRAYS + _SOURCE_ARRAYS + ('meta', )
+                missing = [k for k in names if k not in z.files]
+                meta = json.loads(str(z['meta'])) if 'meta' in z.files \
+                    else {}
+                if meta.get('format_version', FORMAT_VERSION) != \
+                        FORMAT_VERSION:
+                    raise CorruptScoreTableError(
+                        f'score table {path!r} has format version '
+                        f'{meta.get("format_version")}, expected '
+                        f'{FORMAT_VERSION}; delete it to recompute')
                 if missing:
                     raise ValueError(f'missing arrays {missing}')
-                arrays = {k: z[k] for k in _ARRAYS}
-                meta = json.loads(str(z['meta']))
-        except (OSError, ValueError, json.JSONDecodeError) as e:
-            raise ValueError(f'{path!r} is not a readable score table '
-                             f'({type(e).__name__}: {e}); delete it to '
-                             'recompute') from e
-        if meta.get('format_version') != FORMAT_VERSION:
-            raise ValueError(f'score table {path!r} has format version '
-                             f'{meta.get("format_version")}, expected '
-                             f'{FORMAT_VERSION}; delete it to recompute')
-        table = cls(**arrays, mean=meta['mean'], std=meta['std'],
-                    metric=meta['metric'], fingerprint=meta['fingerprint'],
-                    skipped=meta['skipped'], info=meta.get('info', {}))
+                arrays = {k: z[k] for k in _ARRAYS + _SOURCE_ARRAYS}
+        except CorruptScoreTableError:
+            raise
+        except _READ_ERRORS as e:
+            raise CorruptScoreTableError(
+                f'{path!r} is not a readable score table ('
+                f'{type(e).__name__}: {e}); it may be truncated or '
+                'damaged: delete it to recompute') from e
+        if meta.get('checksum') != table_checksum(arrays, meta):
+            raise CorruptScoreTableError(
+                f'score table {path!r} does not match its checksum: it was '
+                'modified or damaged after it was written; delete it to '
+                'recompute')
+        sources = DataSources(
+            arrays.pop('source_keys'), arrays.pop('source_stats'))
+        table = cls(
+            **arrays,
+            mean=meta['mean'],
+            std=meta['std'],
+            metric=meta['metric'],
+            fingerprint=meta['fingerprint'],
+            skipped=meta['skipped'],
+            info=meta.get('info', {}),
+            sources=sources)
         if expected_fingerprint is not None:
             check_fingerprint(table.fingerprint, expected_fingerprint, path)
         return table
 
 
-def check_fingerprint(stored: Dict[str, Any], expected: Dict[str, Any],
-                      path: str = '<table>') -> None:
-    """Raise :class:`StaleScoreTableError` if the fingerprints differ."""
+def table_checksum(arrays: Dict[str, np.ndarray], meta: Dict[str, Any]) -> str:
+    """SHA-256 over every array (name, dtype, shape, bytes) and ``meta``
+    (without its ``checksum`` entry)."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        arr = np.ascontiguousarray(arrays[name])
+        h.update(f'{name}\0{arr.dtype.str}\0{arr.shape}\0'.encode())
+        h.update(arr.view(np.uint8).reshape(-1) if arr.size else b'')
+    rest = {k: v for k, v in meta.items() if k != 'checksum'}
+    h.update(json.dumps(rest, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _remove_quietly(path: Optional[str]) -> None:
+    if path is not None and osp.exists(path):
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def check_fingerprint(stored: Dict[str, Any],
+                      expected: Dict[str, Any],
+                      path: str = '<table>',
+                      changed_files: Sequence[Tuple[str, str]] = ()) -> None:
+    """Raise :class:`StaleScoreTableError` if the fingerprints differ.
+
+    Args:
+        stored (dict): the table's fingerprint.
+        expected (dict): the fingerprint of the current data and settings.
+        path (str): the table file, for the message.
+        changed_files (Sequence[Tuple[str, str]]): ``(key, what changed)``
+            of sample files (see :meth:`DataSources.changed`), named in the
+            message.
+    """
     diff = fingerprint_diff(stored, expected)
     if not diff:
         return
-    names = [f'{FIELD_DESCRIPTIONS.get(k, "candidate settings (" + k + ")")}'
-             for k in diff]
+    names = [
+        f'{FIELD_DESCRIPTIONS.get(k, "candidate settings (" + k + ")")}'
+        for k in diff
+    ]
     details = '; '.join(
         f'{k}: stored {_short(stored.get(k, "<missing>"))} != requested '
         f'{_short(to_jsonable(expected).get(k, "<missing>"))}' for k in diff)
+    if changed_files:
+        details += f'. {len(changed_files)} sample file(s) changed: ' + \
+            '; '.join(f'{k} ({why})' for k, why in changed_files[:5])
     raise StaleScoreTableError(
         f'The D-score table {path!r} is stale: it was computed for a '
         f'different {", ".join(names)}. Differences: {details}. Delete the '
-        'file (or point out_file elsewhere, or set reuse=False) to recompute '
-        'it with the current data list, base checkpoint and settings.')
+        'file (or point out_file elsewhere, or set reuse=False, or '
+        "on_stale='recompute') to recompute it with the current data, base "
+        'checkpoint and settings.')
 
 
 def _short(value: Any, limit: int = 80) -> str:

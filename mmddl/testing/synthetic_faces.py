@@ -11,32 +11,21 @@ from mmddl.datasets.face.alignment import arcface_template
 from mmddl.datasets.recordio import IRHeader, RecordIOWriter, pack
 
 ImageSet = Union[np.ndarray, Sequence[np.ndarray]]
+#: Degradations; each is ``fn(img, rng, severity, landmarks=None)`` on an
+#: (H, W, 3) uint8 image with a ``np.random.Generator`` and a severity in
+#: [0, 1], returning ``(image, landmarks)`` (landmarks moved by ``pose``).
 DEGRADATIONS = ('blur', 'occlusion', 'noise', 'low_light', 'pose')
 
 
 # ------------------------------------------------------------- degradations
 def blur(img, rng, severity, landmarks=None):
-    """Gaussian blur; sigma grows with ``severity`` (0..1) and image size.
-
-    Args:
-        img (np.ndarray): (H, W, 3) uint8 image.
-        rng (np.random.Generator): Random generator.
-        severity (float): Strength in [0, 1].
-        landmarks (np.ndarray, optional): (5, 2) points, returned unchanged.
-    """
+    """Gaussian blur; sigma grows with ``severity`` (0..1) and image size."""
     sigma = (0.3 + 2.5 * severity) * img.shape[0] / 32.0
     return cv2.GaussianBlur(img, (0, 0), sigmaX=sigma), landmarks
 
 
 def occlusion(img, rng, severity, landmarks=None):
-    """Cover 10-50 % of the image with a flat colour or noise rectangle.
-
-    Args:
-        img (np.ndarray): (H, W, 3) uint8 image.
-        rng (np.random.Generator): Random generator.
-        severity (float): Strength in [0, 1].
-        landmarks (np.ndarray, optional): (5, 2) points, returned unchanged.
-    """
+    """Cover 10-50 % of the image with a flat colour or noise rectangle."""
     h, w = img.shape[:2]
     area = (0.1 + 0.4 * severity) * h * w
     ratio = rng.uniform(0.5, 2.0)
@@ -52,28 +41,14 @@ def occlusion(img, rng, severity, landmarks=None):
 
 
 def noise(img, rng, severity, landmarks=None):
-    """Additive Gaussian noise, sigma 5..50 grey levels.
-
-    Args:
-        img (np.ndarray): (H, W, 3) uint8 image.
-        rng (np.random.Generator): Random generator.
-        severity (float): Strength in [0, 1].
-        landmarks (np.ndarray, optional): (5, 2) points, returned unchanged.
-    """
+    """Additive Gaussian noise, sigma 5..50 grey levels."""
     sigma = 5.0 + 45.0 * severity
     out = img.astype(np.float32) + rng.normal(0.0, sigma, img.shape)
     return np.clip(out, 0, 255).astype(np.uint8), landmarks
 
 
 def low_light(img, rng, severity, landmarks=None):
-    """Gamma darkening, reduced gain and a little sensor noise.
-
-    Args:
-        img (np.ndarray): (H, W, 3) uint8 image.
-        rng (np.random.Generator): Random generator.
-        severity (float): Strength in [0, 1].
-        landmarks (np.ndarray, optional): (5, 2) points, returned unchanged.
-    """
+    """Gamma darkening, reduced gain and a little sensor noise."""
     x = (img.astype(np.float32) / 255.0)**(1.0 + 3.0 * severity)
     x = x * (1.0 - 0.7 * severity) * 255.0 + rng.normal(
         0, 2 + 6 * severity, img.shape)
@@ -81,15 +56,7 @@ def low_light(img, rng, severity, landmarks=None):
 
 
 def pose(img, rng, severity, landmarks=None):
-    """Yaw/roll-like affine warp (squeeze, shear, rotation) of the image.
-
-    Args:
-        img (np.ndarray): (H, W, 3) uint8 image.
-        rng (np.random.Generator): Random generator.
-        severity (float): Strength in [0, 1].
-        landmarks (np.ndarray, optional): (5, 2) points, moved with the
-            image.
-    """
+    """Yaw/roll-like affine warp (squeeze, shear, rotation) of the image."""
     h, w = img.shape[:2]
     sign = rng.choice([-1.0, 1.0])
     angle = sign * 25.0 * severity * rng.uniform(0.5, 1.0)

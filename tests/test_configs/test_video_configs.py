@@ -101,7 +101,7 @@ def test_ddl_topk_and_data_follow_the_data_set():
                                [0])
         assert (k700.model.aggregator.topk, anet.model.aggregator.topk) == (
             5, 9)
-        assert k700.test_dataloader.dataset.type == 'VideoDataset'
+        assert k700.test_dataloader.dataset.type == 'CheckedVideoDataset'
         assert anet.test_dataloader.dataset.type == 'ActivityNetVideoDataset'
         assert anet.test_dataloader.dataset.subset == 'validation'
         assert anet.model.base.cls_head.num_classes == 100

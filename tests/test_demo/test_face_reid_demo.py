@@ -77,14 +77,30 @@ def check_dump_selection(dump: str, threshold: float = 0.15) -> list:
     return samples
 
 
+def run_again(main, work: str, argv: list, first: dict, capsys) -> str:
+    """Run a demo again in its work dir (DDL only): every stage is reused
+    and the DDL numbers repeat. Returns the printed log."""
+    again = main(['--work-dir', work, '--methods', 'ddl'] + argv)
+    log = capsys.readouterr().out
+    for stage in ('data', 'base model', 'DDNet'):
+        assert f'[demo] {stage}: reusing' in log
+    assert 'recomputing' not in log
+    for dataset, per_method in again['metrics'].items():
+        assert per_method.keys() == {'ddl'}
+        assert per_method['ddl'] == first['metrics'][dataset]['ddl']
+    return log
+
+
+FACE_TINY = [
+    '--train-ids', '12', '--train-images', '6', '--ytf-ids', '4',
+    '--ytf-frames', '3', '--ytf-pairs', '2', '--ijbc-ids', '4',
+    '--ijbc-templates', '2', '--ijbc-images', '3', '--ddnet-epochs', '1'
+]
+
+
 def test_face_demo_miniature(tmp_path, capsys):
     work = str(tmp_path / 'demo_face')
-    res = face.main([
-        '--work-dir', work, '--train-ids', '12', '--train-images', '6',
-        '--ytf-ids', '4', '--ytf-frames', '3', '--ytf-pairs', '2',
-        '--ijbc-ids', '4', '--ijbc-templates', '2', '--ijbc-images', '3',
-        '--base-epochs', '1', '--ddnet-epochs', '1'
-    ])
+    res = face.main(['--work-dir', work, '--base-epochs', '1'] + FACE_TINY)
     out = capsys.readouterr().out
     assert 'Table 1 style' in out and 'Table 4 style' in out
     for name in ('Average pooling', 'Top-1', 'DDL w/o re-scaling', 'DDL'):
@@ -121,14 +137,28 @@ def test_face_demo_miniature(tmp_path, capsys):
     assert res['metrics']['ijbc']['ddl']['tar@far=0.1'] == \
         pytest.approx(expected)
 
+    # the same command again: everything reused, same numbers
+    table = osp.join(work, 'ddnet', 'dscore_table.npz')
+    before = open(table, 'rb').read()
+    run_again(face.main, work, ['--base-epochs', '1'] + FACE_TINY, res,
+              capsys)
+    # another base (2 epochs): the base is retrained, the DDNet stage and
+    # the stale D-score table of the first base are recomputed, not refused
+    face.main(['--work-dir', work, '--methods', 'ddl', '--base-epochs', '2']
+              + FACE_TINY)
+    log = capsys.readouterr().out
+    assert '[demo] data: reusing' in log
+    assert '[demo] base model: recomputing (inputs changed: config)' in log
+    # (the base checkpoint's name changes too: epoch_2.pth)
+    assert '[demo] DDNet: recomputing (inputs changed: base, config)' in log
+    assert open(table, 'rb').read() != before
+
 
 def test_reid_demo_miniature(tmp_path, capsys):
     work = str(tmp_path / 'demo_reid')
-    res = reid.main([
-        '--work-dir', work, '--train-ids', '8', '--test-ids', '5',
-        '--tracklets', '2', '--frames', '3', '--base-epochs', '1',
-        '--ddnet-epochs', '1'
-    ])
+    tiny = ['--train-ids', '8', '--test-ids', '5', '--tracklets', '2',
+            '--frames', '3', '--base-epochs', '1', '--ddnet-epochs', '1']
+    res = reid.main(['--work-dir', work] + tiny)
     out = capsys.readouterr().out
     assert 'Table 7 style' in out
     # test groups: 5 ids x 2 tracklets x 3 frames + 2 distractors of 3
@@ -157,3 +187,4 @@ def test_reid_demo_miniature(tmp_path, capsys):
             aps.append(np.mean(hits[match] / (np.flatnonzero(match) + 1)))
     assert res['metrics']['mars']['ddl']['mAP'] == \
         pytest.approx(np.mean(aps))
+    run_again(reid.main, work, tiny, res, capsys)

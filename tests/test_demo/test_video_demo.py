@@ -6,13 +6,20 @@ import mmddl  # noqa: F401
 from mmddl.demo import video
 
 
-def test_video_demo_miniature(tmp_path):
+TINY = ['--classes', '3', '--train-per-class', '3', '--test-per-class', '2',
+        '--base-epochs', '1', '--ddnet-epochs', '1', '--num-candidates', '6',
+        '--topk', '2']
+#: what a second run in the same work dir reports, stage by stage
+REUSED = ('[demo] data: reusing', '[demo] base recognizer: reusing',
+          '[demo] DDNet: reusing')
+
+
+def test_video_demo_miniature(tmp_path, capsys):
     work = str(tmp_path / 'demo')
-    out = video.main([
-        '--work-dir', work, '--classes', '3', '--train-per-class', '3',
-        '--test-per-class', '2', '--base-epochs', '1', '--ddnet-epochs', '1',
-        '--num-candidates', '6', '--topk', '2', '--sweep', '1'
-    ])
+    out = video.main(['--work-dir', work, '--sweep', '1'] + TINY)
+    first = capsys.readouterr().out
+    for stage in ('data', 'base recognizer', 'DDNet'):
+        assert f'[demo] {stage}: recomputing (no record' in first
     res = json.load(open(osp.join(work, 'results.json')))
     assert res['methods'].keys() == out['methods'].keys() == {
         'random', 'uniform', 'dense', 'ddl_norescale', 'ddl', 'ddl_prob'}
@@ -40,3 +47,16 @@ def test_video_demo_miniature(tmp_path):
     assert osp.getsize(osp.join(work, 'accuracy_vs_gflops.png')) > 1000
     # the D-score table of the training clips was written by the hook
     assert osp.isfile(osp.join(work, 'ddnet_slowfast', 'dscore_table.npz'))
+
+    # the same command again in the same work dir: every stage is reused
+    # and the numbers repeat (one method, to keep the test short)
+    again = video.main(['--work-dir', work, '--methods', 'ddl',
+                        '--sweep'] + TINY)
+    log = capsys.readouterr().out
+    for line in REUSED:
+        assert line in log
+    assert 'recomputing' not in log
+    assert again['methods'].keys() == {'ddl'}
+    for key, value in out['methods']['ddl'].items():
+        if not key.startswith(('model_time', 'time')):
+            assert again['methods']['ddl'][key] == value, key

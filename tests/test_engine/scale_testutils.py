@@ -132,15 +132,17 @@ def register_toys() -> None:
 
 
 def toy_runner(work_dir: str, ann_file: str, num_samples: int,
-               fail_at=()):
-    """The parts of an mmengine Runner that DiscriminabilityHook uses."""
+               fail_at=(), ds_cfg=None):
+    """The parts of an mmengine Runner that DiscriminabilityHook uses
+    (train dataset config ``ds_cfg``, default: a ToyHookDataset)."""
     from types import SimpleNamespace
 
     from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
     register_toys()
-    ds_cfg = dict(type='ToyHookDataset', ann_file=ann_file,
-                  num_samples=num_samples, fail_at=list(fail_at))
+    if ds_cfg is None:
+        ds_cfg = dict(type='ToyHookDataset', ann_file=ann_file,
+                      num_samples=num_samples, fail_at=list(fail_at))
     train_ds = ToyClipDataset(num_samples)
     train_ds.pipeline = [TableRecorder()]
     name = f'toy_{work_dir}'

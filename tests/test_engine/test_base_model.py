@@ -15,11 +15,10 @@ def test_strict_loading_names_file_and_keys(tmp_path):
     model = load_weights_strict(nn.Linear(2, 3), path)
     assert torch.equal(model.weight, state['weight'])
     torch.save(dict(state_dict=dict(state, extra=torch.zeros(1))), path)
-    with pytest.raises(RuntimeError, match=r"w\.pth.*unexpected keys "
-                       r"\['extra'\]"):
+    with pytest.raises(RuntimeError, match=r"w\.pth.*unexpected keys extra"):
         load_weights_strict(nn.Linear(2, 3), path)
     torch.save(dict(state_dict={'weight': state['weight']}), path)
-    with pytest.raises(RuntimeError, match=r"missing keys \['bias'\]"):
+    with pytest.raises(RuntimeError, match=r"missing keys bias"):
         load_weights_strict(nn.Linear(2, 3), path)
 
 
@@ -40,5 +39,5 @@ def test_hook_refuses_a_mismatching_checkpoint(tmp_path):
     state = torch.load(ckpt)['state_dict']
     state.pop('proj.bias')
     torch.save(dict(state_dict=state), ckpt)
-    with pytest.raises(RuntimeError, match=r"bad\.pth.*'proj\.bias'"):
+    with pytest.raises(RuntimeError, match=r"bad\.pth.*missing keys proj\.bias"):
         toy_hook(ckpt).before_train(toy_runner(str(tmp_path / 'w'), ann, 5))

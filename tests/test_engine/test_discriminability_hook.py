@@ -173,7 +173,13 @@ def test_iter_based_workers_wrapped_dataset_and_corrupt_video(data,
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match='metric'):
-        DiscriminabilityHook('cfg.py', 'x.pth', [dict(type='X')],
+        DiscriminabilityHook(dict(type='M'), 'x.pth', [dict(type='X')],
                              metric='dot')
     with pytest.raises(ValueError, match='candidate_pipeline'):
-        DiscriminabilityHook('cfg.py', 'x.pth', [])
+        DiscriminabilityHook(dict(type='M'), 'x.pth', [])
+
+
+def test_missing_base_config_fails_when_the_hook_is_built(tmp_path):
+    missing = str(tmp_path / 'nope.py')
+    with pytest.raises(FileNotFoundError, match='nope.py'):
+        DiscriminabilityHook(missing, 'x.pth', [dict(type='X')])

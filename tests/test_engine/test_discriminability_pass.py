@@ -1,4 +1,5 @@
 """The discriminability pass against an independent numpy computation."""
+import os
 import os.path as osp
 
 import numpy as np
@@ -88,7 +89,16 @@ def test_table_matches_numpy_reference(setup, reference, metric, tmp_path):
                                atol=_dscore_atol(raw))
     assert table.mean == pytest.approx(raw.mean(), rel=1e-4)
     assert table.std == pytest.approx(raw.std(), rel=1e-3)
-    assert table.metric == metric and table.fingerprint == dict(x=1)
+    fp = dict(table.fingerprint)
+    assert fp.pop('data_files_sha256') == table.sources.digest()
+    assert table.metric == metric and fp == dict(x=1)
+    # every sample file's identity, as os.stat gives it, in list order
+    names = [n for n, _, _ in VIDEOS[:3]] + [CORRUPT[0]] + \
+        [n for n, _, _ in VIDEOS[3:]]
+    paths = [osp.join(lists['prefix'], n) for n in names]
+    assert table.sources.keys.tolist() == paths
+    assert table.sources.stats.tolist() == [
+        [os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in paths]
     assert table.info['clip_len'] == 4 and table.info['frame_interval'] == 2
     # the corrupt video is skipped, counted, with the decoder's reason
     assert [s['key'] for s in table.skipped] == [

@@ -122,7 +122,8 @@ def test_resume_with_another_world_size(two_proc, tmp_path):
     again = compute_score_table(toy_model(), ds, osp.join(root, 'store'),
                                 shard_size=SHARD, batch_size=2,
                                 progress=False)
-    assert ds.calls == []  # nothing re-extracted
+    # nothing re-extracted; only the failed samples are loaded again
+    assert sorted(set(ds.calls)) == sorted(FAIL)
     assert_tables_close(again, ScoreTable.load(
         osp.join(root, 'table_cosine.npz')), tol=1e-6)
 

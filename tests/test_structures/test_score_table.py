@@ -8,6 +8,7 @@ import pytest
 from mmddl.structures.score_table import (ScoreTable, StaleScoreTableError,
                                       file_sha256, make_fingerprint)
 from mmddl.structures.score_table import ALGORITHM_VERSION
+from mmddl.structures.data_sources import DataSources
 
 
 def _table(**kw):
@@ -23,13 +24,16 @@ def _table(**kw):
 
 
 def test_roundtrip_is_plain_npz(tmp_path):
-    t = _table()
+    src = DataSources(['a.mp4', 'b.mp4', 'c.mp4', 'bad.mp4'],
+                      [[10, 5], [20, 6], [30, 7], [-1, -1]])
+    t = _table(sources=src)
     path = str(tmp_path / 'sub' / 'table.npz')
     assert t.save(path) == path
     assert os.listdir(tmp_path / 'sub') == ['table.npz']  # no temp left
     with np.load(path, allow_pickle=False) as z:  # no object arrays inside
         assert sorted(z.files) == sorted(
-            ['keys', 'positions', 'labels', 'raw', 'dscores', 'meta'])
+            ['keys', 'positions', 'labels', 'raw', 'dscores', 'meta',
+             'source_keys', 'source_stats'])
         meta = json.loads(str(z['meta']))
     assert meta['skipped'] == [
         dict(key='bad.mp4', reason='RuntimeError: moov')]
@@ -40,6 +44,8 @@ def test_roundtrip_is_plain_npz(tmp_path):
     assert u.fingerprint == dict(metric='cosine', x=[1, 2])
     assert u.info == dict(clip_len=4, frame_interval=2)
     assert len(u) == 5 and u.num_samples == 3
+    np.testing.assert_array_equal(u.sources.keys, src.keys)
+    np.testing.assert_array_equal(u.sources.stats, src.stats)
     assert 'ScoreTable(5 elements of 3 samples' in repr(u)
 
 

@@ -123,3 +123,26 @@ def test_train_tool_merge(monkeypatch):
     args = _parse(tool, monkeypatch, ['train.py', 'cfg.py', '--auto-scale-lr'])
     with pytest.raises(SystemExit, match='auto_scale_lr'):
         tool.merge_args(Config(dict(model=dict(type='X'))), args)
+
+
+def test_train_refuses_a_work_dir_in_use(tmp_path):
+    work = tmp_path / 'work'
+    cfg = tmp_path / 'cfg.py'
+    cfg.write_text(f"model = dict(type='NotBuilt')\nwork_dir = {str(work)!r}\n")
+    holder = subprocess.Popen([
+        sys.executable, '-c',
+        'import sys, time; import mmddl.engine as e\n'
+        f'lock = e.WorkDirLock({str(work / "train.lock")!r}); lock.acquire()\n'
+        'print("held", flush=True); time.sleep(120)'
+    ], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'held'
+        run = subprocess.run(
+            [sys.executable, osp.join(TOOLS, 'train.py'), str(cfg)],
+            capture_output=True, text=True)
+        assert run.returncode != 0
+        assert 'LockHeldError' in run.stderr
+        assert f'pid {holder.pid}' in run.stderr
+    finally:
+        holder.kill()
+        holder.wait()

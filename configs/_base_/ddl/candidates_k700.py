@@ -8,10 +8,10 @@ k700_sampling = [
     dict(type='CheckedDecordDecode'),
 ]
 k700_train = dict(
-    type='VideoDataset',
+    type='CheckedVideoDataset',
     ann_file='data/kinetics700/kinetics700_train_list_videos.txt',
     data_prefix=dict(video='data/kinetics700/videos_train'))
 k700_val = dict(
-    type='VideoDataset',
+    type='CheckedVideoDataset',
     ann_file='data/kinetics700/kinetics700_val_list_videos.txt',
     data_prefix=dict(video='data/kinetics700/videos_val'))

@@ -11,9 +11,8 @@ custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 model = _base_.ddnet_model
 
 train_pipeline = [
-    dict(type='CheckedDecordInit'),
     dict(type='SampleScoredClips', clip_len=_base_.ddnet_clip_len,
-         frame_interval=_base_.ddnet_frame_interval),
+         frame_interval=_base_.ddnet_frame_interval, on_skipped='refetch'),
     dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(-1, 128)),
     dict(type='RandomResizedCrop', area_range=(0.6, 1.0)),
@@ -26,7 +25,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
-    persistent_workers=True,
+    persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(pipeline=train_pipeline))
 
@@ -40,5 +39,12 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=30, eta_min=0, by_epoch=True,
          begin=0, end=30)
 ]
+# EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
+# resumed after a kill ends with the uninterrupted run's weights, bit for
+# bit (it needs a fixed seed and non-persistent loader workers).
 default_hooks = dict(
-    checkpoint=dict(interval=5, max_keep_ckpts=2), logger=dict(interval=100))
+    checkpoint=dict(interval=5, max_keep_ckpts=2), logger=dict(interval=100),
+    epoch_seed=dict(type='EpochSeedHook'))
+# a fixed seed: with seed=None every start (a resume too) draws a new one,
+# and the data order and worker seeds follow it
+randomness = dict(seed=0, deterministic=False)

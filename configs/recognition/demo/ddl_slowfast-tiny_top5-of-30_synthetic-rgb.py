@@ -22,7 +22,7 @@ test_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs',
          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp',
-                    'filename'))
+                    'filename', 'num_clips'))
 ]
 test_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=False,

@@ -11,8 +11,8 @@ base_checkpoint = 'work_dirs/demo/base_slowfast/epoch_15.pth'
 model = dict(cls_head=dict(dropout_ratio=0.0))
 
 train_pipeline = [
-    dict(type='CheckedDecordInit'),
-    dict(type='SampleScoredClips', clip_len=4, frame_interval=4),
+    dict(type='SampleScoredClips', clip_len=4, frame_interval=4,
+         on_skipped='refetch'),
     dict(type='CheckedDecordDecode'),
     dict(type='Resize', scale=(32, 32), keep_ratio=False),
     dict(type='FormatShape', input_format='NCTHW'),
@@ -28,7 +28,7 @@ candidate_pipeline = [
     dict(type='PackActionInputs')
 ]
 train_dataloader = dict(
-    batch_size=16, num_workers=2, persistent_workers=True,
+    batch_size=16, num_workers=2, persistent_workers=False,
     dataset=dict(ann_file=f'{data_root}/train_list.txt',
                  data_prefix=dict(video=data_root), pipeline=train_pipeline))
 

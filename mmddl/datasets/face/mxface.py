@@ -1,13 +1,13 @@
 """insightface MXNet RecordIO training sets (MS1M, Glint360K) without mxnet."""
 import os.path as osp
 
-import mmcv
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from ..image_io import decode_image
 from ..recordio import RecordIOError, RecordIOReader, unpack
 
 
@@ -108,7 +108,20 @@ class MXFaceDataset(BaseDataset):
                 ]
             pairs, bar = [], ProgressBar(len(keys))
             for k in keys:
-                head, _ = unpack(self.reader.read_idx(k))
+                head, payload = unpack(self.reader.read_idx(k))
+                if head.flag >= 2 and not payload:
+                    raise RecordIOError(
+                        f'{self.rec_file}: record {k} is an insightface '
+                        'identity record ([start, end) label, no image), '
+                        'not an image, but the labels are read from the '
+                        'image headers because ' +
+                        ('label_source="headers" was chosen' if self.
+                         label_source == 'headers' else
+                         f'{self.ann_file} has no line for key 0 (the '
+                         'header record)') +
+                        '. Restore the key-0 line of the .idx (or '
+                        'regenerate the .idx) and use label_source='
+                        '"auto" or "identities".')
                 lab = head.label if np.ndim(head.label) == 0 else head.label[0]
                 pairs.append((k, int(lab)))
                 bar.update()
@@ -135,11 +148,8 @@ class MXFaceDataset(BaseDataset):
         _, img_bytes = unpack(self.reader.read_idx(info['rec_key']))
         info['img_bytes'] = img_bytes
         if self.decode:
-            img = mmcv.imfrombytes(
-                img_bytes, flag='color', channel_order='bgr')
-            if img is None:
-                raise RecordIOError(
-                    f'{info["img_path"]}: image bytes could not be decoded.')
+            img = decode_image(img_bytes,
+                               f'record {info["rec_key"]} of {self.rec_file}')
             info.update(
                 img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
         return self.pipeline(info)

@@ -1,4 +1,6 @@
 """Decord transforms that raise :class:`VideoDecodeError` naming the video."""
+import os.path as osp
+
 from mmaction.datasets.transforms import DecordDecode, DecordInit
 from mmaction.registry import TRANSFORMS
 
@@ -9,6 +11,11 @@ class VideoDecodeError(RuntimeError):
 
 def _fail(results: dict, stage: str, err: Exception) -> None:
     name = results.get('filename', results.get('frame_dir', '<unknown>'))
+    if isinstance(name, str) and '://' not in name and not osp.exists(name):
+        raise VideoDecodeError(
+            f'cannot {stage} video {name!r}: the file is missing (no such '
+            'file). Check data_prefix and the data list, or remove the '
+            'video from the list.') from err
     raise VideoDecodeError(
         f'cannot {stage} video {name!r}: {type(err).__name__}: {err}. '
         'The file is corrupt or truncated: re-encode or re-download it, or '

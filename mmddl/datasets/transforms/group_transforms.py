@@ -2,7 +2,6 @@
 from typing import Optional, Sequence, Tuple, Union
 
 import cv2
-import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -10,6 +9,7 @@ from mmpretrain.registry import TRANSFORMS
 from mmpretrain.structures import DataSample
 
 from ..face.alignment import align_face, crop_bbox
+from ..image_io import read_image
 
 DEFAULT_META_KEYS = ('group_id', 'group_name', 'num_images', 'img_paths',
                      'template_id', 'media_ids', 'det_scores', 'split', 'pid',
@@ -73,18 +73,9 @@ class LoadGroupImages(BaseTransform):
                             len(paths) - 1,
                             self.max_images).round().astype(int))
         imgs = []
+        group = results.get('group_name', '?')
         for i in idx:
-            try:
-                with open(paths[i], 'rb') as f:
-                    img = mmcv.imfrombytes(
-                        f.read(), flag='color', channel_order='bgr')
-            except OSError as e:
-                img, err = None, e
-            else:
-                err = 'undecodable image data'
-            if img is None:
-                raise IOError(f'Cannot read image {paths[i]} of group '
-                              f'{results.get("group_name", "?")!r}: {err}')
+            img = read_image(paths[i], f'{paths[i]} of group {group!r}')
             imgs.append(self._one(img, i, results))
         results['imgs'] = np.stack(imgs)
         results['kept_indices'] = idx

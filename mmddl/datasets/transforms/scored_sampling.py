@@ -1,25 +1,6 @@
-"""Training transforms that read D-scores from a :class:`ScoreTable`.
-
-* :class:`SampleScoredClips` (videos) - picks one of the video's scored clips
-  and sets ``frame_inds`` / ``clip_len`` / ``frame_interval`` / ``num_clips=1``
-  exactly as mmaction's ``SampleFrames`` would for a clip starting there, plus
-  ``gt_dscore``. Put it where ``SampleFrames`` would be (after
-  ``DecordInit``, before ``DecordDecode``).
-* :class:`LoadDScore` (images) - attaches ``gt_dscore`` looked up by
-  ``img_path``.
-
-The table is given by ``table_file=`` or set by ``DiscriminabilityHook``
-(``set_table(path)``), and loaded lazily in each process (dataloader workers
-included; loaded tables are cached per process and path).
-
-Samples missing from the table raise a KeyError naming the sample and the
-table. Samples that were recorded as *skipped* when the table was built
-(e.g. a video that could not be decoded) follow ``on_skipped``:
-``'error'`` (default) raises a clear error telling to remove the sample from
-the data list; ``'refetch'`` returns ``None``, which makes mmengine's
-``BaseDataset`` (in training mode) draw another sample instead - each such
-key is logged once per process.
-"""
+"""Training transforms that read D-scores from a :class:`ScoreTable`
+(``SampleScoredClips`` for videos, ``LoadDScore`` for images); the policies
+are described in docs/video_data.md."""
 import os
 import os.path as osp
 from typing import Dict, Optional, Tuple
@@ -30,6 +11,7 @@ from mmengine.logging import print_log
 from mmengine.registry import TRANSFORMS
 
 from mmddl.structures.score_table import KEY_FIELDS, ScoreTable
+from .checked_decord import CheckedDecordInit
 
 _CACHE: Dict[Tuple[str, int, int], ScoreTable] = {}
 
@@ -51,7 +33,8 @@ def load_table_cached(path: str) -> ScoreTable:
 class _ScoredTransform(BaseTransform):
     """Shared table handling (lazy loading, lookups, missing/skipped)."""
 
-    def __init__(self, table_file: Optional[str] = None,
+    def __init__(self,
+                 table_file: Optional[str] = None,
                  on_skipped: str = 'error') -> None:
         if on_skipped not in ('error', 'refetch'):
             raise ValueError("on_skipped must be 'error' or 'refetch', got "
@@ -83,10 +66,13 @@ class _ScoredTransform(BaseTransform):
             if self.on_skipped == 'refetch':
                 if key not in self._warned:
                     self._warned.add(key)
-                    print_log(f'{type(self).__name__}: {key} was skipped '
-                              f'when {self.table_file} was built '
-                              f'({table.skip_reason(key)}); drawing another '
-                              'sample instead', logger='current', level=30)
+                    print_log(
+                        f'{type(self).__name__}: {key} was skipped '
+                        f'when {self.table_file} was built '
+                        f'({table.skip_reason(key)}); drawing another '
+                        'sample instead',
+                        logger='current',
+                        level=30)
                 return None
             raise KeyError(
                 f'{key!r} was skipped when the D-score table '
@@ -110,20 +96,34 @@ class _ScoredTransform(BaseTransform):
 class SampleScoredClips(_ScoredTransform):
     """Sample one scored clip of a video and attach its ``gt_dscore``.
 
-    Required keys: ``filename`` (or ``frame_dir``), ``total_frames``,
+    Put it first in the pipeline, before the decoder: the table is read
+    before the video is opened, so a video the pass skipped (e.g. a corrupt
+    one) follows ``on_skipped`` and is never decoded. Without
+    ``total_frames`` in the results (``VideoDataset``) it opens the video
+    itself with :class:`CheckedDecordInit`; after a ``DecordInit`` it only
+    samples (as ``SampleFrames`` would).
+
+    Required keys: ``filename`` (or ``frame_dir`` with ``total_frames``),
     ``start_index`` (optional, default 0).
     Added keys: ``frame_inds``, ``clip_len``, ``frame_interval``,
-    ``num_clips`` (=1), ``gt_dscore`` (float), ``dscore_position`` (int).
+    ``num_clips`` (=1), ``gt_dscore`` (float), ``dscore_position`` (int),
+    and ``video_reader`` / ``total_frames`` when it opened the video.
 
     Args:
-        clip_len: frames per clip; defaults to the table's ``clip_len``
-            (the candidate pipeline's).
-        frame_interval: as ``SampleFrames``; defaults to the table's.
-        sampling: ``'random'`` (uniform over the video's scored clips) or
-            ``'weighted'`` (probability proportional to the D-score).
-        out_of_bound_opt: ``'loop'`` or ``'repeat_last'`` (as SampleFrames).
-        table_file: the score table (or set later with :meth:`set_table`).
-        on_skipped: ``'error'`` or ``'refetch'`` (see module docstring).
+        clip_len (int, optional): Frames per clip; defaults to the table's
+            ``clip_len`` (the candidate pipeline's).
+        frame_interval (int, optional): As ``SampleFrames``; defaults to the
+            table's.
+        sampling (str): ``'random'`` (uniform over the video's scored clips)
+            or ``'weighted'`` (probability proportional to the D-score).
+        out_of_bound_opt (str): ``'loop'`` or ``'repeat_last'`` (as
+            ``SampleFrames``).
+        table_file (str, optional): The score table (or set later with
+            :meth:`set_table`).
+        on_skipped (str): For a video recorded as skipped in the table:
+            ``'error'`` raises naming it, ``'refetch'`` returns None so
+            that the training data set draws another sample (logged once
+            per video and process).
     """
 
     def __init__(self,
@@ -144,6 +144,7 @@ class SampleScoredClips(_ScoredTransform):
         self.frame_interval = frame_interval
         self.sampling = sampling
         self.out_of_bound_opt = out_of_bound_opt
+        self._opener = CheckedDecordInit()
 
     def _clip_setting(self, name: str) -> int:
         value = getattr(self, name)
@@ -156,7 +157,9 @@ class SampleScoredClips(_ScoredTransform):
                     'from video clips)')
         return int(value)
 
-    def clip_frame_inds(self, start: int, total_frames: int,
+    def clip_frame_inds(self,
+                        start: int,
+                        total_frames: int,
                         start_index: int = 0) -> np.ndarray:
         """Frame indices of the clip starting at ``start`` (SampleFrames')."""
         clip_len = self._clip_setting('clip_len')
@@ -170,18 +173,20 @@ class SampleScoredClips(_ScoredTransform):
         return (inds + start_index).astype(np.int32)
 
     def transform(self, results: dict) -> Optional[dict]:
-        key = next((str(results[k]) for k in KEY_FIELDS if k in results),
-                   None)
+        key = next((str(results[k]) for k in KEY_FIELDS if k in results), None)
         if key is None:
             raise KeyError(f'SampleScoredClips needs one of {KEY_FIELDS} in '
                            'the results')
-        if 'total_frames' not in results:
-            raise KeyError('SampleScoredClips needs total_frames: put it '
-                           'after DecordInit (or the frame loader), where '
-                           'SampleFrames would be')
         entries = self._entries(key)
         if entries is None:
             return None
+        if 'total_frames' not in results:
+            if 'filename' not in results:
+                raise KeyError(
+                    f'SampleScoredClips: {key} has no total_frames; a '
+                    'frame folder needs a data set that reads it '
+                    '(RawframeDataset)')
+            results = self._opener(results)
         positions, dscores = entries
         if self.sampling == 'random':
             i = np.random.randint(len(positions))
@@ -216,12 +221,15 @@ class LoadDScore(_ScoredTransform):
     Required keys: ``key`` (default ``img_path``). Added keys: ``gt_dscore``.
 
     Args:
-        key: the results field holding the table key.
-        table_file: the score table (or set later with :meth:`set_table`).
-        on_skipped: ``'error'`` or ``'refetch'`` (see module docstring).
+        key (str): The results field holding the table key.
+        table_file (str, optional): The score table (or set later with
+            :meth:`set_table`).
+        on_skipped (str): ``'error'`` or ``'refetch'`` (as
+            :class:`SampleScoredClips`).
     """
 
-    def __init__(self, key: str = 'img_path',
+    def __init__(self,
+                 key: str = 'img_path',
                  table_file: Optional[str] = None,
                  on_skipped: str = 'error') -> None:
         super().__init__(table_file, on_skipped)

@@ -1,9 +1,6 @@
 """DiscriminabilityHook: compute (or reuse) the D-score table before training.
 
-The work is done by :func:`~mmddl.engine.discriminability_pass.prepare_score_table`;
-the hook supplies the runner's settings and hands the table to the train
-pipeline's scored transforms (``set_table``).
-"""
+It wraps :func:`~mmddl.engine.discriminability_pass.prepare_score_table`."""
 import os.path as osp
 from typing import Any, Dict, Optional, Sequence, Union
 
@@ -12,11 +9,15 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
 
 from mmddl.core.discriminability import check_metric
+from mmddl.models.utils import config_file
 from mmddl.structures.score_table import ScoreTable, dataset_fingerprint
 from ..base_model import base_model_cfg, build_base_model, model_device
-from ..candidates import (candidate_dataset_cfg, iter_datasets,
-                          iter_transforms, train_dataset_cfg)
-from ..discriminability_pass import DEFAULT_SHARD_SIZE, prepare_score_table
+from ..candidates import (candidate_dataset_cfg, check_labels,
+                          head_num_classes, iter_datasets, iter_transforms,
+                          train_dataset_cfg)
+from ..discriminability_pass import (DEFAULT_SHARD_SIZE, ON_STALE,
+                                     prepare_score_table)
+from ..feature_store import check_verify
 
 
 @HOOKS.register_module()
@@ -45,6 +46,11 @@ class DiscriminabilityHook(Hook):
         out_file (str, optional): default ``<work_dir>/dscore_table.npz``.
         reuse (bool): reuse a matching table (a stale one raises
             ``StaleScoreTableError``); False recomputes.
+        on_stale (str): ``'error'`` (default: a stale table - other data
+            list, sample files, checkpoint or settings - or an unreadable
+            one raises, naming what differs) or ``'recompute'`` (logged and
+            recomputed). Either way, a table whose failed samples load now
+            (or whose files changed) is recomputed.
         device (str, optional): device of the pass; default: the model's.
         progress (bool): show a progress bar.
         feature_dir (str, optional): feature store of the pass (keep it to
@@ -54,6 +60,9 @@ class DiscriminabilityHook(Hook):
             whatever it is (see ``docs/benchmarks.md``).
         keep_features (bool): keep the feature store after the table is
             saved.
+        verify (str): how a finished feature shard of an earlier, killed
+            run is checked before reuse: ``'sha256'`` (default: contents,
+            about 0.2 s per 276 MB shard) or ``'size'``.
     """
 
     priority = 'VERY_HIGH'
@@ -80,25 +89,41 @@ class DiscriminabilityHook(Hook):
                  feature_dir: Optional[str] = None,
                  shard_size: int = DEFAULT_SHARD_SIZE,
                  sim_dtype: str = 'float32',
-                 keep_features: bool = False) -> None:
+                 keep_features: bool = False,
+                 on_stale: str = 'error',
+                 verify: str = 'sha256') -> None:
         if not candidate_pipeline:
             raise ValueError('candidate_pipeline must list the transforms '
                              'producing the candidate elements')
         if shard_size < 1:
             raise ValueError(f'shard_size must be >= 1, got {shard_size}')
+        if on_stale not in ON_STALE:
+            raise ValueError(f'on_stale must be one of {ON_STALE}, got '
+                             f'{on_stale!r}')
+        if isinstance(base_config, str):
+            config_file(base_config, 'base_config')  # a missing file fails now
         self.base_config, self.base_checkpoint = base_config, base_checkpoint
         self.candidate_pipeline = list(candidate_pipeline)
-        self.dataset_args = dict(dataset_type=dataset_type,
-                                 ann_file=ann_file, data_prefix=data_prefix,
-                                 dataset_kwargs=dict(dataset_kwargs or {}))
+        self.dataset_args = dict(
+            dataset_type=dataset_type,
+            ann_file=ann_file,
+            data_prefix=data_prefix,
+            dataset_kwargs=dict(dataset_kwargs or {}))
         self.base_scope, self.metric = base_scope, check_metric(metric)
-        self.pass_args = dict(metric=metric, batch_size=batch_size,
-                              num_workers=num_workers, row_chunk=chunk_size,
-                              num_classes=num_classes, stage=stage,
-                              shard_size=shard_size, search_dtype=sim_dtype,
-                              progress=progress)
+        self.pass_args = dict(
+            metric=metric,
+            batch_size=batch_size,
+            num_workers=num_workers,
+            row_chunk=chunk_size,
+            num_classes=num_classes,
+            stage=stage,
+            shard_size=shard_size,
+            search_dtype=sim_dtype,
+            progress=progress,
+            verify=check_verify(verify))
         self.out_file, self.feature_dir = out_file, feature_dir
         self.reuse, self.keep_features = reuse, keep_features
+        self.on_stale = on_stale
         self.device = device
         self.num_computed = 0  # tables computed by this hook (not reused)
         self.table_file: Optional[str] = None
@@ -107,33 +132,55 @@ class DiscriminabilityHook(Hook):
         """Prepare the table (all ranks), then hand it to the transforms."""
         out_file = self.out_file or osp.join(runner.work_dir,
                                              'dscore_table.npz')
-        ds_cfg = candidate_dataset_cfg(train_dataset_cfg(runner),
-                                       self.candidate_pipeline,
-                                       **self.dataset_args)
+        ds_cfg = candidate_dataset_cfg(
+            train_dataset_cfg(runner), self.candidate_pipeline,
+            **self.dataset_args)
         scope = runner.default_scope.scope_name \
             if runner.default_scope is not None else None
-        model_cfg, scope = base_model_cfg(self.base_config,
-                                          self.base_scope or scope)
+        model_cfg, scope = base_model_cfg(self.base_config, self.base_scope
+                                          or scope, self.base_checkpoint)
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         device = self.device or model_device(model)
-        args = self.pass_args
+        bounds = {
+            "the base head's num_classes": head_num_classes(model_cfg),
+            "the hook's num_classes": self.pass_args['num_classes']
+        }
+        bounds = {k: v for k, v in bounds.items() if v is not None}
+        args = dict(self.pass_args, label_bounds=bounds)
 
         def fingerprint(dataset):
             return dataset_fingerprint(
-                dataset, self.base_checkpoint,
-                self.dataset_args['dataset_kwargs'], metric=self.metric,
+                dataset,
+                self.base_checkpoint,
+                self.dataset_args['dataset_kwargs'],
+                metric=self.metric,
                 candidate_pipeline=self.candidate_pipeline,
                 base_model=dict(model=model_cfg, scope=scope),
-                num_classes=args['num_classes'], stage=args['stage'],
+                num_classes=args['num_classes'],
+                stage=args['stage'],
                 sim_dtype=args['search_dtype'])
 
+        def check(dataset):
+            if not check_labels(dataset, bounds) and len(dataset):
+                runner.logger.warning(
+                    'DiscriminabilityHook: the sample infos carry no label; '
+                    'labels are checked against the base head after '
+                    'feature extraction')
+
         table, reused = prepare_score_table(
-            out_file, lambda: DATASETS.build(ds_cfg), fingerprint,
+            out_file,
+            lambda: DATASETS.build(ds_cfg),
+            fingerprint,
             lambda: build_base_model(model_cfg, scope, self.base_checkpoint,
                                      device),
             self.feature_dir or osp.join(runner.work_dir, 'dscore_features'),
-            self.reuse, self.keep_features, device=device, **args)
+            self.reuse,
+            self.keep_features,
+            self.on_stale,
+            check,
+            device=device,
+            **args)
         self.num_computed += not reused
         if table is not None:  # rank 0
             self._log_table(runner, table, out_file, reused)
@@ -150,9 +197,14 @@ class DiscriminabilityHook(Hook):
 
     def _log_table(self, runner, table: ScoreTable, path: str,
                    reused: bool) -> None:
-        stats = dict(num_elements=len(table), num_samples=table.num_samples,
-                     num_skipped=len(table.skipped), mean=table.mean,
-                     std=table.std, reused=reused, table_file=path)
+        stats = dict(
+            num_elements=len(table),
+            num_samples=table.num_samples,
+            num_skipped=len(table.skipped),
+            mean=table.mean,
+            std=table.std,
+            reused=reused,
+            table_file=path)
         for k, v in stats.items():
             runner.message_hub.update_info(f'dscore/{k}', v)
         runner.logger.info(
@@ -201,9 +253,10 @@ def _restart_started_workers(runner, path: str) -> None:
             'no train_dataloader config is available to rebuild it; use '
             'num_workers=0 or pass train_dataloader as a config')
     loader = runner.build_dataloader(
-        cfg, seed=runner.seed,
-        diff_rank_seed=runner.cfg.get('randomness', {}).get(
-            'diff_rank_seed', False))
+        cfg,
+        seed=runner.seed,
+        diff_rank_seed=runner.cfg.get('randomness',
+                                      {}).get('diff_rank_seed', False))
     _set_table(loader.dataset, path)
     loop.dataloader, loop.dataloader_iterator = loader, type(it)(loader)
     runner.logger.info('DiscriminabilityHook: rebuilt the train dataloader '

@@ -61,15 +61,35 @@ def check_same_length(**arrays: np.ndarray) -> None:
         raise ValueError(f'Length mismatch: {lengths}.')
 
 
-def check_finite(arr: np.ndarray, name: str) -> None:
-    """Raise a clear error if ``arr`` contains NaN or inf.
+class NonFiniteError(ValueError):
+    """An array (a prediction, a score) holds NaN or inf."""
+
+
+#: What to check when a model output is not finite.
+NON_FINITE_HINT = ('a metric cannot score NaN / inf: check the model '
+                   'weights (base and DDNet checkpoints, e.g. a diverged '
+                   'training run) and the inputs of this sample')
+
+
+def check_finite(arr: Any, name: str, where: str = '', hint: str = '') -> None:
+    """Raise :class:`NonFiniteError` if ``arr`` contains NaN or inf.
 
     Args:
-        arr (np.ndarray): Array to check.
-        name (str): Argument name used in the error message.
+        arr (Any): Array-like or ``torch.Tensor`` to check.
+        name (str): Argument or field name used in the message.
+        where (str): Which sample / group it belongs to, e.g.
+            ``"video 'a.mp4'"``. Defaults to ''.
+        hint (str): What to check, appended to the message. Defaults to ''.
     """
+    if hasattr(arr, 'detach'):
+        arr = arr.detach().cpu().numpy()
+    arr = np.asarray(arr, dtype=np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(
-            f'`{name}` contains {int(bad.sum())} non-finite '
-            f'values (first at {np.flatnonzero(bad)[:5].tolist()}).')
+        nan = int(np.isnan(arr).sum())
+        raise NonFiniteError(
+            f'`{name}`{" of " + where if where else ""} holds non-finite '
+            f'values: {nan} NaN and {int(bad.sum()) - nan} inf of '
+            f'{arr.size} (first '
+            f'at flat positions {np.flatnonzero(bad)[:5].tolist()})'
+            f'{"; " + hint if hint else ""}.')

@@ -7,8 +7,7 @@ from typing import NamedTuple, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._utils import (check_finite, check_same_length, to_binary_labels,
-                     to_numpy)
+from ._utils import check_finite, check_same_length, to_binary_labels, to_numpy
 
 #: Rules for reading TAR at a target FAR (see :func:`roc_tar_at_far`).
 TAR_MODES = ('le', 'nearest', 'interp')
@@ -31,7 +30,8 @@ class KFoldResult(NamedTuple):
     fold_ids: np.ndarray
 
 
-def best_threshold(scores: np.ndarray, is_same: np.ndarray) -> Tuple[float, float]:
+def best_threshold(scores: np.ndarray,
+                   is_same: np.ndarray) -> Tuple[float, float]:
     """Exact accuracy-maximising threshold on a set of scored pairs.
 
     Candidate thresholds are ``-inf``, ``+inf`` and the midpoints between
@@ -41,8 +41,8 @@ def best_threshold(scores: np.ndarray, is_same: np.ndarray) -> Tuple[float, floa
     grid.
 
     Args:
-        scores: (N,) similarities.
-        is_same: (N,) bool ground truth.
+        scores (np.ndarray): (N,) similarities.
+        is_same (np.ndarray): (N,) bool ground truth.
 
     Returns:
         tuple: ``(threshold, accuracy)`` on these pairs.
@@ -53,11 +53,11 @@ def best_threshold(scores: np.ndarray, is_same: np.ndarray) -> Tuple[float, floa
     order = np.argsort(scores, kind='mergesort')
     s, y = scores[order], is_same[order]
     # k = number of pairs predicted "different" (the k lowest scores).
-    neg_below = np.r_[0, np.cumsum(~y)]            # negatives among first k
+    neg_below = np.r_[0, np.cumsum(~y)]  # negatives among first k
     pos_above = y.sum() - np.r_[0, np.cumsum(y)]  # positives among the rest
     correct = neg_below + pos_above
     valid = np.ones(n + 1, dtype=bool)
-    valid[1:n] = s[:-1] < s[1:]                    # split only between distinct
+    valid[1:n] = s[:-1] < s[1:]  # split only between distinct
     correct = np.where(valid, correct, -1)
     k = int(np.flatnonzero(correct == correct.max())[-1])
     if k == 0:
@@ -76,9 +76,10 @@ def kfold_accuracy(scores, is_same, folds) -> KFoldResult:
     applied to that fold; mean and std of the per-fold accuracies are returned.
 
     Args:
-        scores: (N,) pair similarities.
-        is_same: (N,) 0/1 or bool ground truth.
-        folds: (N,) fold id of each pair (e.g. YTF split numbers 1..10).
+        scores (np.ndarray): (N,) pair similarities.
+        is_same (np.ndarray): (N,) 0/1 or bool ground truth.
+        folds (np.ndarray): (N,) fold id of each pair (e.g. YTF split
+            numbers 1..10).
 
     Returns:
         KFoldResult: ``(mean, std, accuracies, thresholds, fold_ids)``.
@@ -90,7 +91,8 @@ def kfold_accuracy(scores, is_same, folds) -> KFoldResult:
     check_finite(s, 'scores')
     fold_ids = np.unique(f)
     if fold_ids.size < 2:
-        raise ValueError(f'kfold_accuracy needs >= 2 folds, got {fold_ids.tolist()}.')
+        raise ValueError(
+            f'kfold_accuracy needs >= 2 folds, got {fold_ids.tolist()}.')
     accs, thrs = [], []
     for fid in fold_ids:
         test = f == fid
@@ -98,17 +100,20 @@ def kfold_accuracy(scores, is_same, folds) -> KFoldResult:
         accs.append(float(np.mean((s[test] >= thr) == y[test])))
         thrs.append(thr)
     accs = np.asarray(accs)
-    return KFoldResult(float(accs.mean()), float(accs.std()), accs,
-                       np.asarray(thrs), fold_ids)
+    return KFoldResult(
+        float(accs.mean()), float(accs.std()), accs, np.asarray(thrs),
+        fold_ids)
 
 
 def roc_points(scores, labels, drop_intermediate: bool = False):
     """ROC curve at every distinct score (sklearn ``roc_curve`` semantics).
 
     Args:
-        scores: (N,) similarities.
-        labels: (N,) 0/1 ground truth (1 = same identity / genuine).
-        drop_intermediate: Drop collinear points as sklearn does by default.
+        scores (np.ndarray): (N,) similarities.
+        labels (np.ndarray): (N,) 0/1 ground truth (1 = same identity /
+            genuine).
+        drop_intermediate (bool): Drop collinear points as sklearn does by
+            default.
 
     Returns:
         tuple: ``(fpr, tpr, thresholds)``; ``thresholds[0] = +inf``.
@@ -127,15 +132,17 @@ def roc_points(scores, labels, drop_intermediate: bool = False):
     tps = np.cumsum(y)[last]
     fps = 1 + last - tps
     if drop_intermediate and fps.size > 2:
-        keep = np.flatnonzero(np.r_[True, np.logical_or(np.diff(fps, 2),
-                                                         np.diff(tps, 2)), True])
+        keep = np.flatnonzero(
+            np.r_[True,
+                  np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True])
         tps, fps, last = tps[keep], fps[keep], last[keep]
     tps, fps = np.r_[0, tps], np.r_[0, fps]
     thresholds = np.r_[np.inf, s[last]]
     return fps / n_neg, tps / n_pos, thresholds
 
 
-def _read_tar(fpr: np.ndarray, tpr: np.ndarray, far: float, mode: str) -> float:
+def _read_tar(fpr: np.ndarray, tpr: np.ndarray, far: float,
+              mode: str) -> float:
     """Read one TAR off an ROC curve (``mode``: see :func:`roc_tar_at_far`)."""
     if mode == 'nearest':
         diff = np.abs(fpr - far)
@@ -147,15 +154,18 @@ def _read_tar(fpr: np.ndarray, tpr: np.ndarray, far: float, mode: str) -> float:
     return float(tpr[j] + w * (tpr[j + 1] - tpr[j]))
 
 
-def roc_tar_at_far(scores, labels, fars: Union[float, Sequence[float]] = (
-        1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1), mode: str = 'le') -> np.ndarray:
+def roc_tar_at_far(scores,
+                   labels,
+                   fars: Union[float, Sequence[float]] = (1e-6, 1e-5, 1e-4,
+                                                          1e-3, 1e-2, 1e-1),
+                   mode: str = 'le') -> np.ndarray:
     """True accept rate at target false accept rates (IJB-A/B/C protocols).
 
     Args:
-        scores: (N,) pair similarities.
-        labels: (N,) 0/1 ground truth.
-        fars: Target FAR value(s) in (0, 1].
-        mode: How TAR is read at a target FAR. ``'le'``: the largest TAR
+        scores (np.ndarray): (N,) pair similarities.
+        labels (np.ndarray): (N,) 0/1 ground truth.
+        fars (float | Sequence[float]): Target FAR value(s) in (0, 1].
+        mode (str): How TAR is read at a target FAR. ``'le'``: the largest TAR
             among ROC points whose FAR is ``<= target`` (never a FAR above
             the target). ``'nearest'``: insightface's IJB-B/C rule
             (``ijb_11.py``): the point of ``roc_curve(...,
@@ -176,7 +186,8 @@ def roc_tar_at_far(scores, labels, fars: Union[float, Sequence[float]] = (
     fars = np.atleast_1d(np.asarray(fars, dtype=np.float64))
     if ((fars <= 0) | (fars > 1)).any():
         raise ValueError(f'fars must lie in (0, 1], got {fars.tolist()}.')
-    fpr, tpr, _ = roc_points(scores, labels, drop_intermediate=mode == 'nearest')
+    fpr, tpr, _ = roc_points(
+        scores, labels, drop_intermediate=mode == 'nearest')
     n_neg = int((~to_binary_labels(labels)).sum())
     too_small = fars < 1.0 / n_neg
     if too_small.any():
@@ -189,10 +200,10 @@ def tpr_at_fpr(scores, labels, fpr: float = 1e-4, mode: str = 'le') -> float:
     """TPR at one target FPR (same semantics as :func:`roc_tar_at_far`).
 
     Args:
-        scores: (N,) pair similarities.
-        labels: (N,) 0/1 ground truth.
-        fpr: Target false positive rate.
-        mode: ``'le'`` | ``'nearest'`` | ``'interp'``.
+        scores (np.ndarray): (N,) pair similarities.
+        labels (np.ndarray): (N,) 0/1 ground truth.
+        fpr (float): Target false positive rate.
+        mode (str): ``'le'`` | ``'nearest'`` | ``'interp'``.
 
     Returns:
         float: The TPR.
@@ -200,29 +211,33 @@ def tpr_at_fpr(scores, labels, fpr: float = 1e-4, mode: str = 'le') -> float:
     return float(roc_tar_at_far(scores, labels, [fpr], mode=mode)[0])
 
 
-def roc_tar_at_far_folds(scores, labels, folds, fars=(1e-3, 1e-2, 1e-1),
+def roc_tar_at_far_folds(scores,
+                         labels,
+                         folds,
+                         fars=(1e-3, 1e-2, 1e-1),
                          mode: str = 'le'):
     """TAR@FAR computed separately on each fold/split, then mean and std.
 
     This is the IJB-A 1:1 protocol (10 splits, mean +- std over splits).
 
     Args:
-        scores: (N,) pair similarities.
-        labels: (N,) 0/1 ground truth.
-        folds: (N,) split id of each pair.
-        fars: Target FARs.
-        mode: ``'le'`` | ``'nearest'`` | ``'interp'``.
+        scores (np.ndarray): (N,) pair similarities.
+        labels (np.ndarray): (N,) 0/1 ground truth.
+        folds (np.ndarray): (N,) split id of each pair.
+        fars (Sequence[float]): Target FARs.
+        mode (str): ``'le'`` | ``'nearest'`` | ``'interp'``.
 
     Returns:
-        tuple: ``(mean (F,), std (F,) with ddof=0, per_fold (K, F), fold_ids (K,))``.
+        tuple: ``(mean (F,), std (F,) with ddof=0, per_fold (K, F),
+        fold_ids (K,))``.
     """
     s = to_numpy(scores, 'scores', dtype=np.float64)
     y = to_binary_labels(labels, 'labels')
     f = to_numpy(folds, 'folds')
     check_same_length(scores=s, labels=y, folds=f)
     fold_ids = np.unique(f)
-    per_fold = np.stack([roc_tar_at_far(s[f == k], y[f == k], fars, mode)
-                         for k in fold_ids])
+    per_fold = np.stack(
+        [roc_tar_at_far(s[f == k], y[f == k], fars, mode) for k in fold_ids])
     return per_fold.mean(0), per_fold.std(0), per_fold, fold_ids
 
 
@@ -236,8 +251,11 @@ def _max_false_accepts(far: float, n_neg: int) -> int:
     return k
 
 
-def tpr_at_fpr_all_pairs(feats, labels, fpr: float = 1e-4,
-                         chunk_size: int = 1024, normalize: bool = True,
+def tpr_at_fpr_all_pairs(feats,
+                         labels,
+                         fpr: float = 1e-4,
+                         chunk_size: int = 1024,
+                         normalize: bool = True,
                          dtype=None) -> float:
     """TPR at FPR over *all* unordered pairs of a set (iQIYI-VID-FACE style).
 
@@ -247,19 +265,20 @@ def tpr_at_fpr_all_pairs(feats, labels, fpr: float = 1e-4,
     false accepts allowed), computing similarities block by block.
 
     Args:
-        feats: (N, d) features (numpy or torch).
-        labels: (N,) integer identity labels.
-        fpr: Target false positive rate.
-        chunk_size: Rows per similarity block.
-        normalize: L2-normalise features first (cosine similarity).
-        dtype: torch dtype for the products (default float32; use float64 to
-            reproduce a float64 reference bit-for-bit).
+        feats (np.ndarray | torch.Tensor): (N, d) features.
+        labels (np.ndarray): (N,) integer identity labels.
+        fpr (float): Target false positive rate.
+        chunk_size (int): Rows per similarity block.
+        normalize (bool): L2-normalise features first (cosine similarity).
+        dtype (torch.dtype, optional): dtype of the products (default
+            float32; float64 reproduces a float64 reference bit-for-bit).
 
     Returns:
         float: The TPR.
     """
     import torch
-    x = feats if isinstance(feats, torch.Tensor) else torch.as_tensor(np.asarray(feats))
+    x = feats if isinstance(feats, torch.Tensor) else torch.as_tensor(
+        np.asarray(feats))
     x = x.detach().to(dtype or torch.float32)
     if x.ndim != 2:
         raise ValueError(f'`feats` must be 2-D, got shape {tuple(x.shape)}.')
@@ -273,7 +292,8 @@ def tpr_at_fpr_all_pairs(feats, labels, fpr: float = 1e-4,
     n_pos = int((counts * (counts - 1) / 2).sum().item())
     n_neg = n * (n - 1) // 2 - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(f'Need genuine and impostor pairs; got {n_pos} and {n_neg}.')
+        raise ValueError(
+            f'Need genuine and impostor pairs; got {n_pos} and {n_neg}.')
     keep = _max_false_accepts(fpr, n_neg) + 1  # the (k+1)-th impostor decides
     pos_scores, top_neg = [], x.new_empty(0)
     for a in range(0, n, chunk_size):
@@ -293,18 +313,24 @@ def tpr_at_fpr_all_pairs(feats, labels, fpr: float = 1e-4,
     return float((pos > v).to(torch.float64).mean().item())
 
 
-def media_template_pool(feats, media_ids, det_scores=None, normalize: bool = True):
+def media_template_pool(feats,
+                        media_ids,
+                        det_scores=None,
+                        normalize: bool = True):
     """insightface's IJB-B/C template feature from its image features.
 
-    Image features (optionally multiplied by their detection scores, insightface's
-    ``use_detector_score``) are averaged within each media (a video's frames
-    count once), the media features are summed and the sum is L2-normalised.
+    Image features (optionally multiplied by their detection scores,
+    insightface's ``use_detector_score``) are averaged within each media (a
+    video's frames count once), the media features are summed and the sum is
+    L2-normalised.
 
     Args:
-        feats: (n, d) image features of one template (numpy or torch).
-        media_ids: (n,) media id of each image.
-        det_scores: Optional (n,) detection scores used as weights.
-        normalize: L2-normalise the result.
+        feats (np.ndarray | torch.Tensor): (n, d) image features of one
+            template.
+        media_ids (np.ndarray): (n,) media id of each image.
+        det_scores (np.ndarray, optional): (n,) detection scores used as
+            weights.
+        normalize (bool): L2-normalise the result.
 
     Returns:
         (d,) template feature, same type (numpy / torch) as ``feats``.
@@ -316,11 +342,14 @@ def media_template_pool(feats, media_ids, det_scores=None, normalize: bool = Tru
         raise ValueError(f'`feats` must be (n, d), got {tuple(x.shape)}.')
     mids = torch.as_tensor(to_numpy(media_ids, 'media_ids'), device=x.device)
     if mids.numel() != x.shape[0]:
-        raise ValueError(f'{x.shape[0]} features but {mids.numel()} media ids.')
+        raise ValueError(
+            f'{x.shape[0]} features but {mids.numel()} media ids.')
     if det_scores is not None:
-        w = torch.as_tensor(to_numpy(det_scores, 'det_scores'), dtype=x.dtype, device=x.device)
+        w = torch.as_tensor(
+            to_numpy(det_scores, 'det_scores'), dtype=x.dtype, device=x.device)
         if w.numel() != x.shape[0]:
-            raise ValueError(f'{x.shape[0]} features but {w.numel()} detection scores.')
+            raise ValueError(
+                f'{x.shape[0]} features but {w.numel()} detection scores.')
         x = x * w[:, None]
     uniq, inv = torch.unique(mids, return_inverse=True)
     sums = x.new_zeros(len(uniq), x.shape[1]).index_add_(0, inv, x)

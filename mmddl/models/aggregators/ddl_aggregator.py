@@ -79,13 +79,16 @@ class DDLAggregator:
         if mode.startswith('ddl') and topk is None and threshold is None:
             raise ValueError(f'mode {mode!r} needs topk and/or threshold; '
                              "use mode='dense' to keep every element")
-        ignored = [name for name, value in (('topk', topk),
-                                            ('threshold', threshold))
-                   if value is not None and (mode in ('dense', 'top1') or (
-                       name == 'threshold' and mode in BLIND_MODES))]
+        ignored = [
+            name for name, value in (('topk', topk), ('threshold', threshold))
+            if value is not None and (mode in ('dense', 'top1') or (
+                name == 'threshold' and mode in BLIND_MODES))
+        ]
         if ignored:
-            print_log(f'DDLAggregator: mode {mode!r} ignores {ignored}',
-                      logger='current', level=logging.WARNING)
+            print_log(
+                f'DDLAggregator: mode {mode!r} ignores {ignored}',
+                logger='current',
+                level=logging.WARNING)
         self.mode = mode
         self.topk = None if topk is None or 'topk' in ignored else int(topk)
         self.threshold = None if 'threshold' in ignored else threshold
@@ -154,8 +157,7 @@ class DDLAggregator:
         threshold = None if self.mode == 'top1' else self.threshold
         idx, kept = select_groups(scores, lengths, threshold, topk)
         starts = torch.cumsum(torch.tensor([0] + lengths[:-1]), 0)
-        return [i - int(s) for i, s in zip(idx.split(kept.tolist()),
-                                           starts)]
+        return [i - int(s) for i, s in zip(idx.split(kept.tolist()), starts)]
 
     def select(self,
                scores: Optional[torch.Tensor] = None,
@@ -204,7 +206,7 @@ class DDLAggregator:
             return rescale_groups(kept_scores, lengths)
         if self.mode == 'ddl_norescale':
             if not torch.isfinite(kept_scores).all() or bool(
-                    (kept_scores < 0).any()):
+                (kept_scores < 0).any()):
                 raise ValueError('ddl_norescale uses the raw D-scores as '
                                  'weights: they must be finite and >= 0')
             return kept_scores

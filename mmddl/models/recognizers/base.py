@@ -1,5 +1,6 @@
 """Base class of the test-time DDL wrappers: one output contract, one strict
 checkpoint loader, one score -> select -> run -> fuse loop (Eq. 7-11)."""
+import copy
 import time
 from abc import ABCMeta, abstractmethod
 from typing import Callable, Dict, List, Optional, Sequence, Union
@@ -11,7 +12,8 @@ from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 
 from mmddl.models.aggregators import DDLAggregator
-from mmddl.models.utils import load_submodule_checkpoint
+from mmddl.models.utils import (load_submodule_checkpoint,
+                                resolve_model_config, wrapper_state)
 
 #: Sub-models of a wrapper, by attribute name.
 PARTS = ('base', 'ddnet')
@@ -29,6 +31,39 @@ def build_aggregator(cfg: Union[dict, DDLAggregator]) -> DDLAggregator:
         raise TypeError('aggregator must build a DDLAggregator, got '
                         f'{type(agg).__name__}')
     return agg
+
+
+def part_config(ref: Union[None, str, dict],
+                checkpoint: Optional[str],
+                part: str,
+                scope: str,
+                required: bool = True) -> Optional[dict]:
+    """Model config of a wrapper's part, with its ``_scope_``.
+
+    Args:
+        ref (str | dict | None): See
+            :func:`mmddl.models.utils.resolve_model_config`.
+        checkpoint (str, optional): The part's checkpoint.
+        part (str): ``'base'`` or ``'ddnet'`` (for error messages).
+        scope (str): Scope when the config names none.
+        required (bool): False: None and no checkpoint give None (no such
+            part). Defaults to True.
+
+    Returns:
+        dict | None: The model config.
+    """
+    if ref is None and not checkpoint and not required:
+        return None
+    cfg, cfg_scope = resolve_model_config(ref, checkpoint, part, scope)
+    cfg.setdefault('_scope_', cfg_scope or scope)
+    return cfg
+
+
+def build_part(cfg: Union[None, dict, nn.Module]) -> Optional[nn.Module]:
+    """Build a part from :func:`part_config` (a module is kept)."""
+    if cfg is None or isinstance(cfg, nn.Module):
+        return cfg
+    return MODELS.build(copy.deepcopy(cfg))
 
 
 class BaseDDLModel(BaseModel, metaclass=ABCMeta):
@@ -83,8 +118,8 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                  allow_random_weights: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(data_preprocessor=data_preprocessor,
-                         init_cfg=init_cfg)
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.aggregator = build_aggregator(aggregator)
         if self.aggregator.needs_scores and ddnet is None:
             raise ValueError(f'aggregator {self.aggregator!r} ranks elements '
@@ -102,8 +137,8 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
     def load_checkpoints(self) -> None:
         """Load ``base_checkpoint`` / ``ddnet_checkpoint`` strictly."""
         for part in PARTS:
-            ckpt, model = getattr(self, f'{part}_checkpoint'), getattr(
-                self, part)
+            ckpt, model = getattr(self,
+                                  f'{part}_checkpoint'), getattr(self, part)
             if ckpt and model is not None:
                 load_submodule_checkpoint(model, ckpt, part)
                 self._weights_loaded[part] = True
@@ -117,15 +152,27 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
 
     def _load_from_state_dict(self, state_dict, prefix, *args,
                               **kwargs) -> None:
-        """Also count a sub-model as loaded when a whole-wrapper state dict
-        holds all of its entries."""
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-        for part in PARTS:
-            model = getattr(self, part)
-            if model is not None and all(
-                    f'{prefix}{part}.{k}' in state_dict
-                    for k in model.state_dict()):
+        """Load a wrapper state dict or a bare base / DDNet one (what a
+        Runner's ``load_from``, mmaction2's / mmpretrain's stock
+        ``tools/test.py``, ``init_recognizer`` or ``init_model`` pass),
+        strictly (see :func:`mmddl.models.utils.wrapper_state`); a part the
+        state dict does not hold keeps its weights."""
+        mine = [k for k in state_dict if k.startswith(prefix)]
+        if mine:
+            state, given = wrapper_state(
+                {k[len(prefix):]: state_dict.pop(k)
+                 for k in mine}, {p: getattr(self, p)
+                                  for p in PARTS},
+                f'state dict loaded into {type(self).__name__}')
+            for part in PARTS:
+                model = getattr(self, part)
+                if part not in given and model is not None:
+                    state.update((f'{part}.{k}', v)
+                                 for k, v in model.state_dict().items())
+            state_dict.update((prefix + k, v) for k, v in state.items())
+            for part in given:
                 self._weights_loaded[part] = True
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_weights(self) -> None:
         parts = PARTS if self.aggregator.needs_scores else PARTS[:1]
@@ -149,8 +196,8 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ subclass
     @abstractmethod
-    def split_groups(self, inputs, data_samples: Optional[list]
-                     ) -> List[torch.Tensor]:
+    def split_groups(self, inputs,
+                     data_samples: Optional[list]) -> List[torch.Tensor]:
         """The collated inputs as one ``(n_i, ...)`` element stack per
         group."""
 
@@ -198,8 +245,8 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                 step: Optional[int]) -> torch.Tensor:
         """``fn`` over ``x`` in chunks of ``step`` rows (None: at once)."""
         step = step or x.shape[0]
-        return torch.cat([fn(x[i:i + step])
-                          for i in range(0, x.shape[0], step)])
+        return torch.cat(
+            [fn(x[i:i + step]) for i in range(0, x.shape[0], step)])
 
     @staticmethod
     def map_groups(fn: Callable[[torch.Tensor], torch.Tensor],
@@ -207,11 +254,13 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         """``fn`` over the elements of all groups, in one call when their
         elements share a shape; split back per group."""
         if len({tuple(g.shape[1:]) for g in groups}) == 1:
-            return list(fn(torch.cat(list(groups))).split(
-                [g.shape[0] for g in groups]))
+            return list(
+                fn(torch.cat(list(groups))).split([g.shape[0]
+                                                   for g in groups]))
         return [fn(g) for g in groups]
 
-    def encode_groups(self, groups: List[torch.Tensor],
+    def encode_groups(self,
+                      groups: List[torch.Tensor],
                       data_samples: Optional[list] = None) -> List[Dict]:
         """Score, select, run the base on the selected elements, fuse.
 
@@ -228,16 +277,17 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         device = groups[0].device
         _sync(device)
         t0 = time.perf_counter()
-        scores = (self.map_groups(self.score_elements, groups)
-                  if agg.needs_scores else None)
+        scores = (
+            self.map_groups(self.score_elements, groups)
+            if agg.needs_scores else None)
         _sync(device)
         t1 = time.perf_counter()
         selected = agg.select_groups(
             None if scores is None else torch.cat(scores),
             [g.shape[0] for g in groups])
         selected = [s.to(g.device) for s, g in zip(selected, groups)]
-        outputs = self.map_groups(
-            self.element_outputs, [g[s] for g, s in zip(groups, selected)])
+        outputs = self.map_groups(self.element_outputs,
+                                  [g[s] for g, s in zip(groups, selected)])
         kept = None if scores is None else torch.cat(
             [sc[s.to(sc.device)] for sc, s in zip(scores, selected)])
         preds = self.fused_prediction(
@@ -260,9 +310,9 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
             if self.count_flops:
                 res['gflops_base'] = self.element_gflops(
                     'base', group[:1]) * res['base_elements']
-                res['gflops_ddnet'] = (self.element_gflops(
-                    'ddnet', group[:1]) * res['ddnet_elements']
-                                       if scores is not None else 0.0)
+                res['gflops_ddnet'] = (
+                    self.element_gflops('ddnet', group[:1]) *
+                    res['ddnet_elements'] if scores is not None else 0.0)
             results.append(res)
         return results
 
@@ -280,7 +330,7 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         """Data samples with the fused prediction and the contract's fields.
 
         Args:
-            inputs: Collated groups (see the subclass).
+            inputs (Tensor | list): Collated groups (see the subclass).
             data_samples (list, optional): One per group; filled in place.
 
         Returns:
@@ -312,9 +362,10 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         if mode == 'tensor':
             groups = self._groups(inputs, data_samples)
             with torch.no_grad():
-                return torch.stack(
-                    [r['pred'] for r in self.encode_groups(groups,
-                                                           data_samples)])
+                return torch.stack([
+                    r['pred']
+                    for r in self.encode_groups(groups, data_samples)
+                ])
         if mode == 'loss':
             raise RuntimeError(
                 f"{type(self).__name__} is a test-time model and has no "

@@ -7,26 +7,15 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmengine.registry import MODELS
-from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 
 from mmddl.evaluation.functional import media_template_pool
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.utils import GFlopsCache
-from .base import BaseDDLModel
+from .base import BaseDDLModel, build_part, part_config
 
 GroupInputs = Union[torch.Tensor, Sequence[Union[torch.Tensor,
                                                  Sequence[torch.Tensor]]]]
-
-
-def _build_pretrain_model(
-        cfg: Union[dict, torch.nn.Module]) -> torch.nn.Module:
-    """Build an mmpretrain-scoped model (works under any default scope)."""
-    if isinstance(cfg, torch.nn.Module):
-        return cfg
-    cfg = dict(cfg)
-    cfg.setdefault('_scope_', 'mmpretrain')
-    return PRETRAIN_MODELS.build(cfg)
 
 
 def _pool_feature(x: Union[torch.Tensor, Tuple[torch.Tensor]]) -> torch.Tensor:
@@ -77,15 +66,20 @@ class DDLGroupEncoder(BaseDDLModel):
     that is 0). Medias without a kept image do not contribute.
 
     Args:
-        base (dict | nn.Module): mmpretrain classifier config (e.g.
-            ``ImageClassifier`` with an ``ArcFaceClsHead`` or ``ReIDHead``).
-            Features: ``extract_feat(x, stage=feature_stage)``; a tuple gives
-            its last item, feature maps are average-pooled.
+        base (str | dict | nn.Module, optional): mmpretrain classifier
+            (e.g. ``ImageClassifier`` with an ``ArcFaceClsHead`` or
+            ``ReIDHead``): a module, a model or full config dict, a config
+            file, a package path (``'mmpretrain::...'``) or None (the config
+            saved in ``base_checkpoint``). Features:
+            ``extract_feat(x, stage=feature_stage)``; a tuple gives its last
+            item, feature maps are average-pooled.
         aggregator (dict | DDLAggregator): Aggregator config; its
             ``fusion_level`` must be ``'feature'``. Defaults to ``dense``.
-        ddnet (dict | nn.Module, optional): ``ImageClassifier`` +
-            ``DDNetResNet`` + ``DDNetHead`` config; ``model(x, mode='tensor')``
-            must return ``(n,)`` D-scores. Required by score modes.
+        ddnet (str | dict | nn.Module, optional): ``ImageClassifier`` +
+            ``DDNetResNet`` + ``DDNetHead``, in the same forms (None: the
+            config in ``ddnet_checkpoint``, or no DDNet); ``model(x,
+            mode='tensor')`` must return ``(n,)`` D-scores. Required by
+            score modes.
         base_checkpoint (str, optional): Checkpoint of the base, loaded
             strictly (bare or ``base.*`` keys).
         ddnet_checkpoint (str, optional): Checkpoint of the DDNet, likewise.
@@ -112,10 +106,10 @@ class DDLGroupEncoder(BaseDDLModel):
     data_sample_type = DataSample
 
     def __init__(self,
-                 base: Union[dict, torch.nn.Module],
+                 base: Union[None, str, dict, torch.nn.Module],
                  aggregator: Union[dict, DDLAggregator] = dict(
                      type='DDLAggregator', mode='dense'),
-                 ddnet: Optional[Union[dict, torch.nn.Module]] = None,
+                 ddnet: Union[None, str, dict, torch.nn.Module] = None,
                  base_checkpoint: Optional[str] = None,
                  ddnet_checkpoint: Optional[str] = None,
                  ddnet_input_size: Optional[Union[int, Tuple[int, int]]] = 112,
@@ -134,15 +128,16 @@ class DDLGroupEncoder(BaseDDLModel):
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}.')
         super().__init__(
-            base=_build_pretrain_model(base),
-            ddnet=None if ddnet is None else _build_pretrain_model(ddnet),
-            aggregator=aggregator,
-            base_checkpoint=base_checkpoint,
-            ddnet_checkpoint=ddnet_checkpoint,
-            count_flops=count_flops,
-            allow_random_weights=allow_random_weights,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            build_part(self._config(base, base_checkpoint, 'base')),
+            build_part(self._config(ddnet, ddnet_checkpoint, 'ddnet')),
+            # the rest in BaseDDLModel's order
+            aggregator,
+            base_checkpoint,
+            ddnet_checkpoint,
+            count_flops,
+            allow_random_weights,
+            data_preprocessor,
+            init_cfg)
         if self.aggregator.fusion_level != 'feature':
             raise ValueError(
                 f'{self.aggregator!r}: DDLGroupEncoder fuses features '
@@ -161,6 +156,15 @@ class DDLGroupEncoder(BaseDDLModel):
             base=GFlopsCache(self.base, self._extract),
             ddnet=None if self.ddnet is None else GFlopsCache(
                 self.ddnet, lambda m, x: m(x, mode='tensor')))
+
+    @staticmethod
+    def _config(ref, checkpoint: Optional[str], part: str):
+        """A module as is, else :func:`part_config` in mmpretrain's
+        scope."""
+        if isinstance(ref, torch.nn.Module):
+            return ref
+        return part_config(
+            ref, checkpoint, part, 'mmpretrain', required=part == 'base')
 
     # ------------------------------------------------------------ inputs
     def split_groups(self, inputs: GroupInputs,
@@ -211,11 +215,12 @@ class DDLGroupEncoder(BaseDDLModel):
         x = x.float()
         if (self.ddnet_input_size is not None
                 and tuple(x.shape[-2:]) != self.ddnet_input_size):
-            x = F.interpolate(x,
-                              size=self.ddnet_input_size,
-                              mode='bilinear',
-                              align_corners=False,
-                              antialias=True)
+            x = F.interpolate(
+                x,
+                size=self.ddnet_input_size,
+                mode='bilinear',
+                align_corners=False,
+                antialias=True)
         return self._preprocess(self.ddnet, x)
 
     def _ddnet_scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -230,8 +235,7 @@ class DDLGroupEncoder(BaseDDLModel):
                              f'shape {tuple(out.shape)} for {x.shape[0]}.')
         return out.float()
 
-    def _extract(self, base: torch.nn.Module,
-                 x: torch.Tensor) -> torch.Tensor:
+    def _extract(self, base: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Pooled ``(n, d)`` features of normalised images."""
         extract = base.extract_feat
         if 'stage' in inspect.signature(extract).parameters:
@@ -271,12 +275,11 @@ class DDLGroupEncoder(BaseDDLModel):
         lengths = [len(s) for s in selected]
         if kept_scores is None:
             kept_scores = outputs.new_ones(outputs.shape[0])
-        weights = self.aggregator.weights_groups(kept_scores.to(outputs),
-                                                 lengths)
+        weights = self.aggregator.weights_groups(
+            kept_scores.to(outputs), lengths)
         fused = []
         for g, (feats, w, sel) in enumerate(
-                zip(outputs.split(lengths), weights.split(lengths),
-                    selected)):
+                zip(outputs.split(lengths), weights.split(lengths), selected)):
             sample = None if data_samples is None else data_samples[g]
             if sample is None or 'media_ids' not in sample:
                 raise ValueError(f'group {g}: media_pooling needs the '
@@ -289,10 +292,10 @@ class DDLGroupEncoder(BaseDDLModel):
             mids = mids[sel.cpu()].to(feats.device)
             if float(w.sum()) <= 0:
                 w = torch.ones_like(w)
-            pooled = media_template_pool(feats, mids, det_scores=w,
-                                         normalize=False)
-            media_weight = sum(float(w[mids == m].mean())
-                               for m in torch.unique(mids))
+            pooled = media_template_pool(
+                feats, mids, det_scores=w, normalize=False)
+            media_weight = sum(
+                float(w[mids == m].mean()) for m in torch.unique(mids))
             fused.append(pooled / media_weight)
         return torch.stack(fused)
 

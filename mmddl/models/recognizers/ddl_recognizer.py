@@ -1,21 +1,17 @@
-"""Test-time DDL recognition of untrimmed videos (paper Sec. 3.3 / 4.3).
-
-Views: mmaction's ``FormatShape('NCTHW')`` stacks a video's views crop-major
-(view ``v = crop * num_clips + clip``).
-"""
+"""Test-time DDL recognition of untrimmed videos (paper Sec. 3.3 / 4.3)."""
 import copy
-import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
+from mmengine.logging import MMLogger
+
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.utils import GFlopsCache
-from .base import BaseDDLModel
+from .base import BaseDDLModel, build_part, part_config
 
 
 def recognizer_views(model: nn.Module, views: torch.Tensor) -> torch.Tensor:
@@ -33,8 +29,9 @@ def recognizer_views(model: nn.Module, views: torch.Tensor) -> torch.Tensor:
     return model.cls_head(feats, **kwargs)
 
 
-def _norm_params(pre: nn.Module) -> Tuple[Optional[torch.Tensor],
-                                          Optional[torch.Tensor], bool]:
+def _norm_params(
+    pre: nn.Module
+) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor], bool]:
     """(mean (C,) or None, std (C,) or None, to_rgb) of a data preprocessor."""
     to_rgb = bool(getattr(pre, 'to_rgb', False))
     if not getattr(pre, '_enable_normalize', False):
@@ -47,24 +44,30 @@ class DDLRecognizer(BaseDDLModel):
     """DDNet-guided clip selection in front of a stock mmaction recognizer.
 
     A group is a video, an element one of its N clips with its ``num_crops``
-    views. The DDNet scores all views (on a cheaper copy, see
-    ``ddnet_input``), a clip's D-score is the mean over its crops; the base
-    runs on all crops of the selected clips only. Per clip, the base's
-    class scores are averaged over crops and the clips are fused with the
-    aggregator's weights: at ``fusion_level='feature'`` (the paper's Eq. 8;
-    equal to fusing features for a linear head) the logits, with softmax
-    once after fusion; at ``'prob'`` the per-view softmax probabilities.
+    views (mmaction's ``FormatShape('NCTHW')`` stacks them crop-major: view
+    ``v = crop * num_clips + clip``; ``num_clips`` in the metainfo lets
+    :meth:`check_layout` verify the count). The DDNet scores all views (on
+    a cheaper copy, see ``ddnet_input``), a clip's D-score is the mean over
+    its crops; the base runs on all crops of the selected clips only. Per
+    clip, the base's class scores are averaged over crops and the clips are
+    fused with the aggregator's weights: at ``fusion_level='feature'`` (the
+    paper's Eq. 8; equal to fusing features for a linear head) the logits,
+    with softmax once after fusion; at ``'prob'`` the per-view softmax
+    probabilities.
 
     Data-sample fields: the contract of :class:`BaseDDLModel` (elements =
     clips), ``pred_score`` (num_classes,) fused class probabilities,
     ``pred_label``, and ``base_views`` / ``ddnet_views`` (views run).
 
     Args:
-        base (str | dict): Model config (or a config file path whose
-            ``model`` is used) of a stock mmaction recognizer (e.g.
-            ``Recognizer3D`` with SlowFast / R(2+1)D / I3D).
-        ddnet (str | dict): Model config of the DDNet (``Recognizer3D``
-            with a ``DDNetResNet3d`` backbone and ``DDNetHead``).
+        base (str | dict, optional): A stock mmaction recognizer (e.g.
+            ``Recognizer3D`` with SlowFast / R(2+1)D / I3D): a model or
+            full config dict, a config file (``'{{ fileDirname }}/x.py'``
+            in a config), a package path (``'mmaction::...'``), or None:
+            the config saved in ``base_checkpoint``.
+        ddnet (str | dict, optional): The DDNet (``Recognizer3D`` with a
+            ``DDNetResNet3d`` backbone and ``DDNetHead``), in the same
+            forms (None: ``ddnet_checkpoint``'s config, or no DDNet).
         aggregator (dict | DDLAggregator): Aggregator config or instance.
         base_checkpoint (str, optional): Checkpoint of ``base``, loaded
             strictly (bare keys as the Runner saves the recognizer alone, or
@@ -91,8 +94,8 @@ class DDLRecognizer(BaseDDLModel):
     data_sample_type = ActionDataSample
 
     def __init__(self,
-                 base: Union[str, dict],
-                 ddnet: Union[str, dict],
+                 base: Optional[Union[str, dict]],
+                 ddnet: Optional[Union[str, dict]],
                  aggregator: Union[dict, DDLAggregator],
                  base_checkpoint: Optional[str] = None,
                  ddnet_checkpoint: Optional[str] = None,
@@ -103,50 +106,37 @@ class DDLRecognizer(BaseDDLModel):
                  count_flops: bool = True,
                  allow_random_weights: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        base = self._model_cfg(base, 'base')
-        ddnet = self._model_cfg(ddnet, 'ddnet')
+        base = part_config(base, base_checkpoint, 'base', 'mmaction')
+        ddnet = part_config(
+            ddnet, ddnet_checkpoint, 'ddnet', 'mmaction', required=False)
         if data_preprocessor is None:
             data_preprocessor = copy.deepcopy(
-                base.get('data_preprocessor',
-                         dict(type='ActionDataPreprocessor',
-                              format_shape='NCTHW')))
+                base.get(
+                    'data_preprocessor',
+                    dict(type='ActionDataPreprocessor', format_shape='NCTHW')))
         if int(num_crops) < 1:
             raise ValueError(f'num_crops must be >= 1, got {num_crops}')
         if max_testing_views is not None and int(max_testing_views) < 1:
             raise ValueError('max_testing_views must be >= 1 or None, got '
                              f'{max_testing_views}')
         self.num_crops = int(num_crops)
+        self.unchecked_layouts = 0
         self.max_testing_views = (None if max_testing_views is None else
                                   int(max_testing_views))
         super().__init__(
-            base=MODELS.build(base),
-            ddnet=MODELS.build(ddnet),
-            aggregator=aggregator,
-            base_checkpoint=base_checkpoint,
-            ddnet_checkpoint=ddnet_checkpoint,
-            count_flops=count_flops,
-            allow_random_weights=allow_random_weights,
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+            build_part(base),
+            build_part(ddnet),
+            # the rest in BaseDDLModel's order
+            aggregator,
+            base_checkpoint,
+            ddnet_checkpoint,
+            count_flops,
+            allow_random_weights,
+            data_preprocessor,
+            init_cfg)
         self.num_frames, self.size = self._parse_ddnet_input(ddnet_input)
         self._base_gflops = GFlopsCache(self.base, recognizer_views)
         self._ddnet_gflops = GFlopsCache(self.ddnet, recognizer_views)
-
-    @staticmethod
-    def _model_cfg(cfg: Union[str, dict], name: str) -> dict:
-        """A model config dict, or the ``model`` of a config file path."""
-        if isinstance(cfg, str):
-            from mmengine.config import Config
-            if not osp.isfile(cfg):
-                raise FileNotFoundError(f'{name}: config file {cfg!r} not '
-                                        'found')
-            cfg = Config.fromfile(cfg).get('model')
-            if cfg is None:
-                raise ValueError(f'{name}: the config file has no `model`')
-        if not isinstance(cfg, dict) or 'type' not in cfg:
-            raise TypeError(f'{name} must be a model config dict (with a '
-                            f'type) or a config file path, got {cfg!r}')
-        return copy.deepcopy(dict(cfg))
 
     @staticmethod
     def _parse_ddnet_input(
@@ -210,8 +200,8 @@ class DDLRecognizer(BaseDDLModel):
         mean_b, std_b, rgb_b = _norm_params(self.data_preprocessor)
         mean_d, std_d, rgb_d = _norm_params(model.data_preprocessor)
         same = rgb_b == rgb_d and (mean_b is None) == (mean_d is None) and (
-            mean_b is None or (torch.equal(mean_b, mean_d)
-                               and torch.equal(std_b, std_d)))
+            mean_b is None or
+            (torch.equal(mean_b, mean_d) and torch.equal(std_b, std_d)))
         if same:
             return x
         shape = (1, -1, 1, 1, 1)
@@ -234,14 +224,49 @@ class DDLRecognizer(BaseDDLModel):
                 'DDLRecognizer expects inputs (B, V, C, T, H, W) (format '
                 f'NCTHW), got shape {shape}')
         V = inputs.shape[1]
-        if V % self.num_crops:
-            raise ValueError(f'{V} views per video is not a multiple of '
-                             f'num_crops={self.num_crops}')
+        self.check_layout(V, data_samples or [None] * inputs.shape[0])
         return [
             video.view(self.num_crops, V // self.num_crops,
-                       *video.shape[1:]).transpose(0, 1)
-            for video in inputs
+                       *video.shape[1:]).transpose(0, 1) for video in inputs
         ]
+
+    def check_layout(self, num_views: int, data_samples: list) -> None:
+        """Check that each video has ``num_clips x num_crops`` views.
+
+        ``num_clips`` is read from the data samples' metainfo (add it to
+        ``PackActionInputs``' ``meta_keys``); without it only divisibility
+        by ``num_crops`` is checked, a warning is logged once and the video
+        is counted in ``unchecked_layouts``.
+
+        Args:
+            num_views (int): Views per video in the batch.
+            data_samples (list): One per video (None entries allowed).
+
+        Raises:
+            ValueError: The numbers do not agree (both are named).
+        """
+        for sample in data_samples:
+            meta = {} if sample is None else sample.metainfo
+            clips = meta.get('num_clips')
+            if clips is None:
+                self.unchecked_layouts += 1
+                if self.unchecked_layouts == 1:
+                    MMLogger.get_current_instance().warning(
+                        'DDLRecognizer: no num_clips in the data samples, '
+                        'so views = clips x num_crops cannot be checked; '
+                        "add 'num_clips' to PackActionInputs' meta_keys.")
+                if num_views % self.num_crops:
+                    raise ValueError(
+                        f'{num_views} views per video is not a multiple of '
+                        f'num_crops={self.num_crops}')
+            elif int(clips) * self.num_crops != num_views:
+                raise ValueError(
+                    f"video {meta.get('video_id', meta.get('filename'))}: "
+                    f'{num_views} views, but num_clips={int(clips)} x '
+                    f'num_crops={self.num_crops} = '
+                    f'{int(clips) * self.num_crops}; set model.num_crops '
+                    'to the crops of the test pipeline (ThreeCrop: 3, '
+                    'CenterCrop: 1).')
 
     def _run_views(self, model: nn.Module,
                    views: torch.Tensor) -> torch.Tensor:
@@ -287,7 +312,8 @@ class DDLRecognizer(BaseDDLModel):
             return self._ddnet_gflops(self.ddnet_views(views[:1])) * len(views)
         return self._base_gflops(views[:1]) * len(views)
 
-    def encode_groups(self, groups: List[torch.Tensor],
+    def encode_groups(self,
+                      groups: List[torch.Tensor],
                       data_samples: Optional[list] = None) -> List[Dict]:
         """:meth:`BaseDDLModel.encode_groups` plus the views run."""
         results = super().encode_groups(groups, data_samples)

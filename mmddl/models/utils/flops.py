@@ -1,10 +1,5 @@
-"""FLOPs of a model's forward on one input, cached per input shape.
-
-Counted with mmengine's :class:`~mmengine.analysis.FlopAnalyzer`, the counter
-behind :func:`mmengine.analysis.get_model_complexity_info` (its ``'flops'``
-entry), without the activation count that function also traces. As in
-fvcore/mmengine, one multiply-add counts as one FLOP.
-"""
+"""FLOPs of a model's forward on one input (mmengine's FlopAnalyzer, one
+multiply-add = one FLOP), cached per input shape."""
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
@@ -36,12 +31,13 @@ def count_gflops(module: nn.Module,
     statistics stay untouched); its train/eval state is restored afterwards.
 
     Args:
-        module: the model.
-        x: its input (batch included).
-        forward_fn: ``fn(module, x)`` to count instead of ``module(x)``.
+        module (nn.Module): The model.
+        x (Tensor): Its input (batch included).
+        forward_fn (Callable, optional): ``fn(module, x)`` to count instead
+            of ``module(x)``.
 
     Returns:
-        GFLOPs (1e9 multiply-adds).
+        float: GFLOPs (1e9 multiply-adds).
     """
     target = module if forward_fn is None else _Call(module, forward_fn)
     was_training = module.training
@@ -61,8 +57,9 @@ class GFlopsCache:
     """GFLOPs of ``module`` on one input, measured once per input shape.
 
     Args:
-        module: the model.
-        forward_fn: ``fn(module, x)`` to count instead of ``module(x)``.
+        module (nn.Module): The model.
+        forward_fn (Callable, optional): ``fn(module, x)`` to count instead
+            of ``module(x)``.
     """
 
     def __init__(self,

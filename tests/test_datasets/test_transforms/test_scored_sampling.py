@@ -9,7 +9,8 @@ import mmddl  # noqa: F401
 from mmengine.dataset import BaseDataset
 from mmengine.registry import TRANSFORMS, DefaultScope
 
-from mmddl.datasets.transforms import LoadDScore, SampleScoredClips
+from mmddl.datasets.transforms import (LoadDScore, SampleScoredClips,
+                                       VideoDecodeError)
 from mmddl.structures.score_table import ScoreTable
 
 
@@ -100,8 +101,12 @@ def test_missing_skipped_and_unset(tmp_path):
         dict(filename='bad.mp4', total_frames=10)) is None
     with pytest.raises(RuntimeError, match='DiscriminabilityHook'):
         SampleScoredClips()(dict(filename='v.mp4', total_frames=10))
-    with pytest.raises(KeyError, match='after DecordInit'):
+    # without total_frames it opens the video itself: a missing file is
+    # named as missing; a frame folder needs its data set's total_frames
+    with pytest.raises(VideoDecodeError, match="'v.mp4'.*missing"):
         t(dict(filename='v.mp4'))
+    with pytest.raises(KeyError, match='RawframeDataset'):
+        t(dict(frame_dir='v.mp4'))
     with pytest.raises(ValueError, match='starts at frame 0 but the video '
                        'has 0 frames'):
         t(dict(filename='v.mp4', total_frames=0))
