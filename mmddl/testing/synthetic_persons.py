@@ -8,11 +8,7 @@ from mmddl.testing.synthetic_faces import DEGRADATIONS, degrade
 
 
 def random_person(rng: np.random.Generator) -> dict:
-    """Draw the appearance attributes of one synthetic pedestrian.
-
-    Args:
-        rng (np.random.Generator): Random generator.
-    """
+    """Draw the appearance attributes of one pedestrian from ``rng``."""
     return dict(
         skin=rng.integers(60, 230, 3),
         hair=rng.integers(0, 120, 3),

@@ -127,17 +127,13 @@ class DDLGroupEncoder(BaseDDLModel):
                              f'backbone, got {feature_stage!r}.')
         if max_batch < 1:
             raise ValueError(f'max_batch must be >= 1, got {max_batch}.')
+        # the remaining BaseDDLModel arguments, in its order
+        common = (aggregator, base_checkpoint, ddnet_checkpoint, count_flops,
+                  allow_random_weights, data_preprocessor, init_cfg)
         super().__init__(
             build_part(self._config(base, base_checkpoint, 'base')),
             build_part(self._config(ddnet, ddnet_checkpoint, 'ddnet')),
-            # the rest in BaseDDLModel's order
-            aggregator,
-            base_checkpoint,
-            ddnet_checkpoint,
-            count_flops,
-            allow_random_weights,
-            data_preprocessor,
-            init_cfg)
+            *common)
         if self.aggregator.fusion_level != 'feature':
             raise ValueError(
                 f'{self.aggregator!r}: DDLGroupEncoder fuses features '

@@ -123,17 +123,10 @@ class DDLRecognizer(BaseDDLModel):
         self.unchecked_layouts = 0
         self.max_testing_views = (None if max_testing_views is None else
                                   int(max_testing_views))
-        super().__init__(
-            build_part(base),
-            build_part(ddnet),
-            # the rest in BaseDDLModel's order
-            aggregator,
-            base_checkpoint,
-            ddnet_checkpoint,
-            count_flops,
-            allow_random_weights,
-            data_preprocessor,
-            init_cfg)
+        # the remaining BaseDDLModel arguments, in its order
+        common = (aggregator, base_checkpoint, ddnet_checkpoint, count_flops,
+                  allow_random_weights, data_preprocessor, init_cfg)
+        super().__init__(build_part(base), build_part(ddnet), *common)
         self.num_frames, self.size = self._parse_ddnet_input(ddnet_input)
         self._base_gflops = GFlopsCache(self.base, recognizer_views)
         self._ddnet_gflops = GFlopsCache(self.ddnet, recognizer_views)
