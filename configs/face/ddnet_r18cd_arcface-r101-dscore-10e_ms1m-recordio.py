@@ -5,6 +5,7 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/models/ddnet_r18cd_face.py',
     '../_base_/ddl/discriminability_hook.py',
+    '../_base_/ddl/ddnet_r18cd_dscore-10e.py',
 ]
 custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 
@@ -21,20 +22,12 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
 ]
 train_dataloader = dict(
-    batch_size=256,
-    num_workers=4,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='MXFaceDataset',
         data_root=data_root,
         ann_file='train.idx',
         rec_file='train.rec',
         pipeline=train_pipeline))
-val_dataloader = None
-val_evaluator = None
-val_cfg = None
-
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
@@ -45,16 +38,6 @@ custom_hooks = [
         stage='pre_logits',  # the 512-d face embedding
         batch_size=256)
 ]
-
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=9),
-]
-train_cfg = dict(by_epoch=True, max_epochs=10)
-auto_scale_lr = dict(base_batch_size=256)
 # EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
 # resumed after a kill ends with the uninterrupted run's weights, bit for
 # bit (it needs a fixed seed and non-persistent loader workers).

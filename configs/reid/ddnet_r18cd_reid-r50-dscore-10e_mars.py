@@ -6,6 +6,7 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/models/ddnet_r18cd_reid.py',
     '../_base_/ddl/discriminability_hook.py',
+    '../_base_/ddl/ddnet_r18cd_dscore-10e.py',
 ]
 custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 
@@ -25,20 +26,12 @@ train_pipeline = [
     dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
 ]
 train_dataloader = dict(
-    batch_size=256,
-    num_workers=4,
-    persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='MARSDataset',
         data_root=data_root,
         split='train',
         item='image',
         pipeline=train_pipeline))
-val_dataloader = None
-val_evaluator = None
-val_cfg = None
-
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
@@ -53,16 +46,6 @@ custom_hooks = [
         stage='pre_logits',  # the BN-neck retrieval feature
         batch_size=128)
 ]
-
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=9),
-]
-train_cfg = dict(by_epoch=True, max_epochs=10)
-auto_scale_lr = dict(base_batch_size=256)
 # EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
 # resumed after a kill ends with the uninterrupted run's weights, bit for
 # bit (it needs a fixed seed and non-persistent loader workers).

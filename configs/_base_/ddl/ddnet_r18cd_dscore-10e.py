@@ -1,0 +1,23 @@
+# The 2D DDNet training recipe shared by the face and re-ID DDNet configs
+# (paper Sec. 3.2, Eq. 5-6): SGD, 1-epoch warm-up, cosine, 10 epochs.
+# A variant sets train_dataloader.dataset and the hook's base / candidates.
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=4,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=9),
+]
+train_cfg = dict(by_epoch=True, max_epochs=10)
+auto_scale_lr = dict(base_batch_size=256)
+# default_hooks (with EpochSeedHook) and randomness stay in the variants:
+# mmengine refuses a key that two bases (this and default_runtime) define.
