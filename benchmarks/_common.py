@@ -93,3 +93,23 @@ def write_json(path: Optional[str], result: Dict[str, Any]) -> None:
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
         with open(path, 'w') as f:
             f.write(text + '\n')
+
+
+def build_random_ddl(cfg, **overrides):
+    """The config's ``DDLRecognizer`` with random weights, in eval mode.
+
+    Args:
+        cfg (Config): A DDL config.
+        **overrides: Model arguments to set (``num_crops``, ...).
+    """
+    from mmengine.registry import MODELS, DefaultScope
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        import mmaction.models  # noqa: F401
+        model_cfg = cfg.model.to_dict()
+        model_cfg.update(
+            base_checkpoint=None,
+            ddnet_checkpoint=None,
+            count_flops=True,
+            allow_random_weights=True)
+        model_cfg.update(overrides)
+        return MODELS.build(model_cfg).eval()

@@ -6,7 +6,7 @@ import argparse
 import os.path as osp
 
 import torch
-from _common import write_json
+from _common import build_random_ddl, write_json
 
 import mmddl  # noqa: F401
 
@@ -47,7 +47,11 @@ def parse_args():
 def test_shape(cfg) -> dict:
     """Clips, clip length and crop size of the config's test pipeline."""
     out = {}
+    steps = []
     for t in cfg.test_dataloader.dataset.pipeline:
+        # DDLTwoStageDecode holds the spatial transforms in its pipeline
+        steps += [t] + list(t.get('pipeline', []))
+    for t in steps:
         if t['type'] == 'SampleFrames':
             out.update(num_clips=t['num_clips'], clip_len=t['clip_len'])
         if t['type'] in ('ThreeCrop', 'CenterCrop', 'TenCrop'):
@@ -61,16 +65,7 @@ def test_shape(cfg) -> dict:
 
 def build(cfg):
     """The config's DDLRecognizer (random weights, CPU, eval)."""
-    from mmengine.registry import MODELS, DefaultScope
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        import mmaction.models  # noqa: F401
-        model_cfg = cfg.model.to_dict()
-        model_cfg.update(
-            base_checkpoint=None,
-            ddnet_checkpoint=None,
-            count_flops=True,
-            allow_random_weights=True)
-        return MODELS.build(model_cfg).eval()
+    return build_random_ddl(cfg)
 
 
 def measure(family: str, setting: str, args, timings: dict) -> dict:

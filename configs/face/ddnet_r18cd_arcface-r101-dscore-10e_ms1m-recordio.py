@@ -28,6 +28,12 @@ train_dataloader = dict(
         ann_file='train.idx',
         rec_file='train.rec',
         pipeline=train_pipeline))
+# held-out identities: each image as is (no flip), with its table D-score
+val_pipeline = [
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,

@@ -32,6 +32,16 @@ train_dataloader = dict(
         split='train',
         item='image',
         pipeline=train_pipeline))
+# held-out identities: each frame at the DDNet's size (no flip), with its
+# table D-score
+val_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='Resize', scale=(_base_.ddnet_input_size[1],
+                               _base_.ddnet_input_size[0])),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,

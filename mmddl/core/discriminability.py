@@ -1,5 +1,6 @@
 """Eq. 2-4: class centroids, raw discriminability D (one blocked, exact
 hardest-negative search) and the D-score."""
+import contextlib
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -34,8 +35,10 @@ _UNIT_ROUNDOFF = {
     torch.float16: 2.0**-11,
     torch.bfloat16: 2.0**-8
 }
-#: Candidate pairs (row, centroid) evaluated exactly at once, times d.
-_EXACT_BATCH = 1 << 22
+#: Elements (pairs x d) of the float64 centroid operand of one batch of the
+#: exact re-check (8 MiB): few batches, each below glibc's 32 MiB mmap
+#: threshold (larger temporaries are mapped and page-faulted on every call).
+_EXACT_BATCH = 1 << 20
 
 
 def as_float_tensor(x: ArrayLike) -> torch.Tensor:
@@ -193,6 +196,21 @@ def discriminability_ratio(pos: torch.Tensor,
     return neg.sqrt() / pos.sqrt().clamp(min=DIST_FLOOR)
 
 
+@contextlib.contextmanager
+def _cpu_threads(device: torch.device, threads: int):
+    """Run the enclosed CPU ops on ``threads`` intra-op threads (the
+    previous number is restored after; CUDA work is left as it is)."""
+    before = torch.get_num_threads()
+    if device.type != 'cpu' or threads == before:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _matmul_tolerance(dtype: torch.dtype, device: torch.device,
                       dim: int) -> float:
     """Relative error bound of one search score, in units of ``|q||c|+|b|``.
@@ -302,19 +320,35 @@ class HardestNegativeSearch:
             self._buf = buf
         return buf[:rows * cols].view(rows, cols)
 
-    def _exact(self, x64: torch.Tensor, nrm: torch.Tensor, rows: torch.Tensor,
+    def _exact(self, x: torch.Tensor, rows: Optional[torch.Tensor],
                cols: torch.Tensor) -> torch.Tensor:
-        """float64 cosine / squared distance of the pairs (rows, cols)."""
-        out = torch.empty(len(rows), dtype=torch.float64, device=self.device)
-        step = max(1, _EXACT_BATCH // self.dim)
-        for a in range(0, len(rows), step):
-            r, c = rows[a:a + step], cols[a:a + step]
-            xs = x64.index_select(0, r)
-            cs = self.exact.index_select(0, c)
+        """float64 cosines / squared distances of rows of ``x`` to centroids.
+
+        Args:
+            x (Tensor): (n, d) features, in their own dtype (widened to
+                float64 one batch of rows at a time).
+            rows (Tensor, optional): (m,) row of each pair; None: row ``i``
+                for pair ``i`` (no gather).
+            cols (Tensor): (m, k) centroid columns of each pair's row.
+
+        Returns:
+            Tensor: (m, k) float64 values.
+        """
+        m, k = cols.shape
+        out = torch.empty((m, k), dtype=torch.float64, device=self.device)
+        step = max(1, _EXACT_BATCH // (self.dim * k))
+        for a in range(0, m, step):
+            b = min(a + step, m)
+            xs = (x[a:b]
+                  if rows is None else x.index_select(0, rows[a:b])).double()
+            cs = self.exact.index_select(0, cols[a:b].reshape(-1)).view(
+                b - a, k, self.dim)
             if self.metric == 'cosine':
-                out[a:a + step] = (xs * cs).sum(1) / nrm.index_select(0, r)
+                nrm = xs.norm(dim=1, keepdim=True).clamp_(min=1e-12)
+                out[a:b] = torch.bmm(cs, xs.unsqueeze(2)).squeeze(2) / nrm
             else:
-                out[a:a + step] = (cs - xs).pow(2).sum(1)
+                diff = cs.sub_(xs.unsqueeze(1))
+                out[a:b] = diff.mul_(diff).sum(2)
         return out
 
     def pos_neg(self, feats: ArrayLike,
@@ -343,40 +377,48 @@ class HardestNegativeSearch:
             bad = y[~self.valid[y]].unique().tolist()
             raise ValueError(f'elements of excluded (empty) classes '
                              f'{bad[:10]} have no centroid')
+        # On the CPU everything but the search matmul is memory-bound and
+        # runs on one thread (torch.set_num_threads, restored after): a second
+        # thread does not speed it up, and on a loaded machine each parallel
+        # region waits for it (K=700, d=2304, 4096 rows, 2 threads, load 7:
+        # the re-check took 1.52 s, single-threaded 0.16 s).
+        threads = torch.get_num_threads()
+        with _cpu_threads(self.device, 1):
+            return self._pos_neg(x, y, threads)
+
+    def _pos_neg(self, x: torch.Tensor, y: torch.Tensor,
+                 threads: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`pos_neg` on checked inputs; the matmuls on ``threads``."""
         n, sd = x.shape[0], self.search_dtype
         own = self.col_of_class[y]
         rows = torch.arange(n, device=self.device)
-        x64 = x.double()
-        nrm = x64.norm(dim=1).clamp(min=1e-12)
-        pos = self._exact(x64, nrm, rows, own)
-        if self.metric == 'cosine':
-            q = (x64 / nrm.unsqueeze(1)) if sd == torch.float16 else x
-            neg = torch.full((n, ),
-                             -float('inf'),
-                             dtype=torch.float64,
-                             device=self.device)
-            reduce = 'amax'
-        else:
-            q = (x64 - self.center) / self.scale
-            neg = torch.full((n, ),
-                             float('inf'),
-                             dtype=torch.float64,
-                             device=self.device)
-            reduce = 'amin'
-        q = q.to(sd)
+        if self.metric == 'cosine' and sd != torch.float16:
+            q = x.to(sd)
+        else:  # float64 shift / scale, one batch of rows at a time
+            q = torch.empty((n, self.dim), dtype=sd, device=self.device)
+            step = max(1, _EXACT_BATCH // self.dim)
+            for a in range(0, n, step):
+                xb = x[a:a + step].double()
+                if self.metric == 'cosine':
+                    xb /= xb.norm(dim=1, keepdim=True).clamp_(min=1e-12)
+                else:
+                    xb = (xb - self.center) / self.scale
+                q[a:a + step] = xb
         acc = torch.float64 if sd == torch.float64 else torch.float32
         # twice the round-off bound of a score: a centroid scoring below
         # best - slack cannot be the hardest negative
         slack = 2 * self.tol * (
             q.to(acc).norm(dim=1) * self.c_max + self.b_max)
         best = torch.full((n, ), -float('inf'), dtype=acc, device=self.device)
+        found = []
         for a in range(0, self.c_search.shape[0], self.block_size):
             blk = self.c_search[a:a + self.block_size]
             s = self._block(n, blk.shape[0])
-            if self.bias is None:
-                torch.mm(q, blk.T, out=s)
-            else:
-                torch.addmm(self.bias[a:a + blk.shape[0]], q, blk.T, out=s)
+            with _cpu_threads(self.device, threads):
+                if self.bias is None:
+                    torch.mm(q, blk.T, out=s)
+                else:
+                    torch.addmm(self.bias[a:a + blk.shape[0]], q, blk.T, out=s)
             inside = (own >= a) & (own < a + blk.shape[0])
             # flat 1-D indices: far cheaper than s[rows, cols] on the CPU
             flat = rows[inside] * blk.shape[0] + (own[inside] - a)
@@ -385,8 +427,24 @@ class HardestNegativeSearch:
             # a row with only its own (masked) column so far has no candidate
             thr = (best - slack).nan_to_num(neginf=float('inf'))
             r, c = (s >= thr.unsqueeze(1)).nonzero(as_tuple=True)
-            neg.scatter_reduce_(
-                0, r, self._exact(x64, nrm, r, c + a), reduce=reduce)
+            score = s.view(-1).index_select(0, r * blk.shape[0] + c)
+            found.append((r, c + a, score.to(acc)))
+        r, c, score = (torch.cat(t) for t in zip(*found))
+        if len(found) > 1:  # drop candidates of early blocks beaten later
+            keep = score >= (best - slack).index_select(0, r)
+            r, c = r[keep], c[keep]
+        if len(r) == n and bool((r == rows).all()):
+            # one candidate per row: both terms in one pass over the rows
+            both = self._exact(x, None, torch.stack([own, c], 1))
+            return both[:, 0], both[:, 1]
+        pos = self._exact(x, None, own[:, None]).view(-1)
+        fill = -float('inf') if self.metric == 'cosine' else float('inf')
+        neg = torch.full((n, ), fill, dtype=torch.float64, device=self.device)
+        neg.scatter_reduce_(
+            0,
+            r,
+            self._exact(x, r, c[:, None]).view(-1),
+            reduce='amax' if self.metric == 'cosine' else 'amin')
         return pos, neg
 
     def discriminability(self, feats: ArrayLike,

@@ -29,7 +29,15 @@ METHOD_NAMES = {
     'top1': 'Top-1 by D-score',
     'ddl_norescale': 'DDL w/o re-scaling (t=0.15)',
     'ddl': 'DDL (t=0.15)',
+    'ddl_val': 'DDL (validation-chosen t, variant)',
 }
+#: Operating points tried on the validation set: D-score thresholds t of
+#: Eq. 7 with and without re-scaling (Eq. 9-11).
+VAL_THRESHOLDS = (0.15, 0.3, 0.4, 0.5, 0.6, 0.7)
+VAL_MODES = ('ddl', 'ddl_norescale')
+#: Per-element ground truth of a generated set: ``{image name: [identity,
+#: degraded (0/1), severity]}``, in the set's folder.
+ELEMENT_META = 'element_meta.json'
 
 
 def add_run_args(p) -> None:
@@ -50,6 +58,18 @@ def add_run_args(p) -> None:
         help='override the DDNet config epochs')
     p.add_argument(
         '--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
+    p.add_argument(
+        '--val-thresholds',
+        type=float,
+        nargs='+',
+        default=list(VAL_THRESHOLDS),
+        help='D-score thresholds tried on the validation set')
+    p.add_argument(
+        '--val-modes',
+        nargs='+',
+        default=list(VAL_MODES),
+        choices=list(VAL_MODES),
+        help='DDL variants tried on the validation set')
     p.add_argument(
         '--test-log-level',
         default='WARNING',
@@ -430,16 +450,21 @@ def _config_path(config: str) -> str:
     return osp.join(repo_root(), config)
 
 
-def method_options(method: str) -> Dict[str, object]:
+def method_options(method: str,
+                   settings: Optional[Dict[str,
+                                           dict]] = None) -> Dict[str, object]:
     """``--cfg-options`` selecting one compared method's aggregator.
 
     Args:
-        method (str): A key of :data:`METHODS`.
+        method (str): A key of :data:`METHODS` or of ``settings``.
+        settings (dict, optional): More methods, ``{name: aggregator
+            settings}`` (e.g. the validation-chosen operating point).
     """
-    if method not in METHODS:
+    table = dict(METHODS, **(settings or {}))
+    if method not in table:
         raise ValueError(f'unknown method {method!r}; choose from '
-                         f'{list(METHODS)}')
-    return {f'model.aggregator.{k}': v for k, v in METHODS[method].items()}
+                         f'{list(table)}')
+    return {f'model.aggregator.{k}': v for k, v in table[method].items()}
 
 
 def epoch_options(epochs: Optional[int]) -> Dict[str, object]:
@@ -514,7 +539,8 @@ def evaluate_methods(
     work_dir: str,
     options: Dict[str, Dict[str, object]],
     methods: Sequence[str],
-    dump_method: str = 'ddl'
+    dump_method: str = 'ddl',
+    settings: Optional[Dict[str, dict]] = None
 ) -> Tuple[Dict[str, Dict[str, Dict[str, float]]], Dict[str, str]]:
     """Run ``tools/test.py``'s flow for every data set and method.
 
@@ -524,9 +550,11 @@ def evaluate_methods(
         ddnet_ckpt (str): DDNet checkpoint.
         work_dir (str): Runs go to ``<work_dir>/<data set>/<method>``.
         options (dict): ``{data set: --cfg-options}`` (data root, sizes).
-        methods (Sequence[str]): Keys of :data:`METHODS`.
+        methods (Sequence[str]): Keys of :data:`METHODS` or ``settings``.
         dump_method (str): Method whose predictions are dumped
             (``predictions.pkl``, for the Fig. 3 picture).
+        settings (dict, optional): Aggregator settings of methods that are
+            not in :data:`METHODS`, ``{name: dict(mode=..., threshold=...)}``.
 
     Returns:
         tuple: ``(metrics {data set: {method: {metric: value}}}, dumps
@@ -537,7 +565,7 @@ def evaluate_methods(
     for name, config in configs.items():
         metrics[name] = {}
         for method in methods:
-            out = osp.join(work_dir, name, method)
+            out = osp.join(work_dir, name, method.replace('=', ''))
             dump = (
                 osp.join(out, 'predictions.pkl')
                 if method == dump_method else None)
@@ -547,7 +575,7 @@ def evaluate_methods(
                 out,
                 ddnet_ckpt, {
                     **options.get(name, {}),
-                    **method_options(method)
+                    **method_options(method, settings)
                 },
                 dump=dump)
             metrics[name][method] = strip_prefix(raw)
@@ -658,6 +686,295 @@ def _json_default(obj):
     raise TypeError(f'{type(obj).__name__} is not JSON serialisable')
 
 
+def operating_points(thresholds: Sequence[float] = VAL_THRESHOLDS,
+                     modes: Sequence[str] = VAL_MODES) -> Dict[str, dict]:
+    """Candidate operating points ``{'<mode>@t=<t>': aggregator settings}``.
+
+    Args:
+        thresholds (Sequence[float]): D-score thresholds (Eq. 7).
+        modes (Sequence[str]): DDL fusion variants (``ddl``,
+            ``ddl_norescale``).
+    """
+    return {
+        f'{m}@t={t:g}': dict(mode=m, threshold=float(t))
+        for m in modes
+        for t in thresholds
+    }
+
+
+def choose_operating_point(val: Dict[str, Dict[str, float]],
+                           candidates: Dict[str, dict],
+                           keys: Sequence[str],
+                           reference: str = 'average') -> dict:
+    """The validation-chosen operating point.
+
+    Among the candidates whose validation ``keys`` are all at least the
+    ``reference`` method's, the one running the base on the fewest images
+    per group (ties: the larger sum of ``keys``); if none qualifies, the
+    one with the largest sum of ``keys`` (ties: fewer base images).
+
+    Args:
+        val (dict): Validation metrics ``{method: {metric: value}}`` of the
+            candidates and the reference.
+        candidates (dict): ``{name: aggregator settings}``.
+        keys (Sequence[str]): Metrics that must not drop below the
+            reference's.
+        reference (str): The method to match (average pooling).
+
+    Returns:
+        dict: ``name``, ``settings``, ``qualified`` (met the reference),
+        ``base_images`` and the validation ``metrics`` of the choice.
+    """
+    missing = [n for n in list(candidates) + [reference] if n not in val]
+    if missing:
+        raise KeyError(f'no validation metrics for {missing}')
+    ref = val[reference]
+    score = {n: sum(val[n][k] for k in keys) for n in candidates}
+    ok = [n for n in candidates if all(val[n][k] >= ref[k] for k in keys)]
+    if ok:
+        name = min(ok, key=lambda n: (val[n]['base_images'], -score[n]))
+    else:
+        name = max(
+            candidates, key=lambda n: (score[n], -val[n]['base_images']))
+    return dict(
+        name=name,
+        settings=dict(candidates[name]),
+        qualified=bool(ok),
+        rule=('fewest base images per group with ' + ', '.join(keys) +
+              f' >= {reference} on validation (else the best sum of them)'),
+        base_images=val[name]['base_images'],
+        metrics=dict(val[name]))
+
+
+def write_element_meta(path: str, rows: Dict[str, list]) -> str:
+    """Write a generated set's per-element ground truth (:data:`ELEMENT_META`).
+
+    Args:
+        path (str): The JSON file.
+        rows (dict): ``{image name: [identity, degraded (0/1), severity]}``.
+    """
+    return write_results(path, rows)
+
+
+def element_scores(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
+                   options: Dict[str, object]) -> Dict[str, np.ndarray]:
+    """Base features and DDNet D-scores of every element of a group set, as
+    ``tools/test.py`` computes them (same pipeline, alignment and models).
+
+    Args:
+        config (str): A ``DDLGroupEncoder`` config.
+        base_ckpt (str): Base model checkpoint.
+        ddnet_ckpt (str): DDNet checkpoint.
+        work_dir (str): Work dir of the (evaluation-free) run.
+        options (dict): ``--cfg-options`` (data root, sizes).
+
+    Returns:
+        dict: ``names`` (image file names), ``feats`` (N, d) float64 base
+        features (L2-normalised as fused) and ``scores`` (N,) D-scores.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    tool = load_tool('test')
+    argv = [
+        'test.py',
+        _config_path(config), base_ckpt, '--work-dir', work_dir,
+        '--ddnet-checkpoint', ddnet_ckpt
+    ]
+    with _argv(argv + cfg_options(options)):
+        args = tool.parse_args()
+    cfg = tool.merge_args(Config.fromfile(args.config), args)
+    runner = Runner.from_cfg(cfg)
+    model = runner.model
+    model.eval()
+    loader = runner.build_dataloader(cfg.test_dataloader)
+    names, feats, scores = [], [], []
+    with torch.no_grad():
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            samples = data['data_samples']
+            groups = model.split_groups(data['inputs'], samples)
+            for x, sample in zip(groups, samples):
+                paths = list(sample.img_paths)
+                if len(paths) != x.shape[0]:
+                    raise ValueError(
+                        f'group {sample.group_id}: {len(paths)} image paths '
+                        f'for {x.shape[0]} images')
+                names += [osp.basename(p) for p in paths]
+                feats.append(model.element_outputs(x).double().cpu())
+                scores.append(model.score_elements(x).double().cpu())
+    return dict(
+        names=np.asarray(names),
+        feats=torch.cat(feats).numpy(),
+        scores=torch.cat(scores).numpy())
+
+
+def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Area under the ROC curve of scores separating two sets (rank
+    formula: the probability that a positive outscores a negative, ties
+    counting half).
+
+    Args:
+        positive (np.ndarray): Scores of the positives (e.g. clean images).
+        negative (np.ndarray): Scores of the negatives (degraded images).
+    """
+    from scipy.stats import rankdata
+    pos = np.asarray(positive, np.float64).reshape(-1)
+    neg = np.asarray(negative, np.float64).reshape(-1)
+    if pos.size == 0 or neg.size == 0:
+        raise ValueError(f'AUC needs positives and negatives, got '
+                         f'{pos.size} and {neg.size}')
+    ranks = rankdata(np.concatenate([pos, neg]))
+    return float((ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2) /
+                 (pos.size * neg.size))
+
+
+def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
+                                                              list]) -> dict:
+    """How well the DDNet ranks a held-out set's elements.
+
+    The true D-score is the cosine discriminability (Eq. 2) of each
+    element's base feature against the identity centroids of the set
+    itself (the identities are unseen in training); Spearman is invariant
+    to the sigmoid normalisation of Eq. 4, so raw D is used.
+
+    Args:
+        scores (dict): Output of :func:`element_scores`.
+        meta (dict): ``{image name: [identity, degraded, severity]}``;
+            elements without an entry (distractors, junk) are left out.
+
+    Returns:
+        dict: ``spearman`` (predicted vs. true D), ``auc`` (predicted
+        D-score, clean vs. degraded), ``target_auc`` (true D, clean vs.
+        degraded; both None without clean or without degraded elements), ``num_elements``, ``num_degraded``, ``num_identities``,
+        ``left_out``.
+    """
+    from scipy.stats import spearmanr
+
+    from mmddl.core.discriminability import class_centroids, discriminability
+    names = scores['names']
+    keep = np.array([n in meta for n in names], bool)
+    if not keep.any():
+        raise ValueError('no element of the set has ground truth in its '
+                         f'{ELEMENT_META}')
+    rows = [meta[n] for n in names[keep]]
+    _, labels = np.unique([r[0] for r in rows], return_inverse=True)
+    degraded = np.array([bool(r[1]) for r in rows])
+    feats = scores['feats'][keep]
+    pred = scores['scores'][keep]
+    for what, x in (('features', feats), ('D-scores', pred)):
+        if not np.isfinite(x).all():
+            raise ValueError(f'non-finite {what} in the ranking set')
+    true_d = discriminability(feats, labels, class_centroids(feats,
+                                                             labels)).numpy()
+    both = 0 < degraded.sum() < degraded.size
+    return dict(
+        spearman=float(spearmanr(pred, true_d)[0]),
+        # None (JSON null) when the set has no clean or no degraded element
+        auc=roc_auc(pred[~degraded], pred[degraded]) if both else None,
+        target_auc=(roc_auc(true_d[~degraded], true_d[degraded])
+                    if both else None),
+        num_elements=int(keep.sum()),
+        num_degraded=int(degraded.sum()),
+        num_identities=int(labels.max() + 1),
+        left_out=int((~keep).sum()))
+
+
+def summarize_seeds(per_seed: Dict[str, Dict[str, Dict[str, float]]],
+                    reference: str = 'average') -> dict:
+    """Mean, spread and paired differences over test sets.
+
+    Args:
+        per_seed (dict): ``{seed: {method: {metric: value}}}``.
+        reference (str): The method every other one is paired with.
+
+    Returns:
+        dict: ``mean`` and ``std`` (sample std, 0 for one set) as
+        ``{method: {metric: value}}``; ``difference`` ``{method: {metric:
+        dict(mean, std, min, max, per_seed)}}`` of method - reference on
+        the same set; ``seeds``.
+    """
+    seeds = list(per_seed)
+    if not seeds:
+        raise ValueError('no test set to summarise')
+    methods = list(per_seed[seeds[0]])
+    out = dict(seeds=seeds, mean={}, std={}, difference={})
+    for m in methods:
+        keys = list(per_seed[seeds[0]][m])
+        vals = {k: np.array([per_seed[s][m][k] for s in seeds]) for k in keys}
+        out['mean'][m] = {k: float(v.mean()) for k, v in vals.items()}
+        out['std'][m] = {
+            k: float(v.std(ddof=1)) if v.size > 1 else 0.0
+            for k, v in vals.items()
+        }
+        if m == reference or reference not in per_seed[seeds[0]]:
+            continue
+        out['difference'][m] = {}
+        for k, v in vals.items():
+            ref = np.array(
+                [per_seed[s][reference].get(k, np.nan) for s in seeds])
+            d = v - ref
+            out['difference'][m][k] = dict(
+                mean=float(d.mean()),
+                std=float(d.std(ddof=1)) if d.size > 1 else 0.0,
+                min=float(d.min()),
+                max=float(d.max()),
+                per_seed=d.tolist())
+    return out
+
+
+def format_summary_table(title: str,
+                         columns: Sequence[Tuple[str, str]],
+                         summary: dict,
+                         percent: Sequence[str] = ()) -> str:
+    """Mean +- std per method, then method - average (mean +- std, min).
+
+    Args:
+        title (str): Printed above the table.
+        columns (Sequence[tuple]): Metric keys and their headers.
+        summary (dict): The result of :func:`summarize_seeds`.
+        percent (Sequence[str]): Keys printed as percentages.
+
+    Returns:
+        str: The table as text.
+    """
+
+    def cell(key, m, s):
+        k = 100 if key in percent else 1
+        return f'{k * m:.2f} +- {k * s:.2f}'
+
+    rows = {}
+    for m, vals in summary['mean'].items():
+        rows[METHOD_NAMES.get(m, m)] = [
+            cell(k, vals.get(k, np.nan), summary['std'][m].get(k, np.nan))
+            for k, _ in columns
+        ]
+    for m, diff in summary['difference'].items():
+        rows[f'{METHOD_NAMES.get(m, m)} - average'] = [
+            (cell(k, diff[k]['mean'], diff[k]['std']) +
+             f' (min {(100 if k in percent else 1) * diff[k]["min"]:.2f})')
+            if k in diff else 'nan' for k, _ in columns
+        ]
+    name_w = max(len(r) for r in rows)
+    widths = [
+        max([len(h)] + [len(v[i]) for v in rows.values()])
+        for i, (_, h) in enumerate(columns)
+    ]
+    head = f"{title} (mean +- std over {len(summary['seeds'])} test sets, " \
+        f"seeds {', '.join(str(s) for s in summary['seeds'])})"
+    rule = '-' * (name_w + sum(w + 3 for w in widths))
+    lines = [
+        head, rule, 'Method'.ljust(name_w) +
+        ''.join(' | ' + h.rjust(w) for (_, h), w in zip(columns, widths)), rule
+    ]
+    for name, cells in rows.items():
+        lines.append(
+            name.ljust(name_w) + ''.join(' | ' + c.rjust(w)
+                                         for c, w in zip(cells, widths)))
+    lines.append(rule)
+    return '\n'.join(lines)
+
+
 class Timer:
     """Wall-clock of the demo's stages, printed as they finish."""
 
@@ -682,3 +999,97 @@ class Timer:
     def total(self) -> float:
         """Seconds since the timer was created."""
         return round(time.time() - self.start, 1)
+
+
+def pooling_targets(per_seed: Dict[int, Dict[str, Dict[str,
+                                                       float]]], summary: dict,
+                    chosen: dict, keys: Sequence[str]) -> Dict[str, object]:
+    """Targets shared by the face and re-ID demos: DDL (t = 0.15) at least
+    average pooling on every test set and above it in the mean.
+
+    Args:
+        per_seed (dict): ``{seed: {method: {metric: value}}}``.
+        summary (dict): :func:`summarize_seeds` of ``per_seed``.
+        chosen (dict): The validation-chosen operating point.
+        keys (Sequence[str]): The metrics compared.
+
+    Returns:
+        dict: ``seeds``, ``metrics``, ``chosen`` and, when both methods ran,
+        ``ddl_ge_average_every_set`` / ``ddl_above_average_mean``.
+    """
+    mean = summary['mean']
+    out: Dict[str, object] = dict(
+        seeds=list(per_seed), metrics=list(keys), chosen=chosen['name'])
+    if 'ddl' in mean and 'average' in mean:
+        out['ddl_ge_average_every_set'] = bool(
+            all(per_seed[s]['ddl'][k] >= per_seed[s]['average'][k]
+                for s in per_seed for k in keys))
+        out['ddl_above_average_mean'] = bool(
+            all(mean['ddl'][k] > mean['average'][k] for k in keys))
+    return out
+
+
+def targets_line(title: str, target: dict,
+                 labels: Sequence[Tuple[str, str]]) -> str:
+    """One line on a demo's targets: ``title: label: yes/NO; ...``.
+
+    Args:
+        title (str): Start of the line.
+        target (dict): Target name -> met (bool) and other values.
+        labels (Sequence[tuple]): (target name, text) pairs, in order; names
+            missing from ``target`` are left out.
+    """
+    parts = [
+        f"{text}: {'yes' if target[key] else 'NO'}" for key, text in labels
+        if key in target
+    ]
+    return f"{title}: {'; '.join(parts)}"
+
+
+def validation_choice(name: str, config: str, base_ckpt: str, ddnet_ckpt: str,
+                      out_dir: str, options: dict, args, keys: Sequence[str],
+                      unit: str) -> Tuple[dict, dict]:
+    """Evaluate average pooling and every candidate operating point on a
+    validation set and choose one (:func:`choose_operating_point`).
+
+    Args:
+        name (str): Name of the validation set (e.g. ``'ijbc'``).
+        config (str): Its DDL test config.
+        base_ckpt (str): The base checkpoint.
+        ddnet_ckpt (str): The DDNet checkpoint.
+        out_dir (str): Work dir of the validation runs.
+        options (dict): ``--cfg-options`` pointing at the validation data.
+        args (argparse.Namespace): Demo options (``val_thresholds``,
+            ``val_modes``).
+        keys (Sequence[str]): Metrics the choice compares.
+        unit (str): What a group is, for the printed line.
+
+    Returns:
+        tuple[dict, dict]: The chosen point, and ``dict(metrics, candidates)``
+        of the validation set.
+    """
+    candidates = operating_points(args.val_thresholds, args.val_modes)
+    metrics, _ = evaluate_methods({name: config},
+                                  base_ckpt,
+                                  ddnet_ckpt,
+                                  out_dir, {name: options},
+                                  ['average'] + list(candidates),
+                                  dump_method=None,
+                                  settings=candidates)
+    chosen = choose_operating_point(metrics[name], candidates, keys)
+    print(f"validation-chosen operating point: {chosen['name']} "
+          f"(meets average pooling: {chosen['qualified']}; "
+          f"{chosen['base_images']:.2f} base images per {unit})")
+    return chosen, dict(metrics=metrics[name], candidates=candidates)
+
+
+def print_ranking(ranking: Dict[str, object], where: str) -> None:
+    """Print the DDNet's ranking quality (:func:`ranking_quality`).
+
+    Args:
+        ranking (dict): Name -> value.
+        where (str): The data it was measured on.
+    """
+    print(f'DDNet ranking on the {where}: ' +
+          ', '.join(f'{k} {v:.4f}' if isinstance(v, float) else f'{k} {v}'
+                    for k, v in ranking.items()))

@@ -3,14 +3,19 @@
 Steps and configs: docs/demos.md.
 """
 import argparse
+import functools
+import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .common import (Timer, add_run_args, build_results, data_stage,
-                     ddnet_hook_options, epoch_options, evaluate_methods,
-                     file_sha256, format_table, repo_root, target_line,
-                     train_stage, write_results)
+from .common import (ELEMENT_META, Timer, add_run_args, build_results,
+                     data_stage, ddnet_hook_options, element_scores,
+                     epoch_options, evaluate_methods, file_sha256,
+                     format_summary_table, format_table, pooling_targets,
+                     print_ranking, ranking_quality, repo_root,
+                     summarize_seeds, targets_line, train_stage,
+                     validation_choice, write_element_meta, write_results)
 from .figures import plot_group_dscores
 
 CONFIG_DIR = 'configs/face/demo'
@@ -43,6 +48,11 @@ PERCENT = ('kfold_acc', 'kfold_acc_std', 'tar@far=0.0001', 'tar@far=0.001',
 #: reports IJB-C at strict FARs; 1e-3 is the strictest one a default
 #: miniature (about 44k impostor pairs) resolves with tens of false accepts.
 TARGET_METRIC = ('ijbc', 'tar@far=0.001')
+#: Metrics the validation-chosen operating point must not lose on.
+VAL_KEYS = ('tar@far=0.001', 'tar@far=0.0001')
+#: Seed offsets of the IJB-C validation set and test sets (from --seed).
+VAL_OFFSET = 100
+TEST_OFFSET = 1000
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -100,23 +110,47 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         default=0.6,
         help='lowest severity (0..1) of a test degradation')
+    p.add_argument(
+        '--test-seeds',
+        type=int,
+        default=3,
+        help='IJB-C test sets (seeds S+1000 ... S+1000+N-1); '
+        'docs/face_reid.md reports 5')
+    p.add_argument(
+        '--skip-ytf',
+        action='store_true',
+        help='evaluate IJB-C only (YTF is saturated at the demo size)')
     add_run_args(p)
     return p.parse_args(argv)
 
 
-def generate_data(data_root: str, args: argparse.Namespace,
-                  img_size: int) -> Dict[str, object]:
-    """Write the training RecordIO and the YTF / IJB-C test sets.
+def ijbc_seeds(args: argparse.Namespace) -> Tuple[int, List[int]]:
+    """Seeds of the IJB-C validation set and of the test sets.
 
-    Training and test identities are drawn from different seeds (disjoint).
+    See "Evaluation protocol" in docs/face_reid_data.md: V = S + 100,
+    T_i = S + 1000 + i.
 
     Args:
-        data_root (str): Folder of the three data sets.
+        args (argparse.Namespace): The demo's options.
+    """
+    if args.test_seeds < 1:
+        raise SystemExit(f'--test-seeds must be >= 1, got {args.test_seeds}')
+    return args.seed + VAL_OFFSET, [
+        args.seed + TEST_OFFSET + i for i in range(args.test_seeds)
+    ]
+
+
+def generate_train(data_root: str, args: argparse.Namespace,
+                   img_size: int) -> Dict[str, object]:
+    """Write the training RecordIO (seed S).
+
+    Args:
+        data_root (str): Folder of the RecordIO.
         args (argparse.Namespace): The demo's options.
         img_size (int): Side of the square face images.
 
     Returns:
-        dict: A summary of what was written (counts per set).
+        dict: A summary of what was written.
     """
     from mmddl.testing import synthetic_faces as sf
     train = sf.make_identities(
@@ -125,7 +159,28 @@ def generate_data(data_root: str, args: argparse.Namespace,
         size=img_size,
         seed=args.seed,
         degradation_prob=args.train_degradation)
-    sf.write_recordio(osp.join(data_root, 'ms1m'), train)
+    sf.write_recordio(data_root, train)
+    return dict(
+        identities=args.train_ids,
+        images=args.train_ids * args.train_images,
+        degradation_prob=args.train_degradation,
+        seed=args.seed,
+        format='insightface RecordIO (train.rec/.idx/property)')
+
+
+def generate_ytf(data_root: str, args: argparse.Namespace,
+                 img_size: int) -> Dict[str, object]:
+    """Write the YTF miniature (seed S + 1).
+
+    Args:
+        data_root (str): Folder of the set.
+        args (argparse.Namespace): The demo's options.
+        img_size (int): Side of the square face images.
+
+    Returns:
+        dict: A summary of what was written.
+    """
+    from mmddl.testing import synthetic_faces as sf
     ytf = sf.make_identities(
         args.ytf_ids,
         2 * args.ytf_frames,
@@ -133,53 +188,77 @@ def generate_data(data_root: str, args: argparse.Namespace,
         seed=args.seed + 1,
         degradation_prob=args.test_degradation,
         severity=(args.test_severity, 1.0))
-    ytf_info = sf.write_ytf(
-        osp.join(data_root, 'ytf'),
+    info = sf.write_ytf(
+        data_root,
         ytf,
         videos_per_identity=2,
         pairs_per_split=args.ytf_pairs,
         seed=args.seed)
+    return dict(
+        identities=args.ytf_ids,
+        videos=len(info['videos']),
+        frames_per_video=args.ytf_frames,
+        pairs=len(info['pairs']),
+        degradation_prob=args.test_degradation,
+        severity=(args.test_severity, 1.0),
+        seed=args.seed + 1)
+
+
+def generate_ijbc(data_root: str, args: argparse.Namespace, img_size: int,
+                  seed: int) -> Dict[str, object]:
+    """Write one IJB-C miniature and its per-image ground truth
+    (``element_meta.json``: identity, degraded, severity).
+
+    Args:
+        data_root (str): Folder of the set.
+        args (argparse.Namespace): The demo's options.
+        img_size (int): Side of the square face images.
+        seed (int): The set's seed (generator and writer).
+
+    Returns:
+        dict: A summary of what was written.
+    """
+    from mmddl.testing import synthetic_faces as sf
     per_id = args.ijbc_templates * args.ijbc_images
     ijbc, meta = sf.make_identities(
         args.ijbc_ids,
         per_id,
         size=img_size,
-        seed=args.seed + 2,
+        seed=seed,
         degradation_prob=args.test_degradation,
         severity=(args.test_severity, 1.0),
         return_meta=True)
-    ijbc_info = sf.write_ijb(
-        osp.join(data_root, 'ijbc'),
+    info = sf.write_ijb(
+        data_root,
         ijbc,
         prefix='ijbc',
         templates_per_identity=args.ijbc_templates,
         landmarks=meta['landmarks'],
-        seed=args.seed)
+        seed=seed)
+    # templates are written identity by identity, images in order
+    names: Dict[int, list] = {}
+    for t in info['templates'].values():
+        names.setdefault(t['identity'], []).extend(t['images'])
+    rows = {}
+    for i, recs in enumerate(meta['degradations']):
+        for name, rec in zip(names[i], recs):
+            rows[name] = [i, int(bool(rec['kinds'])), rec['severity']]
+    write_element_meta(osp.join(data_root, ELEMENT_META), rows)
     return dict(
-        train=dict(
-            identities=args.train_ids,
-            images=args.train_ids * args.train_images,
-            degradation_prob=args.train_degradation,
-            format='insightface RecordIO (train.rec/.idx/property)'),
-        ytf=dict(
-            identities=args.ytf_ids,
-            videos=len(ytf_info['videos']),
-            frames_per_video=args.ytf_frames,
-            pairs=len(ytf_info['pairs']),
-            degradation_prob=args.test_degradation,
-            severity=(args.test_severity, 1.0)),
-        ijbc=dict(
-            identities=args.ijbc_ids,
-            templates=len(ijbc_info['templates']),
-            images_per_template=args.ijbc_images,
-            pairs=len(ijbc_info['pairs']),
-            degradation_prob=args.test_degradation,
-            severity=(args.test_severity, 1.0)))
+        identities=args.ijbc_ids,
+        templates=len(info['templates']),
+        images_per_template=args.ijbc_images,
+        pairs=len(info['pairs']),
+        degraded_images=int(sum(r[1] for r in rows.values())),
+        degradation_prob=args.test_degradation,
+        severity=(args.test_severity, 1.0),
+        seed=seed)
 
 
-DATA_ARGS = ('seed', 'train_ids', 'train_images', 'train_degradation',
-             'ytf_ids', 'ytf_frames', 'ytf_pairs', 'ijbc_ids',
-             'ijbc_templates', 'ijbc_images', 'test_degradation',
+TRAIN_ARGS = ('seed', 'train_ids', 'train_images', 'train_degradation')
+YTF_ARGS = ('seed', 'ytf_ids', 'ytf_frames', 'ytf_pairs', 'test_degradation',
+            'test_severity')
+IJBC_ARGS = ('ijbc_ids', 'ijbc_templates', 'ijbc_images', 'test_degradation',
              'test_severity')
 
 
@@ -194,6 +273,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     import mmddl  # noqa: F401  (registration)
     args = parse_args(argv)
+    val_seed, test_seeds = ijbc_seeds(args)
     torch.set_num_threads(args.threads)
     work = osp.abspath(args.work_dir)
     data = osp.join(work, 'data')
@@ -202,17 +282,40 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     img_size = int(demo_cfg.demo_img_size)
     timer = Timer()
 
-    with timer.stage('1/4 generate synthetic identities (RecordIO, YTF, '
-                     'IJB-C)'):
-        params = dict({k: getattr(args, k)
-                       for k in DATA_ARGS},
-                      img_size=img_size)
-        summary = data_stage('data', data, params,
-                             lambda: generate_data(data, args, img_size),
-                             args.force)
+    def params(keys, **extra):
+        return dict({k: getattr(args, k)
+                     for k in keys},
+                    img_size=img_size,
+                    **extra)
+
+    def ijbc_dir(seed):
+        return osp.join(data, f'ijbc_seed{seed}')
+
+    with timer.stage('1/5 generate synthetic identities (RecordIO, YTF, '
+                     'IJB-C validation and test sets)'):
+        train_params = params(TRAIN_ARGS)
+        summary = dict(
+            train=data_stage(
+                'training data', osp.join(data, 'ms1m'), train_params,
+                lambda: generate_train(osp.join(data, 'ms1m'), args, img_size),
+                args.force))
+        if not args.skip_ytf:
+            summary['ytf'] = data_stage(
+                'YTF data', osp.join(data, 'ytf'), params(YTF_ARGS),
+                lambda: generate_ytf(osp.join(data, 'ytf'), args, img_size),
+                args.force)
+        for role, seed in [('validation', val_seed)] + [('test', s)
+                                                        for s in test_seeds]:
+            summary[f'ijbc_seed{seed}'] = dict(
+                data_stage(
+                    f'IJB-C {role} data (seed {seed})', ijbc_dir(seed),
+                    params(IJBC_ARGS, seed=seed),
+                    functools.partial(generate_ijbc, ijbc_dir(seed), args,
+                                      img_size, seed), args.force),
+                role=role)
         print(summary)
 
-    with timer.stage('2/4 train the base model (tools/train.py flow)'):
+    with timer.stage('2/5 train the base model (tools/train.py flow)'):
         base_dir = osp.join(work, 'base')
         base_ckpt = train_stage(
             'base model', BASE_CONFIG, base_dir, {
@@ -220,11 +323,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 'model.head.num_classes': args.train_ids,
                 'randomness.seed': args.seed,
                 **epoch_options(args.base_epochs)
-            }, dict(data=params), args.force)
+            }, dict(data=train_params), args.force)
     # the exact config the base was trained with (dumped by the Runner)
     base_cfg_file = osp.join(base_dir, osp.basename(BASE_CONFIG))
 
-    with timer.stage('3/4 train the DDNet (DiscriminabilityHook + '
+    with timer.stage('3/5 train the DDNet (DiscriminabilityHook + '
                      'tools/train.py flow)'):
         ddnet_opts = {
             'train_dataloader.dataset.data_root':
@@ -235,37 +338,137 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         }
         ddnet_ckpt = train_stage(
             'DDNet', DDNET_CONFIG, osp.join(work, 'ddnet'), ddnet_opts,
-            dict(data=params, base=file_sha256(base_ckpt)), args.force)
+            dict(data=train_params, base=file_sha256(base_ckpt)), args.force)
 
-    with timer.stage('4/4 group evaluation (tools/test.py flow)'):
-        options = {
-            name: {
-                'test_dataloader.dataset.data_root': osp.join(data, name),
+    def ijbc_options(seed):
+        return {
+            'test_dataloader.dataset.data_root': ijbc_dir(seed),
+            'model.base.head.num_classes': args.train_ids,
+            'log_level': args.test_log_level
+        }
+
+    with timer.stage('4/5 validation: DDNet ranking quality and the '
+                     'operating point (IJB-C validation templates)'):
+        val_opts = ijbc_options(val_seed)
+        scores = element_scores(TEST_CONFIGS['ijbc'], base_ckpt, ddnet_ckpt,
+                                osp.join(work, 'val', 'elements'), val_opts)
+        with open(osp.join(ijbc_dir(val_seed), ELEMENT_META)) as f:
+            ranking = ranking_quality(scores, json.load(f))
+        print_ranking(ranking, 'validation templates')
+        chosen, val = validation_choice('ijbc', TEST_CONFIGS['ijbc'],
+                                        base_ckpt, ddnet_ckpt,
+                                        osp.join(work, 'val'), val_opts, args,
+                                        VAL_KEYS, 'template')
+
+    methods = list(args.methods) + ['ddl_val']
+    settings = {'ddl_val': chosen['settings']}
+    with timer.stage('5/5 group evaluation on the test sets (tools/test.py '
+                     'flow)'):
+        configs = {f'ijbc_seed{s}': TEST_CONFIGS['ijbc'] for s in test_seeds}
+        options = {f'ijbc_seed{s}': ijbc_options(s) for s in test_seeds}
+        if not args.skip_ytf:
+            configs = dict(ytf=TEST_CONFIGS['ytf'], **configs)
+            options['ytf'] = {
+                'test_dataloader.dataset.data_root': osp.join(data, 'ytf'),
                 'model.base.head.num_classes': args.train_ids,
                 'log_level': args.test_log_level
             }
-            for name in TEST_CONFIGS
-        }
-        metrics, dumps = evaluate_methods(TEST_CONFIGS, base_ckpt, ddnet_ckpt,
-                                          osp.join(work, 'test'), options,
-                                          args.methods)
+        metrics, dumps = evaluate_methods(
+            configs,
+            base_ckpt,
+            ddnet_ckpt,
+            osp.join(work, 'test'),
+            options,
+            methods,
+            settings=settings)
 
+    per_seed = {s: metrics.pop(f'ijbc_seed{s}') for s in test_seeds}
+    ijbc = summarize_seeds(per_seed)
+    metrics['ijbc'] = ijbc['mean']
     results = build_results('face', metrics, summary, vars(args),
                             TARGET_METRIC)
-    for name in metrics:
-        print('\n' + format_table(TABLE_TITLES[name], TABLE_COLUMNS[name],
-                                  metrics[name], PERCENT))
-    if 'ijbc' in dumps:
+    results.update(
+        per_seed=dict(ijbc={
+            str(s): m
+            for s, m in per_seed.items()
+        }),
+        summary=dict(ijbc=ijbc),
+        seeds=dict(
+            train=args.seed,
+            ytf=args.seed + 1,
+            validation=val_seed,
+            test=test_seeds),
+        ddnet_ranking=dict(validation=ranking),
+        validation=dict(
+            ijbc=val['metrics'], candidates=val['candidates'], chosen=chosen),
+        target=face_targets(per_seed, ijbc, chosen))
+    if 'ytf' in metrics:
+        print('\n' + format_table(TABLE_TITLES['ytf'], TABLE_COLUMNS['ytf'],
+                                  metrics['ytf'], PERCENT))
+    for s in test_seeds:
+        print('\n' +
+              format_table(f"{TABLE_TITLES['ijbc']} - test set seed {s}",
+                           TABLE_COLUMNS['ijbc'], per_seed[s], PERCENT))
+    print('\n' + format_summary_table(TABLE_TITLES['ijbc'],
+                                      TABLE_COLUMNS['ijbc'], ijbc, PERCENT))
+    dump = dumps.get(f'ijbc_seed{test_seeds[0]}')
+    if dump:
         results['figure'] = plot_group_dscores(
-            dumps['ijbc'],
+            dump,
             osp.join(work, 'fig3_dscore_template.png'),
             title='IJB-C template (synthetic) sorted by predicted D-score')
         print(f"\nFig. 3 style picture: {results['figure']}")
     results['timing_s'] = dict(timer.stages, total=timer.total)
     path = write_results(osp.join(work, 'results.json'), results)
-    print('\n' + target_line(results['target']))
+    print('\n' + face_target_line(results['target']))
     print(f'results: {path}  (total {timer.total:.0f} s)')
     return results
+
+
+def face_targets(per_seed: Dict[int, Dict[str, Dict[str, float]]],
+                 summary: dict, chosen: dict) -> dict:
+    """The face targets over the IJB-C test sets.
+
+    DDL (t = 0.15) at least average pooling at FAR 1e-3 and 1e-4 on every
+    set and above it in the mean; top-1 within 3 points of average pooling
+    in the mean; the validation-chosen point on at most 60 % of the images
+    with a mean TAR at least average pooling's.
+
+    Args:
+        per_seed (dict): ``{seed: {method: {metric: value}}}``.
+        summary (dict): :func:`summarize_seeds` of ``per_seed``.
+        chosen (dict): The validation-chosen operating point.
+    """
+    mean = summary['mean']
+    out = pooling_targets(per_seed, summary, chosen, VAL_KEYS)
+    if 'top1' in mean and 'average' in mean:
+        gap = {k: mean['average'][k] - mean['top1'][k] for k in VAL_KEYS}
+        out['top1_gap_to_average'] = gap
+        out['top1_within_3_points'] = bool(
+            all(g <= 0.03 for g in gap.values()))
+    if 'ddl_val' in mean and 'average' in mean:
+        share = mean['ddl_val']['base_images'] / \
+            mean['average']['base_images']
+        out['ddl_val_base_share'] = share
+        out['ddl_val_ok'] = bool(
+            share <= 0.6 and all(mean['ddl_val'][k] >= mean['average'][k]
+                                 for k in VAL_KEYS))
+    return out
+
+
+def face_target_line(target: dict) -> str:
+    """One line on the face targets.
+
+    Args:
+        target (dict): The result of :func:`face_targets`.
+    """
+    return targets_line(
+        'targets (IJB-C, TAR@FAR=1e-3 and 1e-4)', target,
+        (('ddl_ge_average_every_set', 'DDL >= average on every set'),
+         ('ddl_above_average_mean', 'DDL > average in the mean'),
+         ('top1_within_3_points', 'top-1 within 3 points of average'),
+         ('ddl_val_ok', 'validation-chosen point <= 60 % of base images '
+          'with TAR >= average')))
 
 
 if __name__ == '__main__':

@@ -3,14 +3,19 @@
 Steps and configs: docs/demos.md.
 """
 import argparse
+import functools
+import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .common import (Timer, add_run_args, build_results, data_stage,
-                     ddnet_hook_options, epoch_options, evaluate_methods,
-                     file_sha256, format_table, repo_root, target_line,
-                     train_stage, write_results)
+from .common import (ELEMENT_META, Timer, add_run_args, build_results,
+                     data_stage, ddnet_hook_options, element_scores,
+                     epoch_options, evaluate_methods, file_sha256,
+                     format_summary_table, format_table, pooling_targets,
+                     print_ranking, ranking_quality, repo_root,
+                     summarize_seeds, targets_line, train_stage,
+                     validation_choice, write_element_meta, write_results)
 from .figures import plot_group_dscores
 
 CONFIG_DIR = 'configs/reid/demo'
@@ -26,6 +31,11 @@ PERCENT = ('mAP', 'rank1', 'rank5', 'rank20')
 #: The demo's target: DDL above average pooling on mAP.
 TARGET_METRIC = ('mars', 'mAP')
 NUM_DISTRACTORS = 2
+#: Metrics the validation-chosen operating point must not lose on.
+VAL_KEYS = ('mAP', 'rank1')
+#: Seed offsets of the validation set and test sets (from --seed).
+VAL_OFFSET = 100
+TEST_OFFSET = 1000
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -66,18 +76,27 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         type=float,
         default=0.7,
         help='lowest severity (0..1) of a test degradation')
+    p.add_argument(
+        '--test-seeds',
+        type=int,
+        default=3,
+        help='MARS test sets (seeds S+1000 ... S+1000+N-1); '
+        'docs/face_reid.md reports 5')
     add_run_args(p)
     return p.parse_args(argv)
 
 
-def generate_data(data_root: str, args: argparse.Namespace,
-                  size) -> Dict[str, object]:
-    """Write the MARS miniature (training and test identities disjoint).
+def generate_data(data_root: str, args: argparse.Namespace, size,
+                  seed: int) -> Dict[str, object]:
+    """Write one MARS miniature: the training identities (seed S) in
+    ``bbox_train`` and the test identities of ``seed`` in ``bbox_test``,
+    with the test frames' ground truth in ``element_meta.json``.
 
     Args:
         data_root (str): Folder of the MARS root.
         args (argparse.Namespace): Demo options.
         size (tuple): ``(h, w)`` of the crops.
+        seed (int): Seed of the test identities and of the writer.
 
     Returns:
         dict: A summary of what was written.
@@ -91,13 +110,14 @@ def generate_data(data_root: str, args: argparse.Namespace,
         size=size,
         seed=args.seed,
         degradation_prob=args.train_degradation)
-    test = make_persons(
+    test, meta = make_persons(
         args.test_ids,
         per_id,
         size=size,
-        seed=args.seed + 1,
+        seed=seed,
         degradation_prob=args.test_degradation,
-        severity=(args.test_severity, 1.0))
+        severity=(args.test_severity, 1.0),
+        return_meta=True)
     info = write_mars(
         data_root,
         train + test,
@@ -105,14 +125,25 @@ def generate_data(data_root: str, args: argparse.Namespace,
         tracklets_per_identity=args.tracklets,
         num_junk=1,
         num_distractors=NUM_DISTRACTORS,
-        seed=args.seed)
+        seed=seed)
+    # an identity's tracklets hold its frames in order (stable pid sort)
+    names: Dict[int, list] = {}
+    for t in info['test_tracks']:
+        if t['pid'] > 0:
+            names.setdefault(t['pid'], []).extend(t['names'])
+    rows = {}
+    for i, recs in enumerate(meta['degradations']):
+        for name, rec in zip(names[args.train_ids + i + 1], recs):
+            rows[name] = [i, int(bool(rec['kinds'])), rec['severity']]
+    write_element_meta(osp.join(data_root, ELEMENT_META), rows)
     return dict(
         format='MARS (bbox_train/, bbox_test/, info/*.txt, info/*.mat)',
         train=dict(
             identities=args.train_ids,
             tracklets=len(info['train_tracks']),
             frames=args.train_ids * per_id,
-            degradation_prob=args.train_degradation),
+            degradation_prob=args.train_degradation,
+            seed=args.seed),
         test=dict(
             identities=args.test_ids,
             tracklets=len(info['test_tracks']),
@@ -120,8 +151,10 @@ def generate_data(data_root: str, args: argparse.Namespace,
             frames_per_tracklet=args.frames,
             junk_tracklets=1,
             distractor_tracklets=NUM_DISTRACTORS,
+            degraded_frames=int(sum(r[1] for r in rows.values())),
             degradation_prob=args.test_degradation,
-            severity=(args.test_severity, 1.0)))
+            severity=(args.test_severity, 1.0),
+            seed=seed))
 
 
 def pk_options(cfg, args: argparse.Namespace) -> Dict[str, object]:
@@ -153,8 +186,24 @@ def cmc_ranks(args: argparse.Namespace) -> list:
     return [r for r in (1, 5, 20) if r <= gallery]
 
 
-DATA_ARGS = ('seed', 'train_ids', 'test_ids', 'tracklets', 'frames',
-             'train_degradation', 'test_degradation', 'test_severity')
+TRAIN_ARGS = ('seed', 'train_ids', 'tracklets', 'frames', 'train_degradation')
+DATA_ARGS = TRAIN_ARGS + ('test_ids', 'test_degradation', 'test_severity')
+
+
+def mars_seeds(args: argparse.Namespace) -> Tuple[int, List[int]]:
+    """Seeds of the validation set and of the test sets.
+
+    See "Evaluation protocol" in docs/face_reid_data.md: V = S + 100,
+    T_i = S + 1000 + i.
+
+    Args:
+        args (argparse.Namespace): Demo options.
+    """
+    if args.test_seeds < 1:
+        raise SystemExit(f'--test-seeds must be >= 1, got {args.test_seeds}')
+    return args.seed + VAL_OFFSET, [
+        args.seed + TEST_OFFSET + i for i in range(args.test_seeds)
+    ]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -171,25 +220,40 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if not 2 <= args.tracklets <= 6:
         raise SystemExit('--tracklets must be 2..6 (a query and at least '
                          'one gallery tracklet; MARS has 6 cameras)')
+    val_seed, test_seeds = mars_seeds(args)
     torch.set_num_threads(args.threads)
     work = osp.abspath(args.work_dir)
-    data = osp.join(work, 'data', 'mars')
     os.makedirs(work, exist_ok=True)
     demo_cfg = Config.fromfile(osp.join(repo_root(), BASE_CONFIG))
     w, h = demo_cfg.demo_img_scale
     timer = Timer()
 
-    with timer.stage('1/4 generate synthetic pedestrians (MARS format)'):
-        params = dict({k: getattr(args, k)
-                       for k in DATA_ARGS},
-                      size=(h, w),
-                      distractors=NUM_DISTRACTORS)
-        summary = data_stage('data', data, params,
-                             lambda: generate_data(data, args,
-                                                   (h, w)), args.force)
+    def mars_dir(seed):
+        # the validation root also serves as the training root
+        return osp.join(work, 'data',
+                        'mars' if seed == val_seed else f'mars_seed{seed}')
+
+    data = mars_dir(val_seed)
+    train_params = dict({k: getattr(args, k) for k in TRAIN_ARGS}, size=(h, w))
+    with timer.stage('1/5 generate synthetic pedestrians (MARS format: '
+                     'training + validation, test sets)'):
+        summary = {}
+        for role, seed in [('validation', val_seed)] + [('test', s)
+                                                        for s in test_seeds]:
+            params = dict({k: getattr(args, k)
+                           for k in DATA_ARGS},
+                          size=(h, w),
+                          distractors=NUM_DISTRACTORS,
+                          set_seed=seed)
+            summary[f'mars_seed{seed}'] = dict(
+                data_stage(
+                    f'MARS {role} data (seed {seed})', mars_dir(seed), params,
+                    functools.partial(generate_data, mars_dir(seed), args,
+                                      (h, w), seed), args.force),
+                role=role)
         print(summary)
 
-    with timer.stage('2/4 train the re-ID base model (tools/train.py flow)'):
+    with timer.stage('2/5 train the re-ID base model (tools/train.py flow)'):
         base_dir = osp.join(work, 'base')
         base_ckpt = train_stage(
             'base model', BASE_CONFIG, base_dir, {
@@ -198,10 +262,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 'randomness.seed': args.seed,
                 **pk_options(demo_cfg, args),
                 **epoch_options(args.base_epochs)
-            }, dict(data=params), args.force)
+            }, dict(data=train_params), args.force)
     base_cfg_file = osp.join(base_dir, osp.basename(BASE_CONFIG))
 
-    with timer.stage('3/4 train the DDNet (DiscriminabilityHook + '
+    with timer.stage('3/5 train the DDNet (DiscriminabilityHook + '
                      'tools/train.py flow)'):
         ddnet_opts = {
             'train_dataloader.dataset.data_root':
@@ -212,39 +276,119 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         }
         ddnet_ckpt = train_stage(
             'DDNet', DDNET_CONFIG, osp.join(work, 'ddnet'), ddnet_opts,
-            dict(data=params, base=file_sha256(base_ckpt)), args.force)
+            dict(data=train_params, base=file_sha256(base_ckpt)), args.force)
 
     ranks = cmc_ranks(args)
-    with timer.stage('4/4 tracklet evaluation (tools/test.py flow)'):
-        options = {
-            'mars': {
-                'test_dataloader.dataset.data_root': data,
-                'model.base.head.num_classes': args.train_ids,
-                'test_evaluator.ranks': ranks,
-                'log_level': args.test_log_level
-            }
-        }
-        metrics, dumps = evaluate_methods(TEST_CONFIGS, base_ckpt, ddnet_ckpt,
-                                          osp.join(work, 'test'), options,
-                                          args.methods)
 
+    def mars_options(seed):
+        return {
+            'test_dataloader.dataset.data_root': mars_dir(seed),
+            'model.base.head.num_classes': args.train_ids,
+            'test_evaluator.ranks': ranks,
+            'log_level': args.test_log_level
+        }
+
+    with timer.stage('4/5 validation: DDNet ranking quality and the '
+                     'operating point (MARS validation tracklets)'):
+        scores = element_scores(TEST_CONFIGS['mars'], base_ckpt, ddnet_ckpt,
+                                osp.join(work, 'val', 'elements'),
+                                mars_options(val_seed))
+        with open(osp.join(data, ELEMENT_META)) as f:
+            ranking = ranking_quality(scores, json.load(f))
+        print_ranking(ranking, 'validation tracklets')
+        chosen, val = validation_choice('mars', TEST_CONFIGS['mars'],
+                                        base_ckpt, ddnet_ckpt,
+                                        osp.join(work, 'val'),
+                                        mars_options(val_seed), args, VAL_KEYS,
+                                        'tracklet')
+
+    methods = list(args.methods) + ['ddl_val']
+    with timer.stage('5/5 tracklet evaluation on the test sets '
+                     '(tools/test.py flow)'):
+        metrics, dumps = evaluate_methods(
+            {f'mars_seed{s}': TEST_CONFIGS['mars']
+             for s in test_seeds},
+            base_ckpt,
+            ddnet_ckpt,
+            osp.join(work, 'test'),
+            {f'mars_seed{s}': mars_options(s)
+             for s in test_seeds},
+            methods,
+            settings={'ddl_val': chosen['settings']})
+
+    per_seed = {s: metrics.pop(f'mars_seed{s}') for s in test_seeds}
+    mars = summarize_seeds(per_seed)
+    metrics['mars'] = mars['mean']
     results = build_results('reid', metrics, summary, vars(args),
                             TARGET_METRIC)
+    results.update(
+        per_seed=dict(mars={
+            str(s): m
+            for s, m in per_seed.items()
+        }),
+        summary=dict(mars=mars),
+        seeds=dict(train=args.seed, validation=val_seed, test=test_seeds),
+        ddnet_ranking=dict(validation=ranking),
+        validation=dict(
+            mars=val['metrics'], candidates=val['candidates'], chosen=chosen),
+        target=reid_targets(per_seed, mars, chosen))
     columns = [('mAP', 'mAP (%)')] + [(f'rank{r}', f'R{r} (%)') for r in ranks]
     columns += [('base_images', 'Base imgs/group'),
                 ('ddnet_images', 'DDNet imgs/group')]
-    print('\n' + format_table(TABLE_TITLE, columns, metrics['mars'], PERCENT))
-    if 'mars' in dumps:
+    for s in test_seeds:
+        print('\n' + format_table(f'{TABLE_TITLE} - test set seed {s}',
+                                  columns, per_seed[s], PERCENT))
+    print('\n' + format_summary_table(TABLE_TITLE, columns, mars, PERCENT))
+    dump = dumps.get(f'mars_seed{test_seeds[0]}')
+    if dump:
         results['figure'] = plot_group_dscores(
-            dumps['mars'],
+            dump,
             osp.join(work, 'fig3_dscore_tracklet.png'),
             title='MARS tracklet (synthetic) sorted by predicted D-score')
         print(f"\nFig. 3 style picture: {results['figure']}")
     results['timing_s'] = dict(timer.stages, total=timer.total)
     path = write_results(osp.join(work, 'results.json'), results)
-    print('\n' + target_line(results['target']))
+    print('\n' + reid_target_line(results['target']))
     print(f'results: {path}  (total {timer.total:.0f} s)')
     return results
+
+
+def reid_targets(per_seed: Dict[int, Dict[str, Dict[str, float]]],
+                 summary: dict, chosen: dict) -> dict:
+    """The re-ID targets: DDL (t = 0.15) at least average pooling in mAP and
+    CMC-1 on every test set; the validation-chosen point's cost and mean.
+
+    Args:
+        per_seed (dict): ``{seed: {method: {metric: value}}}``.
+        summary (dict): :func:`summarize_seeds` of ``per_seed``.
+        chosen (dict): The validation-chosen operating point.
+    """
+    mean = summary['mean']
+    out = pooling_targets(per_seed, summary, chosen, VAL_KEYS)
+    if 'ddl_val' in mean and 'average' in mean:
+        out['ddl_val_base_share'] = mean['ddl_val']['base_images'] / \
+            mean['average']['base_images']
+        out['ddl_val_ge_average_mean'] = bool(
+            all(mean['ddl_val'][k] >= mean['average'][k] for k in VAL_KEYS))
+    return out
+
+
+def reid_target_line(target: dict) -> str:
+    """One line on the re-ID targets.
+
+    Args:
+        target (dict): The result of :func:`reid_targets`.
+    """
+    line = targets_line(
+        'targets (MARS, mAP and CMC-1)', target,
+        (('ddl_ge_average_every_set', 'DDL >= average on every set'),
+         ('ddl_above_average_mean', 'DDL > average in the mean'),
+         ('ddl_val_ge_average_mean',
+          'validation-chosen point >= average in the mean')))
+    if 'ddl_val_base_share' in target:
+        line += ('; validation-chosen point runs the base on '
+                 f"{100 * target['ddl_val_base_share']:.0f} % of frames")
+    return line
 
 
 if __name__ == '__main__':

@@ -1,10 +1,10 @@
 """The video demo (``make demo``): DDL against the baselines on generated
-untrimmed videos; steps and configs in docs/demos.md."""
+untrimmed videos, from one sweep; steps and configs in docs/demos.md."""
 import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,6 +18,12 @@ DDNET_CONFIG = ('configs/recognition/demo/'
                 'ddnet_r18cd3d-tiny_slowfast-tiny-dscore-20e_synthetic-rgb.py')
 DDL_CONFIG = ('configs/recognition/demo/'
               'ddl_slowfast-tiny_top5-of-30_synthetic-rgb.py')
+#: Seed offset of the validation videos (same generator settings, another
+#: seed, another folder): the budget point is chosen on them.
+VAL_SEED_OFFSET = 1000
+#: Metrics of a tools/test.py run that the sweep must reproduce exactly.
+CHECKED = ('top1', 'top5', 'mean_top1_top5', 'base_clips', 'ddnet_clips',
+           'gflops_base', 'gflops_ddnet', 'gflops_total')
 #: compared methods at K: name -> aggregator settings
 METHODS = {
     'random': dict(mode='random'),
@@ -57,8 +63,19 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--sweep',
         type=int,
         nargs='*',
-        default=[1, 3, 10],
-        help='extra K values for the accuracy-vs-GFLOPs plot')
+        default=[1, 2, 3, 10, 15],
+        help='extra K values of the sweep (accuracy-vs-GFLOPs plot)')
+    p.add_argument(
+        '--thresholds',
+        type=float,
+        nargs='+',
+        help='t grid of the sweep (default: the test D-score deciles)')
+    p.add_argument(
+        '--budget-ratio',
+        type=float,
+        default=0.2,
+        help='choose K or t on the validation videos for this fraction of '
+        'dense GFLOPs (0: no budget point)')
     p.add_argument('--classes', type=int, default=6)
     p.add_argument('--train-per-class', type=int, default=20)
     p.add_argument('--test-per-class', type=int, default=10)
@@ -69,18 +86,26 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         nargs='+',
         default=list(METHODS),
         choices=list(METHODS),
-        help='methods to evaluate (the targets and the plot '
-        'need ddl, uniform and dense)')
+        help='methods to report (the sweep evaluates all of them; ddl and '
+        'dense are also run with tools/test.py; the targets need ddl, '
+        'uniform and dense)')
     add_repro_args(p)
     return p.parse_args(argv)
 
 
-def make_data(data_dir: str, args: argparse.Namespace) -> dict:
+def make_data(data_dir: str,
+              args: argparse.Namespace,
+              seed: Optional[int] = None,
+              name: str = 'data',
+              trimmed: bool = True) -> dict:
     """Generate the benchmark (reused when its parameters match).
 
     Args:
         data_dir (str): Folder of the benchmark.
         args (argparse.Namespace): Demo options.
+        seed (int, optional): Generator seed; defaults to ``args.seed``.
+        name (str): Stage name of the log lines.
+        trimmed (bool): Also write the trimmed class segments.
 
     Returns:
         dict: ``meta.json`` of the benchmark (videos and their segments).
@@ -89,19 +114,22 @@ def make_data(data_dir: str, args: argparse.Namespace) -> dict:
 
     from mmddl.testing.synthetic_video import (FORMAT_VERSION, BenchmarkConfig,
                                                make_video_benchmark)
+    seed = args.seed if seed is None else seed
     cfg = BenchmarkConfig(
         num_classes=args.classes,
         train_per_class=args.train_per_class,
         test_per_class=args.test_per_class)
-    params = dict(asdict(cfg), seed=args.seed, format=FORMAT_VERSION)
+    params = dict(asdict(cfg), seed=seed, format=FORMAT_VERSION)
+    if not trimmed:
+        params['trimmed'] = False
 
     def make() -> dict:
         summary = make_video_benchmark(
-            data_dir, seed=args.seed, cfg=cfg, overwrite=True)
+            data_dir, seed=seed, cfg=cfg, overwrite=True, trimmed=trimmed)
         print('\n' + json.dumps(summary, indent=1))
         return summary
 
-    data_stage('data', data_dir, params, make, args.force)
+    data_stage(name, data_dir, params, make, args.force)
     with open(osp.join(data_dir, 'meta.json')) as f:
         return json.load(f)
 
@@ -166,10 +194,33 @@ def selected_class_fraction(rows: List[dict], meta: dict, clip_len: int,
     return float(np.mean(fracs)) if fracs else None
 
 
+def test_options(args: argparse.Namespace, data_dir: str,
+                 base_cfg: str) -> Dict:
+    """``--cfg-options`` of the DDL config on a benchmark's test list.
+
+    Args:
+        args (argparse.Namespace): Demo options.
+        data_dir (str): Folder of the benchmark.
+        base_cfg (str): The base recognizer's config.
+    """
+    opts = data_options(data_dir, 'test_dataloader', 'val_list.txt')
+    opts.update({
+        'model.base':
+        base_cfg,
+        'model.aggregator.topk':
+        args.topk,
+        'model.aggregator.seed':
+        args.seed,
+        'test_dataloader.dataset.pipeline.1.num_clips':
+        args.num_candidates,
+    })
+    return opts
+
+
 def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, method, topk,
              meta) -> dict:
     """One ``tools/test.py`` run of the DDL config with one method's
-    aggregator.
+    aggregator (dense decodes every clip in one stage).
 
     Args:
         args (argparse.Namespace): Demo options.
@@ -185,18 +236,17 @@ def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, method, topk,
     out_dir = osp.join(args.work_dir, 'test', name)
     os.makedirs(out_dir, exist_ok=True)
     rows_file = osp.join(out_dir, 'videos.json')
-    opts = data_options(data_dir, 'test_dataloader', 'val_list.txt')
+    opts = test_options(args, data_dir, base_cfg)
     opts.update({
         f'model.aggregator.{k}': v
         for k, v in METHODS[method].items()
     })
     opts.update({
-        'model.base': base_cfg,
         'model.aggregator.topk': topk,
-        'model.aggregator.seed': args.seed,
-        'test_dataloader.dataset.pipeline.1.num_clips': args.num_candidates,
         'test_evaluator.out_file': rows_file,
     })
+    if METHODS[method]['mode'] == 'dense':
+        opts['test_dataloader.dataset.pipeline.2.one_stage'] = True
     metrics = run_test(
         DDL_CONFIG,
         base_ckpt,
@@ -212,6 +262,82 @@ def evaluate(args, data_dir, base_cfg, base_ckpt, ddnet_ckpt, method, topk,
     res['topk'] = (
         topk if METHODS[method]['mode'] != 'dense' else args.num_candidates)
     return res
+
+
+def sweep_point(method: str, topk: int) -> Tuple[str, str]:
+    """The sweep's (method, point) of a demo method at K.
+
+    Args:
+        method (str): A key of :data:`METHODS`.
+        topk (int): K.
+    """
+    from mmddl.analysis.sweep import point_key
+    if method == 'dense':
+        return 'dense', 'all'
+    return method, point_key(topk, None)
+
+
+def from_sweep(run, method: str, args: argparse.Namespace, meta: dict) -> dict:
+    """A demo method's metrics at K from the sweep (no model time: nothing
+    is run), with the class fraction of the clips it selects.
+
+    Args:
+        run (mmddl.analysis.SweepRun): The test sweep.
+        method (str): A key of :data:`METHODS`.
+        args (argparse.Namespace): Demo options.
+        meta (dict): ``meta.json`` of the benchmark.
+    """
+    name, point = sweep_point(method, args.topk)
+    res = dict(run.result['methods'][name][point])
+    agg = res.pop('aggregator')
+    rows = [
+        dict(
+            video=s.metainfo.get('filename'),
+            ddl_selected=s.ddl_selected.tolist()) for s in run.samples(agg)
+    ]
+    frac = selected_class_fraction(rows, meta, 16, args.num_candidates)
+    if frac is not None:
+        res['selected_class_fraction'] = frac
+    res['topk'] = (
+        args.topk
+        if METHODS[method]['mode'] != 'dense' else args.num_candidates)
+    res['source'] = 'sweep'
+    return res
+
+
+def check_sweep(tool_runs: Dict[str, dict], sweep: dict,
+                topk: int) -> Dict[str, dict]:
+    """The sweep's numbers must equal the tools/test.py runs' exactly.
+
+    Args:
+        tool_runs (dict): ``{method: metrics}`` of tools/test.py runs.
+        sweep (dict): ``sweep.json`` content.
+        topk (int): K of the runs.
+
+    Returns:
+        dict: Per method the compared values.
+
+    Raises:
+        RuntimeError: Naming every value that differs.
+    """
+    report, bad = {}, []
+    for method, ref in tool_runs.items():
+        name, point = sweep_point(method, topk)
+        mine = sweep['methods'][name][point]
+        report[method] = {}
+        for key in CHECKED:
+            if key not in ref:
+                continue
+            report[method][key] = dict(tool=ref[key], sweep=mine[key])
+            if mine[key] != ref[key]:
+                bad.append(f'{method} {key}: tools/test.py {ref[key]!r}, '
+                           f'sweep {mine[key]!r}')
+    if bad:
+        raise RuntimeError('the sweep does not reproduce tools/test.py: ' +
+                           '; '.join(bad))
+    print('\nSweep check: ' + ', '.join(tool_runs) + ' equal the '
+          'tools/test.py runs exactly (' + ', '.join(CHECKED) + ')')
+    return report
 
 
 def print_table(results: Dict[str, dict], topk: int, n: int) -> None:
@@ -273,53 +399,6 @@ def check_targets(results: Dict[str, dict]) -> Dict[str, dict]:
     }
 
 
-def plot(results: Dict[str, dict], sweep: Dict[str, List[dict]],
-         path: str) -> str:
-    """Accuracy vs GFLOPs per video over K (PNG).
-
-    Args:
-        results (dict): ``{method: metrics}`` at the demo's K.
-        sweep (dict): ``{method: [metrics at each K]}``.
-        path (str): The PNG to write.
-    """
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4.2))
-    for mode, marker in (('ddl', 'o-'), ('uniform', 's--')):
-        pts = sorted(sweep[mode], key=lambda r: r['gflops_total'])
-        ax.plot([r['gflops_total'] for r in pts],
-                [100 * r['top1'] for r in pts],
-                marker,
-                label=NAMES[mode])
-        for r in pts:
-            ax.annotate(
-                f"K={r['topk']}", (r['gflops_total'], 100 * r['top1']),
-                textcoords='offset points',
-                xytext=(4, -10),
-                fontsize=8)
-    for mode, marker in (('dense', 'k*'), ('random', 'gx'),
-                         ('ddl_norescale', 'm^'), ('ddl_prob', 'cD')):
-        if mode not in results:
-            continue
-        r = results[mode]
-        ax.plot(
-            r['gflops_total'],
-            100 * r['top1'],
-            marker,
-            markersize=10,
-            label=NAMES[mode])
-    ax.set_xlabel('GFLOPs per video (DDNet + base)')
-    ax.set_ylabel('top-1 accuracy (%)')
-    ax.set_title('DDL on the generated untrimmed-video benchmark')
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the video demo; return the results written to results.json.
 
@@ -368,29 +447,67 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                                  dict(data=data, base=file_sha256(base_ckpt)),
                                  args.force)
 
+    from mmddl.analysis import budget_report, run_sweep
+    from mmddl.analysis.report import plot_sweep, sweep_table
+    sweep_dir = osp.join(args.work_dir, 'sweep')
+    topks = sorted({args.topk, *args.sweep})
+    with timer.stage('4. sweep: one dense pass over the test videos, every '
+                     'method and K / t offline'):
+        test_run = run_sweep(DDL_CONFIG, base_ckpt, sweep_dir, ddnet_ckpt,
+                             test_options(args, data_dir, base_cfg), topks,
+                             args.thresholds)
+        sweep = test_run.result
+        print('\n' + sweep_table(sweep))
+    budget = None
+    if args.budget_ratio and 'ddl' in args.methods:
+        val_seed = args.seed + VAL_SEED_OFFSET
+        with timer.stage(f'5. budget {args.budget_ratio:g} x dense: '
+                         f'validation videos (seed {val_seed}), their sweep'):
+            val_dir = osp.join(args.work_dir, 'data_val')
+            make_data(
+                val_dir,
+                args,
+                seed=val_seed,
+                name='validation data',
+                trimmed=False)
+            val = run_sweep(DDL_CONFIG, base_ckpt, osp.join(sweep_dir,
+                                                            'val'), ddnet_ckpt,
+                            test_options(args, val_dir, base_cfg),
+                            sweep['topks'], sweep['thresholds']).result
+            budget = budget_report(
+                test_run, val, sweep_dir, ratio=args.budget_ratio)
+            budget['val_seed'] = val_seed
+            print(f"\nBudget {args.budget_ratio:g} x dense, chosen on the "
+                  f"validation videos: {budget['method']} {budget['point']} "
+                  f"(validation top-1 {100 * budget['val_value']:.2f} % at "
+                  f"{budget['val_gflops_ratio']:.3f} of dense); test top-1 "
+                  f"{100 * budget['test_value']:.2f} % at "
+                  f"{budget['test_gflops_ratio']:.3f} of dense\n  "
+                  f"{budget['cfg_options']}")
+
     results: Dict[str, dict] = {}
-    sweep: Dict[str, List[dict]] = {
-        m: []
-        for m in ('ddl', 'uniform') if m in args.methods
-    }
-    with timer.stage('4. evaluate: ' + ' / '.join(args.methods)):
-        for key in args.methods:
+    tool_runs = [m for m in ('ddl', 'dense') if m in args.methods]
+    with timer.stage('6. tools/test.py: ' + ' / '.join(tool_runs) +
+                     ' (model time; must equal the sweep)'):
+        for key in tool_runs:
             results[key] = evaluate(args, data_dir, base_cfg, base_ckpt,
                                     ddnet_ckpt, key, args.topk, meta)
-        for mode in sweep:
-            sweep[mode].append(results[mode])
-            for k in args.sweep:
-                if k != args.topk and k < args.num_candidates:
-                    sweep[mode].append(
-                        evaluate(args, data_dir, base_cfg, base_ckpt,
-                                 ddnet_ckpt, mode, k, meta))
+        check = check_sweep(results, sweep, args.topk)
+    for key in args.methods:
+        if key not in results:
+            results[key] = from_sweep(test_run, key, args, meta)
+    results = {k: results[k] for k in args.methods}
 
     print_table(results, args.topk, args.num_candidates)
-    targets, png = {}, None
+    targets = {}
     if {'ddl', 'dense', 'uniform'} <= set(results):
         targets = check_targets(results)
-        png = plot(results, sweep,
-                   osp.join(args.work_dir, 'accuracy_vs_gflops.png'))
+    png = plot_sweep(
+        sweep,
+        osp.join(args.work_dir, 'accuracy_vs_gflops.png'),
+        budget,
+        title='DDL on the generated untrimmed-video benchmark '
+        f"({sweep['num_groups']} test videos, N={args.num_candidates})")
     out = dict(
         task='video',
         family=args.family,
@@ -398,7 +515,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         num_candidates=args.num_candidates,
         seed=args.seed,
         methods=results,
-        sweep=sweep,
+        sweep=dict(
+            file=osp.join(sweep_dir, 'sweep.json'),
+            topks=sweep['topks'],
+            thresholds=sweep['thresholds'],
+            methods=sweep['methods']),
+        sweep_check=check,
+        budget=budget,
         targets=targets,
         stage_seconds=timer.stages,
         total_seconds=timer.total,

@@ -7,8 +7,10 @@ from .discriminability_pass import (DEFAULT_SHARD_SIZE, compute_score_table,
                                     prepare_score_table)
 from .feature_store import FeatureShard, FeatureStore
 from .features import extract_features
+from .held_out_val_loop import HeldOutValLoop
 from .hooks import DiscriminabilityHook
 from .lock import LockHeldError, WorkDirLock
+from .progress import LogProgress
 
 __all__ = [
     'base_model_cfg', 'build_base_model', 'load_weights_strict',
@@ -16,5 +18,6 @@ __all__ = [
     'candidate_dataset_cfg', 'collect_features', 'ensure_meta_keys',
     'train_dataset_cfg', 'DEFAULT_SHARD_SIZE', 'compute_score_table',
     'prepare_score_table', 'FeatureShard', 'FeatureStore', 'extract_features',
-    'DiscriminabilityHook', 'LockHeldError', 'WorkDirLock'
+    'DiscriminabilityHook', 'LockHeldError', 'WorkDirLock', 'HeldOutValLoop',
+    'LogProgress'
 ]

@@ -2,18 +2,18 @@
 import copy
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
 from mmddl.structures.data_sources import KEY_FIELDS, sample_key
 from .features import extract_features
+from .progress import LogProgress
 
 #: Metainfo the pass needs from the candidate pipeline's Pack transform.
 REQUIRED_META_KEYS = KEY_FIELDS + ('frame_inds', 'clip_len', 'num_clips',
@@ -194,7 +194,8 @@ def _label_of(sample: Any, key: str) -> int:
 def collect_features(model: nn.Module,
                      dataloader: DataLoader,
                      stage: str = 'neck',
-                     progress: bool = True) -> FeatureCollection:
+                     progress: Union[bool,
+                                     LogProgress] = True) -> FeatureCollection:
     """Run the model over every candidate element; keep one feature each.
 
     Args:
@@ -203,14 +204,19 @@ def collect_features(model: nn.Module,
             :func:`safe_collate` (batches are
             ``dict(data=..., failures=[...])``).
         stage (str): ``extract_feat`` stage, see :func:`extract_features`.
-        progress (bool): show an mmengine ProgressBar over samples.
+        progress (bool | LogProgress): log progress with ETA over the
+            samples (True), count the samples into a given
+            :class:`~mmddl.engine.progress.LogProgress`, or nothing (False).
 
     Returns:
         FeatureCollection: the features (on the CPU) and bookkeeping.
     """
     feats, labels, keys, positions, skipped = [], [], [], [], []
     clip_lens, intervals = set(), set()
-    bar = ProgressBar(len(dataloader.dataset)) if progress else None
+    if isinstance(progress, LogProgress):
+        bar = progress
+    else:
+        bar = LogProgress(len(dataloader.dataset)) if progress else None
     for batch in dataloader:
         for fail in batch['failures']:
             skipped.append(dict(key=fail['key'], reason=fail['reason']))
@@ -241,8 +247,6 @@ def collect_features(model: nn.Module,
                     intervals.add(int(meta.get('frame_interval', 1)))
         if bar is not None:
             bar.update(num_good + len(batch['failures']))
-    if bar is not None:
-        bar.file.write('\n')
     info = dict(
         clip_len=clip_lens.pop() if len(clip_lens) == 1 else None,
         frame_interval=intervals.pop() if len(intervals) == 1 else None)

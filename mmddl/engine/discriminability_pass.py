@@ -11,7 +11,6 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
 import numpy as np
 import torch
 from mmengine.logging import print_log
-from mmengine.utils import ProgressBar
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -31,6 +30,7 @@ from .distributed import (all_reduce_centroid_sums, all_reduce_max, barrier,
                           rank_shards, shard_ranges)
 from .feature_store import FeatureStore
 from .lock import LockHeldError, WorkDirLock
+from .progress import LogProgress
 
 #: Default samples per shard (ids must not depend on the world size).
 DEFAULT_SHARD_SIZE = 1000
@@ -94,17 +94,19 @@ def extract_shards(model: nn.Module,
         batch_size (int): samples per batch.
         num_workers (int): dataloader workers.
         stage (str): ``extract_feat`` stage.
-        progress (bool): show a progress bar (rank 0) over this rank's samples.
+        progress (bool): log progress with ETA (rank 0) over this rank's
+            samples, at least every 5 % of them or every 30 s.
         sources (DataSources, optional): file identities of the dataset's
             samples; a shard whose files changed is recomputed.
 
     Returns:
         Tuple[int, int]: shards reused and shards computed.
     """
-    rank, _ = dist_info()
+    rank, world = dist_info()
     sources = data_sources(dataset) if sources is None else sources
     total = sum(ranges[s][1] - ranges[s][0] for s in shard_ids)
-    bar = ProgressBar(total) if progress and rank == 0 and total else None
+    bar = LogProgress(total, f'DDL pass (rank 0/{world}, {len(shard_ids)} '
+                      'shards)') if progress and rank == 0 and total else None
     pending = []
     for sid in shard_ids:
         start, stop = ranges[sid]
@@ -117,7 +119,7 @@ def extract_shards(model: nn.Module,
                               f'failed sample(s) load now, e.g. {loads[0]}')
         if man is not None:
             if bar is not None:
-                bar.update(stop - start)
+                bar.skip(stop - start)
             continue
         if osp.exists(store.shard_dir(sid)):
             print_log(
@@ -149,7 +151,7 @@ def extract_shards(model: nn.Module,
                 model,
                 _ShardBatches(it, nb, subset),
                 stage=stage,
-                progress=False)
+                progress=bar if bar is not None else False)
             skipped = [_global_key(sk, indices) for sk in coll.skipped]
             store.write_shard(
                 sid,
@@ -162,10 +164,6 @@ def extract_shards(model: nn.Module,
                 skipped,
                 coll.info,
                 sources_sha256=sources.digest(start, stop))
-            if bar is not None:
-                bar.update(stop - start)
-    if bar is not None:
-        bar.file.write('\n')
     return len(shard_ids) - len(pending), len(pending)
 
 
@@ -317,7 +315,7 @@ def compute_score_table(model: nn.Module,
             (``'sha256'``: contents, ``'size'``: sizes only).
         out_file (str, optional): rank 0 saves the table there (atomically)
             and every rank waits for it.
-        progress (bool): progress bar on rank 0.
+        progress (bool): log progress with ETA on rank 0.
         sources (DataSources, optional): file identities of the samples
             (default: read from ``dataset``); stored in the table.
         label_bounds (dict, optional): ``{what: K}``; a label >= K raises

@@ -44,7 +44,9 @@ class DDLMetric(BaseMetric):
     paper's Kinetics metric, when 1 and 5 are in ``topk``), and per-video
     means of ``base_clips`` / ``ddnet_clips`` (the samples'
     ``base_elements`` / ``ddnet_elements``), ``model_time_s`` (their
-    ``time_model_s``) and, when the recognizer counted FLOPs,
+    ``time_model_s``), ``decode_time_s`` (their ``time_decode_s``: decoding
+    in the model of two-stage inputs, 0 without) and, when the recognizer
+    counted FLOPs,
     ``gflops_base``, ``gflops_ddnet``, ``gflops_total``.
 
     Args:
@@ -101,7 +103,8 @@ class DDLMetric(BaseMetric):
                 label_rank=rank,
                 base_clips=int(_item(sample['base_elements'])),
                 ddnet_clips=int(_item(sample['ddnet_elements'])),
-                model_time_s=float(_item(sample['time_model_s'])))
+                model_time_s=float(_item(sample['time_model_s'])),
+                decode_time_s=float(_item(sample.get('time_decode_s', 0.0))))
             row.update({f'top{k}': rank < k for k in self.topk})
             if 'ddl_selected' in sample:
                 row['ddl_selected'] = _item(sample['ddl_selected'])
@@ -120,7 +123,8 @@ class DDLMetric(BaseMetric):
         }
         if 1 in self.topk and 5 in self.topk:
             metrics['mean_top1_top5'] = (metrics['top1'] + metrics['top5']) / 2
-        for key in ('base_clips', 'ddnet_clips', 'model_time_s'):
+        for key in ('base_clips', 'ddnet_clips', 'model_time_s',
+                    'decode_time_s'):
             metrics[key] = float(np.mean([r[key] for r in results]))
         for key in OPTIONAL:
             have = sum(key in r for r in results)

@@ -1,59 +1,52 @@
 """DScoreMetric: how well DDNet's predicted D-scores match the targets."""
 import warnings
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.registry import METRICS
 from mmengine.structures import BaseDataElement
+from scipy import stats
 
 from mmddl.structures.score_table import KEY_FIELDS
 from .functional import NON_FINITE_HINT, check_finite
 
 
-def rank_average(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x``; tied values share the mean of their ranks.
+def correlations(pred: np.ndarray, gt: np.ndarray) -> Dict[str, float]:
+    """Pearson and Spearman correlation (``scipy.stats``) of two sequences.
+
+    A correlation is undefined for fewer than 2 pairs or when either side
+    is constant (e.g. a DDNet that predicts one value for every element):
+    it is then NaN, with a warning saying which side is constant.
 
     Args:
-        x (np.ndarray): 1-D values.
+        pred (np.ndarray): 1-D predicted values.
+        gt (np.ndarray): 1-D targets, same length.
 
     Returns:
-        np.ndarray: float64 ranks, same length as ``x``.
+        Dict[str, float]: ``pearson`` and ``spearman`` in [-1, 1] or NaN.
     """
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    order = np.argsort(x, kind='mergesort')
-    ordered = x[order]
-    starts_group = np.r_[True,
-                         ordered[1:] != ordered[:-1]] if x.size else np.zeros(
-                             0, bool)
-    group = np.cumsum(starts_group) - 1
-    starts = np.flatnonzero(starts_group)
-    ends = np.r_[starts[1:], x.size]  # exclusive
-    mean_rank = (starts + ends - 1) / 2.0 + 1.0
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = mean_rank[group]
-    return ranks
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation; NaN (with a warning) when either side is constant.
-
-    Args:
-        x (np.ndarray): 1-D values.
-        y (np.ndarray): 1-D values, same length.
-
-    Returns:
-        float: The correlation in [-1, 1], or NaN if undefined.
-    """
-    xc = np.asarray(x, dtype=np.float64) - np.mean(x)
-    yc = np.asarray(y, dtype=np.float64) - np.mean(y)
-    denom = np.sqrt(np.sum(xc * xc) * np.sum(yc * yc))
-    if xc.size < 2 or denom == 0:
-        warnings.warn(
-            'DScoreMetric: correlation is undefined for fewer than 2 values '
-            'or constant predictions/targets; reporting NaN')
-        return float('nan')
-    return float(np.clip(np.sum(xc * yc) / denom, -1.0, 1.0))
+    pred = np.asarray(pred, dtype=np.float64).reshape(-1)
+    gt = np.asarray(gt, dtype=np.float64).reshape(-1)
+    if pred.size != gt.size:
+        raise ValueError(f'DScoreMetric: {pred.size} predictions but '
+                         f'{gt.size} targets')
+    why = None
+    if pred.size < 2:
+        why = f'{pred.size} value(s) (at least 2 needed)'
+    elif np.ptp(pred) == 0 and np.ptp(gt) == 0:
+        why = 'constant predictions and constant targets'
+    elif np.ptp(pred) == 0:
+        why = f'constant predictions (every one is {pred[0]:.6g})'
+    elif np.ptp(gt) == 0:
+        why = f'constant targets (every one is {gt[0]:.6g})'
+    if why is not None:
+        warnings.warn(f'DScoreMetric: the correlations are undefined for '
+                      f'{why}; reporting NaN')
+        return dict(pearson=float('nan'), spearman=float('nan'))
+    return dict(
+        pearson=float(np.clip(stats.pearsonr(pred, gt)[0], -1.0, 1.0)),
+        spearman=float(np.clip(stats.spearmanr(pred, gt)[0], -1.0, 1.0)))
 
 
 def _as_dict(sample: Any, index: int) -> dict:
@@ -82,7 +75,8 @@ def _field(sample: dict, name: str, index: int, where: str) -> np.ndarray:
 
 @METRICS.register_module()
 class DScoreMetric(BaseMetric):
-    """MSE, Pearson and Spearman correlation of predicted vs. target D-scores.
+    """MSE, Pearson and Spearman correlation (``scipy.stats``) of predicted
+    vs. target D-scores, pooled over every element evaluated.
 
     NaN or inf in a prediction or target raises :class:`NonFiniteError`
     naming the sample.
@@ -143,6 +137,4 @@ class DScoreMetric(BaseMetric):
         pred = np.concatenate([r[0] for r in results])
         gt = np.concatenate([r[1] for r in results])
         return dict(
-            mse=float(np.mean((pred - gt)**2)),
-            pearson=pearson(pred, gt),
-            spearman=pearson(rank_average(pred), rank_average(gt)))
+            mse=float(np.mean((pred - gt)**2)), **correlations(pred, gt))

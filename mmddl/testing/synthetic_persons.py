@@ -1,5 +1,5 @@
 """Synthetic pedestrians (MARS-style person crops) for the re-ID demo."""
-from typing import List, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -93,7 +93,8 @@ def make_persons(num_identities: int,
                  degradation_prob: float = 0.0,
                  kinds: Sequence[str] = DEGRADATIONS,
                  severity: Tuple[float, float] = (0.3, 1.0),
-                 max_kinds: int = 2) -> List[np.ndarray]:
+                 max_kinds: int = 2,
+                 return_meta: bool = False):
     """Synthetic pedestrian identities, optionally degraded per image.
 
     Args:
@@ -109,9 +110,13 @@ def make_persons(num_identities: int,
             ``synthetic_faces``).
         severity (Tuple[float, float]): (low, high) severity range.
         max_kinds (int): Most degradations stacked on one image.
+        return_meta (bool): Also return the per-image degradation records
+            (the images are the same either way).
 
     Returns:
-        List[np.ndarray]: One (n_i, h, w, 3) uint8 BGR array per identity.
+        List[np.ndarray]: One (n_i, h, w, 3) uint8 BGR array per identity,
+        and with ``return_meta`` a dict with ``degradations`` (list of lists
+        of ``dict(kinds, severity)``).
     """
     rng = np.random.default_rng(seed)
     counts = ([images_per_identity] * num_identities if
@@ -119,19 +124,25 @@ def make_persons(num_identities: int,
     if len(counts) != num_identities:
         raise ValueError(f'{len(counts)} image counts for {num_identities} '
                          'identities.')
-    out = []
+    out, metas = [], []
     for n in counts:
         ident = random_person(rng)
-        imgs = []
+        imgs, meta = [], []
         for _ in range(int(n)):
             img = draw_person(ident, size, rng)
+            rec = dict(kinds=(), severity=0.0)
             if rng.random() < degradation_prob:
                 k = int(rng.integers(1, min(max_kinds, len(kinds)) + 1))
                 chosen = [
                     str(c) for c in rng.choice(list(kinds), k, replace=False)
                 ]
-                img, _ = degrade(img, chosen, rng,
-                                 float(rng.uniform(*severity)))
+                sev = float(rng.uniform(*severity))
+                img, _ = degrade(img, chosen, rng, sev)
+                rec = dict(kinds=tuple(chosen), severity=sev)
             imgs.append(img)
+            meta.append(rec)
         out.append(np.stack(imgs))
+        metas.append(meta)
+    if return_meta:
+        return out, dict(degradations=metas)
     return out

@@ -101,11 +101,14 @@ def test_video_ddnet_example_trains(name, videos, tmp_path):
     loader.dataset.update(ann_file=videos,
                           data_prefix=dict(video=osp.dirname(videos)))
     loader.update(batch_size=4, num_workers=0, persistent_workers=False)
-    for t in loader.dataset.pipeline:
+    cfg.val_dataloader.update(num_workers=0)
+    for t in loader.dataset.pipeline + cfg.val_dataloader.dataset.pipeline:
         if t['type'] == 'SampleScoredClips':
             t.update(clip_len=4, frame_interval=1)
         elif t['type'] == 'Resize' and t['scale'][0] == -1:
             t['scale'] = (-1, SIDE)
+        elif t['type'] == 'CenterCrop':
+            t['crop_size'] = SIDE
         elif t['type'] == 'Resize':
             t['scale'] = (16, 16)
     cfg.train_cfg.max_epochs = 1
@@ -113,6 +116,10 @@ def test_video_ddnet_example_trains(name, videos, tmp_path):
     before = [p.clone() for p in runner.model.parameters()]
     runner.train()
     assert osp.isfile(tmp_path / 'dscore_table.npz')
+    # validated on the held-out video(s) of the training list
+    assert -1 <= runner.message_hub.get_scalar(
+        'val/dscore/spearman').current() <= 1
+    assert runner.val_loop.dataloader.dataset.ann_file == videos
     assert any(not torch.equal(a, b)
                for a, b in zip(before, runner.model.parameters()))
 

@@ -269,3 +269,38 @@ def test_search_errors():
         discriminability(bad, y, c)
     with pytest.raises(ValueError, match='chunk_size'):
         discriminability(f, y, c, chunk_size=0)
+
+
+@pytest.mark.parametrize('metric', ['cosine', 'euclidean'])
+def test_exact_recheck_batches_and_both_paths(monkeypatch, metric):
+    """The float64 re-check in batches of a few rows: rows with one
+    candidate (one pass for both terms) and near ties (several candidates
+    per row) both give the float64 D."""
+    import sys
+    module = sys.modules[HardestNegativeSearch.__module__]
+    monkeypatch.setattr(module, '_EXACT_BATCH', 50)
+    exact, widths = HardestNegativeSearch._exact, []
+
+    def spy(self, x, rows, cols):
+        widths.append(cols.shape[1])  # 2: both terms in one pass
+        return exact(self, x, rows, cols)
+
+    monkeypatch.setattr(HardestNegativeSearch, '_exact', spy)
+    f, y, c = _data()  # well separated: one candidate per row
+    ref = naive_d(f.numpy(), y.numpy(), c.numpy(), metric)
+    out = discriminability(f, y, c, metric, search_dtype='float32')
+    np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+    assert set(widths) == {2}
+    f, y, c = _near_tie_data(metric)
+    ref = naive_d(f, y, c, metric)
+    for block in (7, 1000):
+        widths.clear()
+        out = discriminability(
+            torch.from_numpy(f),
+            y,
+            torch.from_numpy(c),
+            metric,
+            block_size=block,
+            search_dtype='float32')
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-12)
+        assert 1 in widths  # several candidates: pairs gathered

@@ -260,12 +260,27 @@ def dist_worker(rank: int, world: int, init_file: str, root: str,
                                         dst=None)
         ds = ToyClipDataset(num_samples, fail_at=fail_at)
         model = toy_model()
+        import glob
+
+        from mmengine.logging import MMLogger
+        log_dir = osp.join(root, f'logs_rank{rank}')
+        os.makedirs(log_dir, exist_ok=True)
+        # distributed=True: every rank writes its own file (in log_dir)
+        MMLogger.get_instance(f'dist_rank{rank}',
+                              log_file=osp.join(log_dir, 'pass.log'),
+                              log_level='INFO', distributed=True)
         for metric in ('cosine', 'euclidean'):
             compute_score_table(
                 model, ds, osp.join(root, 'store'), metric=metric,
                 shard_size=shard_size, batch_size=2,
                 out_file=osp.join(root, f'table_{metric}.npz'),
-                progress=False)
+                progress=metric == 'cosine')
+        lines = []  # this rank's log
+        for log_file in glob.glob(osp.join(log_dir, '*.log')):
+            with open(log_file) as f:
+                lines += [ln.strip() for ln in f]
+        progress = [ln for ln in lines if 'ETA' in ln]
+        own = [ln for ln in lines if f'DDL pass (rank {rank}/2)' in ln]
         # the hook, as under tools/dist_train.sh: all ranks run the pass
         runner = toy_runner(osp.join(root, 'work'), osp.join(root, 'ann.txt'),
                             num_samples, fail_at)
@@ -287,7 +302,7 @@ def dist_worker(rank: int, world: int, init_file: str, root: str,
                            max=all_reduce_max(10 * rank + 3),
                            calls=sorted(set(ds.calls)),
                            hook_calls=hook_calls, attached=attached,
-                           stale=stale,
+                           stale=stale, progress=progress, own=own,
                            store_left=osp.exists(osp.join(
                                root, 'work', 'dscore_features'))), f)
     finally:

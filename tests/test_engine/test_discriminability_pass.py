@@ -229,3 +229,38 @@ def test_dataloader_instead_of_dataset_is_refused(tmp_path):
     with pytest.raises(TypeError, match='not a DataLoader'):
         compute_score_table(torch.nn.Linear(1, 1), DataLoader([1, 2]),
                             str(tmp_path))
+
+
+def test_progress_is_logged_with_eta(setup, tmp_path):
+    """The pass writes progress lines (rank 0) to the current logger's file,
+    per batch, with the rate and an ETA; reused shards do not count into
+    the rate."""
+    from mmengine.logging import MMLogger
+    lists, model = setup
+    log_file = str(tmp_path / 'pass.log')
+    MMLogger.get_instance(f'h4_progress_{tmp_path.name}', log_file=log_file,
+                          log_level='INFO')
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        compute_score_table(model, _dataset(lists), str(tmp_path / 'store'),
+                            batch_size=1, shard_size=2, progress=True)
+    with open(log_file) as f:
+        lines = [ln for ln in f if 'samples (' in ln and 'ETA' in ln]
+    # 6 samples, 3 shards of 2; one line per batch of 1 (>= every 5 %)
+    assert len(lines) == 6, lines
+    assert 'DDL pass (rank 0/1, 3 shards): 1/6 samples (17%)' in lines[0]
+    assert '6/6 samples (100%)' in lines[-1] and 'ETA 0:00:00' in lines[-1]
+    assert all('samples/s' in ln for ln in lines)
+
+
+def test_log_progress_every_fraction_and_skip():
+    from mmddl.engine.progress import LogProgress, format_seconds
+    p = LogProgress(200, fraction=0.1, interval_s=1e9)
+    p.skip(100)  # e.g. reused shards: no rate yet
+    assert p.lines == 1 and p.eta() is None
+    for _ in range(100):
+        p.update(1)
+    assert p.lines == 1 + 5  # every 20 of the remaining 100
+    assert p.eta() == 0
+    assert format_seconds(3725) == '1:02:05'
+    with pytest.raises(ValueError, match='fraction'):
+        LogProgress(5, fraction=0)

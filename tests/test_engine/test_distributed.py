@@ -87,6 +87,17 @@ def test_collectives_in_two_processes(two_proc):
         assert res['max'] == 13
 
 
+def test_progress_is_logged_by_rank_0_only(two_proc):
+    _, ranks = two_proc
+    lines = ranks[0]['progress']
+    assert not ranks[1]['progress'] and lines
+    # rank 1's log exists and has its own (timing) lines
+    assert ranks[1]['own'] and ranks[0]['own']
+    # rank 0 counts its own shards (every other one) and reaches 100 %
+    assert 'DDL pass (rank 0/2, ' in lines[0]
+    assert '(100%' in lines[-1] and 'ETA 0:00:00' in lines[-1]
+
+
 def test_each_rank_loads_only_its_shards(two_proc):
     _, ranks = two_proc
     ranges = shard_ranges(N, SHARD)

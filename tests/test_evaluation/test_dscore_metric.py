@@ -6,15 +6,17 @@ from mmengine.structures import BaseDataElement
 from scipy import stats
 
 import mmddl  # noqa: F401  (applies compat)
-from mmddl.evaluation.dscore_metric import DScoreMetric, pearson, rank_average
+from mmddl.evaluation.dscore_metric import DScoreMetric, correlations
 
 
-def test_rank_average_matches_scipy_with_ties():
+def test_correlations_are_scipy_values_with_ties():
     rng = np.random.default_rng(0)
     x = rng.integers(0, 6, size=50).astype(float)  # many ties
-    np.testing.assert_allclose(rank_average(x), stats.rankdata(x, method='average'))
-    np.testing.assert_allclose(rank_average(np.array([3.0])), [1.0])
-    assert rank_average(np.array([])).shape == (0, )
+    y = x + rng.standard_normal(50)
+    out = correlations(x, y)
+    assert out['pearson'] == stats.pearsonr(x, y)[0]
+    assert out['spearman'] == stats.spearmanr(x, y)[0]
+    assert -1 <= out['spearman'] <= 1 and out['spearman'] > 0.5
 
 
 def run_metric(samples, batch_size=3):
@@ -72,13 +74,23 @@ def test_bad_inputs_raise():
         metric.compute_metrics([])
 
 
+@pytest.mark.parametrize('pred,gt,why', [
+    (np.ones(4), np.arange(4.0), 'constant predictions'),
+    (np.arange(4.0), np.full(4, 0.5), 'constant targets'),
+    (np.ones(3), np.ones(3), 'constant predictions and constant targets'),
+    (np.ones(1), np.ones(1), 'at least 2'),
+])
+def test_undefined_correlations_are_nan_with_a_warning(pred, gt, why):
+    with pytest.warns(UserWarning, match=why):
+        out = correlations(pred, gt)
+    assert np.isnan(out['pearson']) and np.isnan(out['spearman'])
+
+
 def test_constant_predictions_give_nan_correlation():
-    with pytest.warns(UserWarning, match='undefined'):
-        assert np.isnan(pearson(np.ones(4), np.arange(4.0)))
-    with pytest.warns(UserWarning):
+    with pytest.warns(UserWarning, match='constant predictions'):
         res = run_metric([dict(pred_dscore=torch.tensor(0.5), gt_dscore=g) for g in (0.1, 0.9)])
     assert res['dscore/mse'] == pytest.approx(0.16)
-    assert np.isnan(res['dscore/pearson']) and np.isnan(res['dscore/spearman'])
+    assert np.isnan(res['dscore/spearman']) and np.isnan(res['dscore/pearson'])
 
 
 def test_registered_for_both_scopes():

@@ -3,6 +3,9 @@
 # The test views pack num_clips so DDLRecognizer checks clips x crops.
 test_meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp',
                   'num_clips')
+# DDLTwoStageDecode's clip source (and the file, for error messages) travel
+# to DDLRecognizer in the data samples.
+two_stage_meta_keys = test_meta_keys + ('filename', 'ddl_clip_source')
 three_crop_256 = [
     dict(type='Resize', scale=(-1, 256)),
     dict(type='ThreeCrop', crop_size=256),

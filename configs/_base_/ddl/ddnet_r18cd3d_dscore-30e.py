@@ -22,12 +22,42 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
 ]
+# Validation on held-out training videos: GroupSplitSampler keeps the
+# dscore_val_fraction of the training videos with the lowest SHA-1 of their
+# file name out of training; HeldOutValLoop reads those videos from the train
+# data set (so it follows every override of train_dataloader.dataset) and
+# DScoreMetric compares the DDNet's D-score of every candidate clip with the
+# table's (MSE, Pearson, Spearman), every epoch. The table (and Eq. 4's mean
+# and std) still covers the whole training set.
+dscore_val_fraction = 0.1
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='GroupSplitSampler', split='train',
+                 val_fraction=dscore_val_fraction, group_by='filename',
+                 shuffle=True),
     dataset=dict(pipeline=train_pipeline))
+# every scored clip of a held-out video, seen as the DDNet sees it at test
+# time (centre view, ddnet_input frames and size)
+val_pipeline = [
+    dict(type='SampleScoredClips', clip_len=_base_.ddnet_clip_len,
+         frame_interval=_base_.ddnet_frame_interval, sampling='all'),
+    dict(type='CheckedDecordDecode'),
+    dict(type='Resize', scale=(-1, 128)),
+    dict(type='CenterCrop', crop_size=128),
+    dict(type='Resize', scale=(_base_.ddnet_input['size'], ) * 2,
+         keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
+]
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=False,
+    dataset=dict(pipeline=val_pipeline))
+val_evaluator = dict(type='DScoreMetric')
+val_cfg = dict(type='HeldOutValLoop')
 
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=30)
 optim_wrapper = dict(
@@ -42,8 +72,12 @@ param_scheduler = [
 # EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
 # resumed after a kill ends with the uninterrupted run's weights, bit for
 # bit (it needs a fixed seed and non-persistent loader workers).
+# (mmaction's save_best='auto' cannot rank DScoreMetric's first key, the
+# MSE: the best checkpoint is the one of the highest held-out Spearman)
 default_hooks = dict(
-    checkpoint=dict(interval=5, max_keep_ckpts=2), logger=dict(interval=100),
+    checkpoint=dict(interval=5, max_keep_ckpts=2,
+                    save_best='dscore/spearman', rule='greater'),
+    logger=dict(interval=100),
     epoch_seed=dict(type='EpochSeedHook'))
 # a fixed seed: with seed=None every start (a resume too) draws a new one,
 # and the data order and worker seeds follow it

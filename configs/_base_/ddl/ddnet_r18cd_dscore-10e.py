@@ -1,14 +1,28 @@
 # The 2D DDNet training recipe shared by the face and re-ID DDNet configs
 # (paper Sec. 3.2, Eq. 5-6): SGD, 1-epoch warm-up, cosine, 10 epochs.
 # A variant sets train_dataloader.dataset and the hook's base / candidates.
+# Validation on held-out training identities: GroupSplitSampler keeps the
+# dscore_val_fraction of the identities (gt_label) with the lowest SHA-1 out
+# of training; HeldOutValLoop reads their images from the train data set (so
+# it follows every override of train_dataloader.dataset) and DScoreMetric
+# compares the DDNet's D-scores with the table's (MSE, Pearson, Spearman),
+# every epoch. A variant sets val_dataloader.dataset.pipeline (deterministic,
+# with LoadDScore). The table (and Eq. 4's mean and std) still covers the
+# whole training set.
+dscore_val_fraction = 0.1
 train_dataloader = dict(
     batch_size=256,
     num_workers=4,
     persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True))
-val_dataloader = None
-val_evaluator = None
-val_cfg = None
+    sampler=dict(type='GroupSplitSampler', split='train',
+                 val_fraction=dscore_val_fraction, group_by='gt_label',
+                 shuffle=True))
+val_dataloader = dict(
+    batch_size=256,
+    num_workers=4,
+    persistent_workers=False)
+val_evaluator = dict(type='DScoreMetric')
+val_cfg = dict(type='HeldOutValLoop')
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))

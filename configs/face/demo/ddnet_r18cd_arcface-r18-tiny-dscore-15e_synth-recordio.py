@@ -14,6 +14,7 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(data_root=_base_.demo_root + '/data/ms1m'))
 
+val_dataloader = dict(batch_size=64, num_workers=0)
 custom_hooks = [
     dict(
         _base_.custom_hooks[0],

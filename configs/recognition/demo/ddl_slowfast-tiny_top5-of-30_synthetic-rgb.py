@@ -12,17 +12,21 @@ model = dict(
     num_crops=1,
     ddnet_input=dict(num_frames=4, size=32))
 
+# Two-stage decoding: the data loader decodes the 4 frames per candidate clip
+# the DDNet sees, the model the selected clips' 16 frames (same predictions as
+# decoding every clip in full, which the dense baseline does with
+# --cfg-options test_dataloader.dataset.pipeline.2.one_stage=True).
 test_pipeline = [
     dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=clip_len,
          frame_interval=frame_interval, num_clips=num_candidates,
          test_mode=True),
-    dict(type='CheckedDecordDecode'),
-    dict(type='CenterCrop', crop_size=64),
-    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='DDLTwoStageDecode', ddnet_frames=4,
+         pipeline=[dict(type='CenterCrop', crop_size=64),
+                   dict(type='FormatShape', input_format='NCTHW')]),
     dict(type='PackActionInputs',
          meta_keys=('img_shape', 'img_key', 'video_id', 'timestamp',
-                    'filename', 'num_clips'))
+                    'filename', 'num_clips', 'ddl_clip_source'))
 ]
 test_dataloader = dict(
     batch_size=1, num_workers=2, persistent_workers=False,

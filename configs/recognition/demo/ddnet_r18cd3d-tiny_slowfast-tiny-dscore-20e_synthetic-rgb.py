@@ -18,6 +18,15 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
 ]
+# every scored clip of a held-out video as the DDNet sees it at test time
+val_pipeline = [
+    dict(type='SampleScoredClips', clip_len=4, frame_interval=4,
+         sampling='all'),
+    dict(type='CheckedDecordDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', algorithm_keys=('gt_dscore', ))
+]
 candidate_pipeline = [
     dict(type='CheckedDecordInit'),
     dict(type='SampleFrames', clip_len=16, frame_interval=1, num_clips=30,
@@ -32,6 +41,8 @@ train_dataloader = dict(
     dataset=dict(ann_file=f'{data_root}/train_list.txt',
                  data_prefix=dict(video=data_root), pipeline=train_pipeline))
 
+val_dataloader = dict(batch_size=4, num_workers=2,
+                      dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,

@@ -22,6 +22,14 @@ train_dataloader = dict(
     dataset=dict(data_root=_base_.demo_root + '/data/mars',
                  pipeline=train_pipeline))
 
+val_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='Resize', scale=_base_.demo_img_scale),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
+val_dataloader = dict(
+    batch_size=64, num_workers=0, dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.custom_hooks[0],

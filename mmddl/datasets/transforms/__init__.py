@@ -3,9 +3,10 @@ from .checked_decord import (CheckedDecordDecode, CheckedDecordInit,
                              VideoDecodeError)
 from .group_transforms import LoadGroupImages, PackGroupInputs
 from .scored_sampling import LoadDScore, SampleScoredClips
+from .two_stage_decode import ClipSource, DDLTwoStageDecode
 
 __all__ = [
     'SampleScoredClips', 'LoadDScore', 'CheckedDecordInit',
     'CheckedDecordDecode', 'VideoDecodeError', 'LoadGroupImages',
-    'PackGroupInputs'
+    'PackGroupInputs', 'ClipSource', 'DDLTwoStageDecode'
 ]

@@ -114,8 +114,12 @@ class SampleScoredClips(_ScoredTransform):
             ``clip_len`` (the candidate pipeline's).
         frame_interval (int, optional): As ``SampleFrames``; defaults to the
             table's.
-        sampling (str): ``'random'`` (uniform over the video's scored clips)
-            or ``'weighted'`` (probability proportional to the D-score).
+        sampling (str): ``'random'`` (uniform over the video's scored clips),
+            ``'weighted'`` (probability proportional to the D-score) or
+            ``'all'`` (deterministic, for validation: every scored clip in
+            position order as one view each; ``num_clips`` = their number,
+            ``gt_dscore`` the (N,) float32 D-scores, ``dscore_position`` the
+            (N,) positions).
         out_of_bound_opt (str): ``'loop'`` or ``'repeat_last'`` (as
             ``SampleFrames``).
         table_file (str, optional): The score table (or set later with
@@ -134,8 +138,9 @@ class SampleScoredClips(_ScoredTransform):
                  table_file: Optional[str] = None,
                  on_skipped: str = 'error') -> None:
         super().__init__(table_file, on_skipped)
-        if sampling not in ('random', 'weighted'):
-            raise ValueError("sampling must be 'random' or 'weighted', got "
+        if sampling not in ('random', 'weighted', 'all'):
+            raise ValueError("sampling must be 'random', 'weighted' or 'all', "
+                             "got "
                              f'{sampling!r}')
         if out_of_bound_opt not in ('loop', 'repeat_last'):
             raise ValueError("out_of_bound_opt must be 'loop' or "
@@ -188,6 +193,8 @@ class SampleScoredClips(_ScoredTransform):
                     '(RawframeDataset)')
             results = self._opener(results)
         positions, dscores = entries
+        if self.sampling == 'all':
+            return self._all_clips(key, results, positions, dscores)
         if self.sampling == 'random':
             i = np.random.randint(len(positions))
         else:
@@ -204,6 +211,28 @@ class SampleScoredClips(_ScoredTransform):
         results['num_clips'] = 1
         results['gt_dscore'] = float(dscores[i])
         results['dscore_position'] = start
+        return results
+
+    def _all_clips(self, key: str, results: dict, positions: np.ndarray,
+                   dscores: np.ndarray) -> dict:
+        """Every scored clip of the video as one view (``sampling='all'``)."""
+        order = np.argsort(positions, kind='stable')
+        positions, dscores = positions[order], dscores[order]
+        total = int(results['total_frames'])
+        if int(positions[-1]) >= total:
+            raise ValueError(f'{key}: scored clip starts at frame '
+                             f'{int(positions[-1])} but the video has {total} '
+                             f'frames; the table {self.table_file!r} does not '
+                             'match the data')
+        start_index = int(results.get('start_index', 0))
+        results['frame_inds'] = np.concatenate([
+            self.clip_frame_inds(int(p), total, start_index) for p in positions
+        ])
+        results['clip_len'] = self._clip_setting('clip_len')
+        results['frame_interval'] = self._clip_setting('frame_interval')
+        results['num_clips'] = len(positions)
+        results['gt_dscore'] = dscores.astype(np.float32)
+        results['dscore_position'] = positions.astype(np.int64)
         return results
 
     def __repr__(self) -> str:

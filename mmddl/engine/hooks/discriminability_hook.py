@@ -4,12 +4,14 @@ It wraps :func:`~mmddl.engine.discriminability_pass.prepare_score_table`."""
 import os.path as osp
 from typing import Any, Dict, Optional, Sequence, Union
 
+import numpy as np
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
 
 from mmddl.core.discriminability import check_metric
 from mmddl.models.utils import config_file
+from mmddl.structures.data_sources import sample_key
 from mmddl.structures.score_table import ScoreTable, dataset_fingerprint
 from ..base_model import base_model_cfg, build_base_model, model_device
 from ..candidates import (candidate_dataset_cfg, check_labels,
@@ -18,11 +20,18 @@ from ..candidates import (candidate_dataset_cfg, check_labels,
 from ..discriminability_pass import (DEFAULT_SHARD_SIZE, ON_STALE,
                                      prepare_score_table)
 from ..feature_store import check_verify
+from ..held_out_val_loop import HeldOutValLoop
 
 
 @HOOKS.register_module()
 class DiscriminabilityHook(Hook):
     """Compute the D-score table of the training set with a base model.
+
+    The table goes to the scored transforms of the train pipeline and of a
+    :class:`~mmddl.engine.held_out_val_loop.HeldOutValLoop`'s pipeline
+    (held-out samples the pass skipped are left out of validation, logged);
+    its statistics go to ``message_hub`` and, as scalars and a D-score
+    histogram image, to the runner's visualizer.
 
     Args:
         base_config (str | dict): the base model's config (file or dict):
@@ -52,7 +61,7 @@ class DiscriminabilityHook(Hook):
             recomputed). Either way, a table whose failed samples load now
             (or whose files changed) is recomputed.
         device (str, optional): device of the pass; default: the model's.
-        progress (bool): show a progress bar.
+        progress (bool): log the pass's progress with ETA (rank 0).
         feature_dir (str, optional): feature store of the pass (keep it to
             resume a killed pass); default ``<work_dir>/dscore_features``.
         shard_size (int): samples per shard (the resume unit).
@@ -184,6 +193,7 @@ class DiscriminabilityHook(Hook):
         self.num_computed += not reused
         if table is not None:  # rank 0
             self._log_table(runner, table, out_file, reused)
+            self._visualize_table(runner, table)
         self.table_file = out_file
         _restart_started_workers(runner, out_file)
         n = _set_table(runner.train_dataloader.dataset, out_file)
@@ -194,6 +204,8 @@ class DiscriminabilityHook(Hook):
                 'table is computed but nothing reads it')
         runner.logger.info(f'DiscriminabilityHook: D-score table handed to '
                            f'{n} transform(s) of the train pipeline')
+        self._prepare_val(runner, out_file,
+                          table if table is not None else None)
 
     def _log_table(self, runner, table: ScoreTable, path: str,
                    reused: bool) -> None:
@@ -215,6 +227,72 @@ class DiscriminabilityHook(Hook):
         for s in table.skipped:
             runner.logger.warning(f'DiscriminabilityHook: skipped '
                                   f'{s["key"]}: {s["reason"]}')
+
+    def _visualize_table(self, runner, table: ScoreTable) -> None:
+        """The table's statistics as scalars and its D-score histogram as
+        an image, through the runner's visualizer (its backends: local,
+        TensorBoard ...)."""
+        from mmddl.visualization.histograms import dscore_histogram_image
+        vis = getattr(runner, 'visualizer', None)
+        if vis is None:  # a runner-like object without one
+            return
+        d = np.asarray(table.dscores, dtype=np.float64)
+        scalars = {
+            'dscore/raw_mean': float(table.mean),
+            'dscore/raw_std': float(table.std),
+            'dscore/num_elements': len(table),
+            'dscore/num_samples': table.num_samples,
+            'dscore/num_skipped': len(table.skipped)
+        }
+        if d.size:
+            for q in (5, 25, 50, 75, 95):
+                scalars[f'dscore/q{q:02d}'] = float(np.percentile(d, q))
+            scalars['dscore/mean'] = float(d.mean())
+        vis.add_scalars(scalars, step=0)
+        if d.size:
+            image = dscore_histogram_image(
+                d,
+                raw=table.raw,
+                title=f'{len(table)} elements of '
+                f'{table.num_samples} samples')
+            vis.add_image('dscore_histogram', image, step=0)
+
+    def _prepare_val(self, runner, path: str,
+                     table: Optional[ScoreTable]) -> None:
+        """Hand the table to the val pipeline; drop held-out samples the
+        pass skipped from the val sampler (logged: they have no target)."""
+        loop = getattr(runner, 'val_loop', None)
+        if loop is None:
+            return
+        loader = loop.dataloader
+        n = _set_table(loader.dataset, path)
+        if not isinstance(loop, HeldOutValLoop):
+            return
+        if n == 0:
+            raise ValueError(
+                'DiscriminabilityHook: the val pipeline of HeldOutValLoop has '
+                'no transform with set_table() (SampleScoredClips / '
+                'LoadDScore): the held-out elements would have no target')
+        table = table if table is not None else ScoreTable.load(path)
+        skipped = {s['key']: s['reason'] for s in table.skipped}
+        sampler = loader.sampler
+        if skipped and hasattr(sampler, 'exclude'):
+            ds = loader.dataset
+            drop = [
+                i for i in sampler.indices
+                if sample_key(ds.get_data_info(i)) in skipped
+            ]
+            if drop:
+                sampler.exclude(drop, 'skipped by the D-score pass')
+                runner.logger.warning(
+                    f'DiscriminabilityHook: {len(drop)} held-out sample(s) '
+                    'were skipped by the D-score pass and are left out of '
+                    'validation, e.g. ' +
+                    sample_key(ds.get_data_info(drop[0])))
+        runner.logger.info(
+            f'DiscriminabilityHook: D-score table handed to {n} '
+            f'transform(s) of the val pipeline ({len(sampler)} held-out '
+            'samples)')
 
 
 def _set_table(dataset: Any, path: str) -> int:

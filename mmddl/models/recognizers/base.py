@@ -86,8 +86,13 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
     * ``time_ddnet_s``, ``time_base_s`` and ``time_model_s`` (their sum):
       wall seconds of the model forwards (CUDA-synchronised) for the batch,
       divided evenly among its groups (batch size 1: the group's own time);
+    * ``time_decode_s``: seconds :meth:`element_inputs` spent making the
+      base's inputs beyond indexing (two-stage decoding of the selected
+      elements; 0.0 when the inputs are the groups' own elements), divided
+      likewise and not part of ``time_model_s``;
     * ``gflops_base``, ``gflops_ddnet`` when ``count_flops``: GFLOPs of one
-      element x elements run, measured once per input shape;
+      element (as each model sees it) x elements run, measured once per
+      input shape;
     * the fused prediction (see the subclass).
 
     Args:
@@ -211,7 +216,32 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
 
     @abstractmethod
     def element_gflops(self, part: str, element: torch.Tensor) -> float:
-        """GFLOPs of ``part`` (``'base'`` / ``'ddnet'``) on one element."""
+        """GFLOPs of ``part`` (``'base'`` / ``'ddnet'``) on one element (for
+        ``'base'`` as :meth:`element_inputs` gives it)."""
+
+    def element_inputs(self, groups: List[torch.Tensor],
+                       selected: List[torch.Tensor],
+                       data_samples: Optional[list]) -> List[torch.Tensor]:
+        """The base's inputs of the selected elements of each group.
+
+        Args:
+            groups (list[Tensor]): ``(n_i, ...)`` elements per group (what
+                the DDNet scores).
+            selected (list[Tensor]): Indices of the elements to run, per
+                group (all of ``range(n_i)`` for every candidate).
+            data_samples (list, optional): One per group.
+
+        Returns:
+            list[Tensor]: ``(len(selected[i]), ...)`` per group; by default
+            the selected elements themselves (subclasses may load them at
+            another resolution).
+        """
+        return [g[s.to(g.device)] for g, s in zip(groups, selected)]
+
+    def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
+        """Whether :meth:`element_inputs` only indexes the groups (its time
+        then counts as the base's, not as decoding)."""
+        return True
 
     def fuse(self, outputs: torch.Tensor, kept_scores: Optional[torch.Tensor],
              selected: List[torch.Tensor],
@@ -286,8 +316,12 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
             None if scores is None else torch.cat(scores),
             [g.shape[0] for g in groups])
         selected = [s.to(g.device) for s, g in zip(selected, groups)]
-        outputs = self.map_groups(self.element_outputs,
-                                  [g[s] for g, s in zip(groups, selected)])
+        t_in = time.perf_counter()
+        inputs = self.element_inputs(groups, selected, data_samples)
+        _sync(device)
+        decode_s = 0.0 if self.inputs_are_elements(data_samples) else \
+            time.perf_counter() - t_in
+        outputs = self.map_groups(self.element_outputs, inputs)
         kept = None if scores is None else torch.cat(
             [sc[s.to(sc.device)] for sc, s in zip(scores, selected)])
         preds = self.fused_prediction(
@@ -295,6 +329,7 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         _sync(device)
         t2 = time.perf_counter()
         n_groups = len(groups)
+        base_s = t2 - t1 - decode_s
         results = []
         for i, (group, sel) in enumerate(zip(groups, selected)):
             res = dict(
@@ -305,11 +340,13 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                 base_elements=int(sel.numel()),
                 ddnet_elements=0 if scores is None else int(group.shape[0]),
                 time_ddnet_s=(t1 - t0) / n_groups,
-                time_base_s=(t2 - t1) / n_groups,
-                time_model_s=(t2 - t0) / n_groups)
+                time_base_s=base_s / n_groups,
+                time_model_s=(t1 - t0 + base_s) / n_groups,
+                time_decode_s=decode_s / n_groups)
             if self.count_flops:
-                res['gflops_base'] = self.element_gflops(
-                    'base', group[:1]) * res['base_elements']
+                res['gflops_base'] = (
+                    self.element_gflops('base', inputs[i][:1]) *
+                    res['base_elements'] if res['base_elements'] else 0.0)
                 res['gflops_ddnet'] = (
                     self.element_gflops('ddnet', group[:1]) *
                     res['ddnet_elements'] if scores is not None else 0.0)

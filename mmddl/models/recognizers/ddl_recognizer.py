@@ -59,6 +59,13 @@ class DDLRecognizer(BaseDDLModel):
     clips), ``pred_score`` (num_classes,) fused class probabilities,
     ``pred_label``, and ``base_views`` / ``ddnet_views`` (views run).
 
+    Two-stage decoding (``DDLTwoStageDecode`` in the test pipeline): the
+    inputs hold only the DDNet's frames of each clip and the data samples a
+    ``ddl_clip_source`` (:class:`~mmddl.datasets.transforms.ClipSource`);
+    :meth:`element_inputs` decodes the selected clips from it and
+    preprocesses them with this model's ``data_preprocessor``, so the
+    D-scores, the selection and the prediction equal one-stage decoding's.
+
     Args:
         base (str | dict, optional): A stock mmaction recognizer (e.g.
             ``Recognizer3D`` with SlowFast / R(2+1)D / I3D): a model or
@@ -217,6 +224,16 @@ class DDLRecognizer(BaseDDLModel):
                 'DDLRecognizer expects inputs (B, V, C, T, H, W) (format '
                 f'NCTHW), got shape {shape}')
         V = inputs.shape[1]
+        if (not data_samples and self.num_frames is not None
+                and inputs.shape[3] == self.num_frames):
+            # two-stage inputs hold only the DDNet's frames; their handles
+            # travel in the data samples, so the base would see them
+            raise ValueError(
+                f'inputs have {self.num_frames} frames per clip, the '
+                "DDNet's ddnet_input.num_frames, and no data samples: "
+                'two-stage inputs (DDLTwoStageDecode) need their data '
+                "samples (ddl_clip_source) to decode the base's clips; "
+                'pass data_samples, or decode in one stage')
         self.check_layout(V, data_samples or [None] * inputs.shape[0])
         return [
             video.view(self.num_crops, V // self.num_crops,
@@ -293,6 +310,102 @@ class DDLRecognizer(BaseDDLModel):
                                'views; expected (views, num_classes)')
         scores = self.aggregator.class_scores_to_fuse(logits)
         return scores.view(*clips.shape[:2], -1).mean(1)
+
+    # ------------------------------------------------------------ two-stage
+    @staticmethod
+    def clip_sources(data_samples: Optional[list]) -> Optional[list]:
+        """The ``ddl_clip_source`` of each data sample, or None when no
+        sample has one (one-stage decoding).
+
+        Args:
+            data_samples (list, optional): One per video.
+
+        Returns:
+            list | None: One :class:`ClipSource` per video, or None.
+
+        Raises:
+            ValueError: Some samples carry a clip source and others not.
+        """
+        if not data_samples:
+            return None
+        sources = [
+            None if s is None else s.metainfo.get('ddl_clip_source')
+            for s in data_samples
+        ]
+        have = sum(src is not None for src in sources)
+        if have == 0:
+            return None
+        if have != len(sources):
+            raise ValueError(f'{have} of {len(sources)} videos of the batch '
+                             'carry a ddl_clip_source: two-stage and '
+                             'one-stage inputs cannot be mixed in a batch')
+        return sources
+
+    def check_clip_source(self, source, clips: torch.Tensor) -> None:
+        """Check that a two-stage video's DDNet inputs match its handle.
+
+        Args:
+            source (ClipSource): The video's clip source.
+            clips (Tensor): (N, num_crops, C, T, H, W) stage-1 views.
+
+        Raises:
+            ValueError: Clips, crops or frames disagree (all named).
+        """
+        n, crops, _, t = clips.shape[:4]
+        want_t = self.num_frames or source.clip_len
+        name = source.filename
+        if source.num_clips != n or source.num_crops != crops:
+            raise ValueError(
+                f'video {name!r}: the inputs have {n} clips x {crops} crops, '
+                f'its ddl_clip_source {source.num_clips} clips x '
+                f'{source.num_crops} crops (model.num_crops='
+                f'{self.num_crops})')
+        if t != source.ddnet_frames or t != want_t:
+            raise ValueError(
+                f'video {name!r}: stage 1 decoded {t} frames per clip '
+                f'(DDLTwoStageDecode.ddnet_frames={source.ddnet_frames}), '
+                f'but the DDNet sees {want_t} (model.ddnet_input.num_frames'
+                f'={self.num_frames}, clip_len={source.clip_len}); set '
+                'ddnet_frames to the same number')
+
+    def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
+        """False when the base's clips are decoded from clip sources."""
+        return self.clip_sources(data_samples) is None
+
+    def element_inputs(self, groups: List[torch.Tensor],
+                       selected: List[torch.Tensor],
+                       data_samples: Optional[list]) -> List[torch.Tensor]:
+        """The selected clips as the base sees them: ``(k, num_crops, C, T,
+        H, W)`` per video, decoded and preprocessed from the data samples'
+        ``ddl_clip_source`` when there is one, else the groups' own clips.
+
+        Args:
+            groups (list[Tensor]): (N, num_crops, C, T, H, W) per video.
+            selected (list[Tensor]): Clip indices per video.
+            data_samples (list, optional): One per video.
+
+        Returns:
+            list[Tensor]: (len(selected[i]), num_crops, C, T, H, W) per video.
+        """
+        sources = self.clip_sources(data_samples)
+        if sources is None:
+            return super().element_inputs(groups, selected, data_samples)
+        out = []
+        for source, clips, sel in zip(sources, groups, selected):
+            self.check_clip_source(source, clips)
+            if sel.numel() == 0:
+                out.append(
+                    clips.new_zeros((0, ) + clips.shape[1:3] +
+                                    (source.clip_len, ) + clips.shape[4:]))
+                continue
+            views = source.load(sel)
+            views = self.data_preprocessor(
+                dict(inputs=[views], data_samples=None))['inputs'][0]
+            k = sel.numel()
+            out.append(
+                views.view(self.num_crops, k,
+                           *views.shape[1:]).transpose(0, 1))
+        return out
 
     def fused_prediction(self, fused: torch.Tensor) -> torch.Tensor:
         """Fused class probabilities ``(B, num_classes)``."""

@@ -165,3 +165,27 @@ def test_registered_in_root_for_both_scopes(scope):
                           SampleScoredClips)
         assert isinstance(TRANSFORMS.build(dict(type='LoadDScore')),
                           LoadDScore)
+
+
+@pytest.mark.parametrize('oob', ['loop', 'repeat_last'])
+def test_all_clips_equal_sample_frames(tmp_path, oob):
+    """sampling='all' (DDNet validation): every scored clip, in position
+    order, as SampleFrames(test_mode=True) gives them, with its D-score."""
+    total, clip_len, interval, num_clips, start_index = 23, 4, 3, 5, 1
+    clips = _sample_frames_clips(total, clip_len, interval, num_clips,
+                                 start_index, oob)
+    starts = clips[:, 0] - start_index
+    d = np.linspace(0.1, 0.9, num_clips)
+    # stored out of order: the transform sorts by position
+    path = _save(tmp_path, ['v.mp4'] * num_clips, starts[::-1], d[::-1],
+                 clip_len=clip_len, frame_interval=interval)
+    t = SampleScoredClips(sampling='all', out_of_bound_opt=oob,
+                          table_file=path)
+    res = t(dict(filename='v.mp4', total_frames=total,
+                 start_index=start_index))
+    np.testing.assert_array_equal(res['frame_inds'], clips.reshape(-1))
+    assert res['num_clips'] == num_clips and res['clip_len'] == clip_len
+    np.testing.assert_allclose(res['gt_dscore'], d, rtol=1e-6)
+    np.testing.assert_array_equal(res['dscore_position'], starts)
+    with pytest.raises(ValueError, match="'random', 'weighted' or 'all'"):
+        SampleScoredClips(sampling='every')

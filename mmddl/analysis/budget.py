@@ -1,0 +1,166 @@
+"""Operating-point choice under a compute budget: the best validation
+accuracy whose validation GFLOPs per group respect the budget."""
+from typing import Dict, List, Optional
+
+#: Aggregator keys written into the ``--cfg-options`` line.
+AGG_KEYS = ('mode', 'topk', 'threshold', 'fusion_level')
+
+
+def budget_gflops(sweep: dict,
+                  gflops: Optional[float] = None,
+                  ratio: Optional[float] = None) -> float:
+    """The budget in GFLOPs per group: ``gflops``, or ``ratio`` of the
+    sweep's dense GFLOPs.
+
+    Args:
+        sweep (dict): ``sweep.json`` content (validation split).
+        gflops (float, optional): Absolute budget per group.
+        ratio (float, optional): Fraction of dense.
+    """
+    if (gflops is None) == (ratio is None):
+        raise ValueError('give exactly one of a GFLOPs budget and a ratio '
+                         'of dense')
+    if gflops is not None:
+        if not gflops > 0:
+            raise ValueError(f'the GFLOPs budget must be > 0, got {gflops}')
+        return float(gflops)
+    if not 0 < ratio:
+        raise ValueError(f'the budget ratio must be > 0, got {ratio}')
+    return float(ratio) * sweep['methods']['dense']['all']['gflops_total']
+
+
+def choose_point(sweep: dict,
+                 budget: float,
+                 methods: List[str] = ('ddl', ),
+                 metric: Optional[str] = None) -> Dict:
+    """The operating point of ``methods`` with the best ``metric`` among
+    those whose GFLOPs per group are <= ``budget`` (ties: fewer GFLOPs,
+    then the earlier point).
+
+    Args:
+        sweep (dict): ``sweep.json`` content (validation split).
+        budget (float): GFLOPs per group.
+        methods (list[str]): Methods whose points may be chosen.
+            Defaults to DDL only.
+        metric (str, optional): Defaults to the sweep's ``main_metric``.
+
+    Returns:
+        dict: ``method``, ``point``, ``aggregator``, ``metric``,
+        ``value``, ``gflops_total`` and ``budget``.
+    """
+    metric = metric or sweep['main_metric']
+    best, cheapest = None, None
+    for method in methods:
+        if method not in sweep['methods']:
+            raise KeyError(f'method {method!r} is not in the sweep '
+                           f'({sorted(sweep["methods"])})')
+        for point, res in sweep['methods'][method].items():
+            cand = (res[metric], -res['gflops_total'])
+            if cheapest is None or res['gflops_total'] < cheapest[0]:
+                cheapest = (res['gflops_total'], method, point)
+            if res['gflops_total'] <= budget and (best is None
+                                                  or cand > best[0]):
+                best = (cand, method, point)
+    if best is None:
+        raise ValueError(
+            f'no point of {list(methods)} fits {budget:.4g} GFLOPs per '
+            f'group; the cheapest is {cheapest[1]} {cheapest[2]} at '
+            f'{cheapest[0]:.4g}')
+    _, method, point = best
+    res = sweep['methods'][method][point]
+    return dict(
+        method=method,
+        point=point,
+        aggregator=dict(res['aggregator']),
+        metric=metric,
+        value=res[metric],
+        gflops_total=res['gflops_total'],
+        budget=budget)
+
+
+def cfg_options_line(aggregator: dict) -> str:
+    """``--cfg-options model.aggregator.mode=ddl ...`` for tools/test.py
+    (unset K / t written as None so the config's own are cleared).
+
+    Args:
+        aggregator (dict): The chosen aggregator settings.
+    """
+    items = [
+        f'model.aggregator.{k}={aggregator.get(k)}' for k in AGG_KEYS
+        if k != 'fusion_level' or k in aggregator
+    ]
+    return '--cfg-options ' + ' '.join(items)
+
+
+def config_snippet(aggregator: dict, comment: str = '') -> str:
+    """A config file fragment setting the chosen aggregator.
+
+    Args:
+        aggregator (dict): The chosen aggregator settings.
+        comment (str): A first comment line (e.g. the budget).
+    """
+    agg = {
+        k: aggregator.get(k)
+        for k in AGG_KEYS if k != 'fusion_level' or k in aggregator
+    }
+    body = ', '.join(f'{k}={v!r}' for k, v in agg.items())
+    head = f'# {comment}\n' if comment else ''
+    return f'{head}model = dict(aggregator=dict({body}))\n'
+
+
+def budget_report(test,
+                  val_sweep: dict,
+                  out_dir: str,
+                  gflops: Optional[float] = None,
+                  ratio: Optional[float] = None,
+                  methods: List[str] = ('ddl', )) -> Dict:
+    """Choose a point on the validation sweep, report its test metrics and
+    write ``budget.json`` and ``budget_cfg.py`` into ``out_dir``.
+
+    Args:
+        test (mmddl.analysis.SweepRun): The test split's sweep.
+        val_sweep (dict): The validation split's ``sweep.json`` content.
+        out_dir (str): Output folder.
+        gflops (float, optional): Budget in GFLOPs per group.
+        ratio (float, optional): Budget as a fraction of dense (of the
+            validation split).
+        methods (list[str]): Methods whose points may be chosen.
+
+    Returns:
+        dict: The content of ``budget.json``.
+    """
+    import json
+    import os.path as osp
+    budget = budget_gflops(val_sweep, gflops, ratio)
+    pick = choose_point(val_sweep, budget, methods)
+    metric = pick['metric']
+    res = test.result['methods'].get(pick['method'], {}).get(pick['point'])
+    if res is None:
+        res = test.evaluate(pick['aggregator'])
+    test_dense = test.result['methods']['dense']['all']
+    val_dense = val_sweep['methods']['dense']['all']
+    out = dict(
+        budget=budget,
+        budget_gflops=gflops,
+        budget_ratio=ratio,
+        method=pick['method'],
+        point=pick['point'],
+        aggregator=pick['aggregator'],
+        metric=metric,
+        val_value=pick['value'],
+        val_gflops_total=pick['gflops_total'],
+        val_gflops_ratio=pick['gflops_total'] / val_dense['gflops_total'],
+        val_dense_value=val_dense[metric],
+        test_value=res[metric],
+        test_gflops_total=res['gflops_total'],
+        test_gflops_ratio=res['gflops_total'] / test_dense['gflops_total'],
+        test_dense_value=test_dense[metric],
+        test_metrics=res,
+        cfg_options=cfg_options_line(pick['aggregator']))
+    comment = (f"chosen on the validation split for {budget:.4g} GFLOPs "
+               f"per group: {pick['method']} {pick['point']}")
+    with open(osp.join(out_dir, 'budget.json'), 'w') as f:
+        json.dump(out, f, indent=1)
+    with open(osp.join(out_dir, 'budget_cfg.py'), 'w') as f:
+        f.write(config_snippet(pick['aggregator'], comment))
+    return out
