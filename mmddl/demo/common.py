@@ -846,12 +846,12 @@ def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
     Returns:
         dict: ``spearman`` (predicted vs. true D), ``auc`` (predicted
         D-score, clean vs. degraded), ``target_auc`` (true D, clean vs.
-        degraded; both None without clean or without degraded elements), ``num_elements``, ``num_degraded``, ``num_identities``,
+        degraded; both None without clean or without degraded elements),
+        ``num_elements``, ``num_degraded``, ``num_identities``,
         ``left_out``.
     """
-    from scipy.stats import spearmanr
-
     from mmddl.core.discriminability import class_centroids, discriminability
+    from mmddl.evaluation.dscore_metric import correlations
     names = scores['names']
     keep = np.array([n in meta for n in names], bool)
     if not keep.any():
@@ -869,7 +869,7 @@ def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
                                                              labels)).numpy()
     both = 0 < degraded.sum() < degraded.size
     return dict(
-        spearman=float(spearmanr(pred, true_d)[0]),
+        spearman=correlations(pred, true_d)['spearman'],
         # None (JSON null) when the set has no clean or no degraded element
         auc=roc_auc(pred[~degraded], pred[degraded]) if both else None,
         target_auc=(roc_auc(true_d[~degraded], true_d[degraded])

@@ -1,6 +1,5 @@
 """Gallery rows from a D-score table (training elements) or a sweep dump
 (test groups): the elements' pictures, D-scores and group labels."""
-import json
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -268,7 +267,8 @@ def _image_table_groups(table, config, group_by, wanted, num_groups, seed,
 
 
 def read_dump(dump_dir: str) -> Tuple[np.ndarray, np.ndarray, Dict]:
-    """``group_ptr``, ``scores`` and ``sweep_groups.json`` of a sweep dump.
+    """``group_ptr``, ``scores`` and ``sweep_groups.json`` of a sweep dump
+    (read and checked by :func:`mmddl.analysis.sweep.load_sweep_dump`).
 
     Args:
         dump_dir (str): the folder written by ``tools/analysis/ddl_sweep.py``.
@@ -277,28 +277,10 @@ def read_dump(dump_dir: str) -> Tuple[np.ndarray, np.ndarray, Dict]:
         Tuple[np.ndarray, np.ndarray, Dict]: (G+1,) offsets, (E,) D-scores
         and the groups file's content.
     """
-    npz = osp.join(dump_dir, 'sweep_dump.npz')
-    js = osp.join(dump_dir, 'sweep_groups.json')
-    for path in (npz, js):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path} does not exist: run '
-                                    'tools/analysis/ddl_sweep.py first')
-    with np.load(npz) as z:
-        for k in ('group_ptr', 'scores'):
-            if k not in z:
-                raise KeyError(f'{npz} lacks the array {k!r}')
-        ptr = z['group_ptr'].astype(np.int64)
-        scores = z['scores'].astype(np.float64)
-    with open(js) as f:
-        meta = json.load(f)
-    groups = meta.get('groups')
-    if not isinstance(groups, list) or len(groups) != len(ptr) - 1:
-        raise ValueError(f'{js}: {len(groups or [])} groups but '
-                         f'{npz} has {len(ptr) - 1}')
-    if ptr[-1] != scores.size:
-        raise ValueError(f'{npz}: group_ptr ends at {ptr[-1]} but there '
-                         f'are {scores.size} scores')
-    return ptr, scores, meta
+    from mmddl.analysis.sweep import load_sweep_dump
+    dump = load_sweep_dump(dump_dir, samples=False)
+    return (dump.group_ptr.astype(np.int64), dump.scores.astype(np.float64),
+            dump.groups)
 
 
 def dump_labels(ptr: np.ndarray, meta: Dict) -> np.ndarray:

@@ -5,18 +5,13 @@ import sys
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 sys.path.insert(
     0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'test_tools'))
 import ddl_tool_testutils as dtu  # noqa: E402
 
-REPO, save_checkpoint, write_videos = (dtu.REPO, dtu.save_checkpoint,
-                                       dtu.write_videos)
-
-DDL_CONFIG = osp.join(REPO, 'configs', 'recognition', 'demo',
-                      'ddl_slowfast-tiny_top5-of-30_synthetic-rgb.py')
+REPO, DDL_CONFIG, write_videos = (dtu.REPO, dtu.DEMO_DDL_CONFIG,
+                                  dtu.write_videos)
 NUM_CLIPS, TOPK = 6, 2
 
 
@@ -41,21 +36,14 @@ def write_list(ann: str, names, path: str) -> str:
 def video_setup(tmp_path_factory):
     """Four tiny videos of 3 classes, random-weight base / DDNet
     checkpoints of the demo DDL config's models."""
-    from mmaction.registry import MODELS
     root = str(tmp_path_factory.mktemp('sweep'))
     ann = write_videos(
         osp.join(root, 'data'), labels=[0, 1, 2, 1], num_frames=30)
-    cfg = Config.fromfile(DDL_CONFIG)
-    base_cfg = Config.fromfile(cfg.model.base)
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        base = MODELS.build(base_cfg.model)
-        ddnet = MODELS.build(cfg.model.ddnet)
+    base, ddnet = dtu.demo_ddl_checkpoints(root)
     return dict(
         root=root,
-        base=save_checkpoint(
-            base, osp.join(root, 'base.pth'), base_cfg.pretty_text, seed=1),
-        ddnet=save_checkpoint(ddnet, osp.join(root, 'ddnet.pth'), seed=2),
+        base=base,
+        ddnet=ddnet,
         options={
             'test_dataloader.dataset.ann_file': ann,
             'test_dataloader.dataset.data_prefix.video': osp.dirname(ann),

@@ -2,18 +2,16 @@
 import os.path as osp
 import pickle
 
-import mmddl  # noqa: F401  (compat fixes, registration)
 import numpy as np
 import pytest
-import torch
+from ddl_tool_testutils import DEMO_DDL_CONFIG as DDL_CONFIG
+from ddl_tool_testutils import (REPO, STOCK_TOOLS, demo_ddl_checkpoints,
+                                run_tool, write_videos)
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from ddl_tool_testutils import (REPO, STOCK_TOOLS, run_tool, save_checkpoint,
-                                write_videos)
+import mmddl  # noqa: F401  (compat fixes, registration)
 
-DDL_CONFIG = osp.join(REPO, 'configs', 'recognition', 'demo',
-                      'ddl_slowfast-tiny_top5-of-30_synthetic-rgb.py')
 NUM_CLIPS, TOPK = 4, 2
 
 
@@ -21,20 +19,13 @@ NUM_CLIPS, TOPK = 4, 2
 def demo_setup(tmp_path_factory):
     """Two tiny videos, a bare base checkpoint and a DDNet checkpoint of
     the demo DDL config's models (random weights, saved)."""
-    from mmaction.registry import MODELS
     root = str(tmp_path_factory.mktemp('stock'))
     ann = write_videos(osp.join(root, 'data'), labels=[0, 1])
-    cfg = Config.fromfile(DDL_CONFIG)
-    base_cfg = Config.fromfile(cfg.model.base)
-    torch.manual_seed(0)
-    with DefaultScope.overwrite_default_scope('mmaction'):
-        base = MODELS.build(base_cfg.model)
-        ddnet = MODELS.build(cfg.model.ddnet)
+    base, ddnet = demo_ddl_checkpoints(root)
     return dict(
         root=root,
-        base=save_checkpoint(base, osp.join(root, 'base.pth'),
-                             base_cfg.pretty_text, seed=1),
-        ddnet=save_checkpoint(ddnet, osp.join(root, 'ddnet.pth'), seed=2),
+        base=base,
+        ddnet=ddnet,
         options=[
             f'test_dataloader.dataset.ann_file={ann}',
             f'test_dataloader.dataset.data_prefix.video={osp.dirname(ann)}',
@@ -54,20 +45,27 @@ def test_stock_mmaction_tool_equals_ours(demo_setup, tmp_path):
     """Both tools started from a directory outside the repository: the
     stock tool loads the bare base through the Runner's load_from."""
     s = demo_setup
-    stock_dump, ours_dump = str(tmp_path / 'stock.pkl'), str(
-        tmp_path / 'ours.pkl')
-    out = run_tool(STOCK_TOOLS['mmaction'], [
-        DDL_CONFIG, s['base'], '--work-dir', str(tmp_path / 'w1'), '--dump',
-        stock_dump, '--cfg-options', f'model.ddnet_checkpoint={s["ddnet"]}'
-    ] + s['options'], cwd=str(tmp_path))
+    stock_dump, ours_dump = str(tmp_path / 'stock.pkl'), str(tmp_path /
+                                                             'ours.pkl')
+    out = run_tool(
+        STOCK_TOOLS['mmaction'],
+        [
+            DDL_CONFIG, s['base'], '--work-dir',
+            str(tmp_path / 'w1'), '--dump', stock_dump, '--cfg-options',
+            f'model.ddnet_checkpoint={s["ddnet"]}'
+        ] + s['options'],
+        cwd=str(tmp_path))
     # loaded whole (no key-mismatch warning), the layout checked
     assert 'missing keys' not in out and 'unexpected key' not in out
     assert 'cannot be checked' not in out
-    run_tool(osp.join(REPO, 'tools', 'test.py'), [
-        DDL_CONFIG, s['base'], '--ddnet-checkpoint', s['ddnet'],
-        '--work-dir', str(tmp_path / 'w2'), '--dump', ours_dump,
-        '--cfg-options'
-    ] + s['options'], cwd=str(tmp_path))
+    run_tool(
+        osp.join(REPO, 'tools', 'test.py'),
+        [
+            DDL_CONFIG, s['base'], '--ddnet-checkpoint', s['ddnet'],
+            '--work-dir',
+            str(tmp_path / 'w2'), '--dump', ours_dump, '--cfg-options'
+        ] + s['options'],
+        cwd=str(tmp_path))
     stock_rows, stock = _scores(stock_dump)
     ours_rows, ours = _scores(ours_dump)
     assert stock.shape == (2, 6)
@@ -82,10 +80,13 @@ def test_stock_mmaction_tool_equals_ours(demo_setup, tmp_path):
     cfg = Config.fromfile(DDL_CONFIG)
     with DefaultScope.overwrite_default_scope('mmaction'):
         for ckpt, close in ((s['base'], True), (None, False)):
-            model = MODELS.build(dict(
-                cfg.model, base_checkpoint=ckpt,
-                ddnet_checkpoint=s['ddnet'], allow_random_weights=True,
-                aggregator=dict(cfg.model.aggregator, topk=TOPK))).eval()
+            model = MODELS.build(
+                dict(
+                    cfg.model,
+                    base_checkpoint=ckpt,
+                    ddnet_checkpoint=s['ddnet'],
+                    allow_random_weights=True,
+                    aggregator=dict(cfg.model.aggregator, topk=TOPK))).eval()
             mine = _predict(model, cfg, s)
             assert np.allclose(mine, stock, rtol=1e-4, atol=1e-5) == close
 
