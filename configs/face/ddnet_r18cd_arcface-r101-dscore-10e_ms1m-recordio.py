@@ -16,8 +16,12 @@ base_checkpoint = ('work_dirs/arcface_r101_4xb128-24e_ms1m-recordio/'
 
 model = _base_.ddnet_model
 
+# shifts of up to 1/16 of the side (reflect padding) and flips: neither
+# changes how discriminative a face is (measured in docs/face_reid.md)
 train_pipeline = [
     dict(type='LoadDScore', key='img_path'),
+    dict(type='RandomCrop', crop_size=_base_.ddnet_input_size, padding=7,
+         padding_mode='reflect'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
 ]
@@ -37,6 +41,7 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
+        normalization=_base_.dscore_normalization,
         base_config=base_config,
         base_checkpoint=base_checkpoint,
         # one element per image: the decoded face, packed as the base sees it

@@ -14,10 +14,15 @@ model = dict(
     ddnet_input_size=_base_.ddnet_input_size,
     **_base_.ddl_group_encoder)
 
+# Two-stage reading (the DDNet's 128x64 input from a 1/2-size JPEG decode,
+# the kept frames at 256x128 on demand; D-scores differ slightly from
+# resizing the full frame): --cfg-options
+#   test_dataloader.dataset.pipeline.0.two_stage=True
 test_pipeline = [
     dict(type='LoadGroupImages', size=(_base_.img_scale[1],
                                        _base_.img_scale[0]),
-         align=False, crop_bbox=False),
+         align=False, crop_bbox=False, two_stage=False,
+         ddnet_size=_base_.ddnet_input_size),
     dict(type='PackGroupInputs'),
 ]
 test_dataloader = dict(

@@ -22,6 +22,9 @@ train_pipeline = [
     dict(type='LoadDScore', key='img_path'),
     dict(type='Resize', scale=(_base_.ddnet_input_size[1],
                                _base_.ddnet_input_size[0])),
+    # shifts of up to 1/16 of each side (reflect padding) and flips
+    dict(type='RandomCrop', crop_size=_base_.ddnet_input_size,
+         padding=(4, 8), padding_mode='reflect'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
 ]
@@ -45,6 +48,7 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
+        normalization=_base_.dscore_normalization,
         base_config=base_config,
         base_checkpoint=base_checkpoint,
         # one element per frame, as the base model sees it at test time

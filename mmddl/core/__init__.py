@@ -3,7 +3,8 @@
 from .discriminability import (centroid_sums, centroids_from_sums,
                                class_centroids, discriminability,
                                discriminability_ratio, discriminability_stats,
-                               normalize_discriminability)
+                               normalize_discriminability,
+                               normalize_discriminability_per_class)
 from .fusion import (fuse, fuse_groups, rescale_groups, rescale_weights,
                      select_elements, select_groups, weighted_mean,
                      weighted_mean_groups)
@@ -11,7 +12,7 @@ from .fusion import (fuse, fuse_groups, rescale_groups, rescale_weights,
 __all__ = [
     'centroid_sums', 'centroids_from_sums', 'class_centroids',
     'discriminability', 'discriminability_ratio', 'discriminability_stats',
-    'normalize_discriminability', 'select_elements', 'rescale_weights',
-    'weighted_mean', 'fuse', 'fuse_groups', 'select_groups', 'rescale_groups',
-    'weighted_mean_groups'
+    'normalize_discriminability', 'normalize_discriminability_per_class',
+    'select_elements', 'rescale_weights', 'weighted_mean', 'fuse',
+    'fuse_groups', 'select_groups', 'rescale_groups', 'weighted_mean_groups'
 ]

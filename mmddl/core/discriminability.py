@@ -572,3 +572,43 @@ def normalize_discriminability(d: ArrayLike,
     if std == 0:
         return torch.full_like(t, 0.5)
     return torch.sigmoid((t - mean) / std)
+
+
+#: How raw D becomes a D-score: Eq. 4 over the whole set (``'global'``, the
+#: paper) or within each class (``'class'``, see
+#: :func:`normalize_discriminability_per_class`).
+NORMALIZATIONS = ('global', 'class')
+
+
+def check_normalization(normalization: str) -> str:
+    """Return ``normalization`` if it is one of :data:`NORMALIZATIONS`."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f'normalization must be one of {NORMALIZATIONS}, '
+                         f'got {normalization!r}')
+    return normalization
+
+
+def normalize_discriminability_per_class(d: ArrayLike,
+                                         labels: ArrayLike) -> torch.Tensor:
+    """D-score with Eq. 4's statistics taken within each class.
+
+    Every element's raw D is z-scored against the mean and std of its own
+    class, then squashed by the sigmoid; a class of one element (or with
+    ``std == 0``) gets 0.5. The score then ranks an element against the
+    other elements of its identity only, which is what selection within a
+    group of one identity uses (docs/face_reid.md measures it).
+
+    Args:
+        d (ArrayLike): (N,) raw discriminability.
+        labels (ArrayLike): (N,) class index of each element.
+
+    Returns:
+        Tensor: (N,) D-scores in (0, 1), dtype of ``d``.
+    """
+    t = as_float_tensor(d)
+    lab = as_label_tensor(labels, t.numel())
+    out = torch.empty_like(t)
+    for c in torch.unique(lab):
+        m = lab == c
+        out[m] = normalize_discriminability(t[m])
+    return out

@@ -427,8 +427,33 @@ def run_test(config: str,
     Returns:
         dict: The metrics of ``runner.test()``.
     """
-    from mmengine.config import Config
     from mmengine.runner import Runner
+    cfg = merged_test_config(config, checkpoint, work_dir, ddnet_checkpoint,
+                             options, dump)
+    return dict(Runner.from_cfg(cfg).test())
+
+
+def merged_test_config(config: str,
+                       checkpoint: str,
+                       work_dir: str,
+                       ddnet_checkpoint: Optional[str] = None,
+                       options: Optional[Dict[str, object]] = None,
+                       dump: Optional[str] = None):
+    """The config ``tools/test.py`` runs for these arguments (its own
+    ``parse_args`` and ``merge_args``).
+
+    Args:
+        config (str): Config file (relative to the source tree or absolute).
+        checkpoint (str): The (base) model's checkpoint.
+        work_dir (str): ``--work-dir``.
+        ddnet_checkpoint (str, optional): ``--ddnet-checkpoint``.
+        options (dict, optional): ``--cfg-options`` overrides.
+        dump (str, optional): ``--dump`` pickle of the predictions.
+
+    Returns:
+        mmengine.Config: The merged config.
+    """
+    from mmengine.config import Config
     tool = load_tool('test')
     argv = [
         'test.py',
@@ -440,8 +465,7 @@ def run_test(config: str,
         argv += ['--dump', dump]
     with _argv(argv + cfg_options(options)):
         args = tool.parse_args()
-    cfg = tool.merge_args(Config.fromfile(args.config), args)
-    return dict(Runner.from_cfg(cfg).test())
+    return tool.merge_args(Config.fromfile(args.config), args)
 
 
 def _config_path(config: str) -> str:
@@ -770,25 +794,17 @@ def element_scores(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
 
     Returns:
         dict: ``names`` (image file names), ``feats`` (N, d) float64 base
-        features (L2-normalised as fused) and ``scores`` (N,) D-scores.
+        features (L2-normalised as fused), ``scores`` (N,) D-scores and
+        ``group_sizes`` (G,) images per group, in order.
     """
     import torch
-    from mmengine.config import Config
     from mmengine.runner import Runner
-    tool = load_tool('test')
-    argv = [
-        'test.py',
-        _config_path(config), base_ckpt, '--work-dir', work_dir,
-        '--ddnet-checkpoint', ddnet_ckpt
-    ]
-    with _argv(argv + cfg_options(options)):
-        args = tool.parse_args()
-    cfg = tool.merge_args(Config.fromfile(args.config), args)
+    cfg = merged_test_config(config, base_ckpt, work_dir, ddnet_ckpt, options)
     runner = Runner.from_cfg(cfg)
     model = runner.model
     model.eval()
     loader = runner.build_dataloader(cfg.test_dataloader)
-    names, feats, scores = [], [], []
+    names, feats, scores, sizes = [], [], [], []
     with torch.no_grad():
         for batch in loader:
             data = model.data_preprocessor(batch, False)
@@ -801,12 +817,14 @@ def element_scores(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
                         f'group {sample.group_id}: {len(paths)} image paths '
                         f'for {x.shape[0]} images')
                 names += [osp.basename(p) for p in paths]
+                sizes.append(len(paths))
                 feats.append(model.element_outputs(x).double().cpu())
                 scores.append(model.score_elements(x).double().cpu())
     return dict(
         names=np.asarray(names),
         feats=torch.cat(feats).numpy(),
-        scores=torch.cat(scores).numpy())
+        scores=torch.cat(scores).numpy(),
+        group_sizes=np.asarray(sizes, np.int64))
 
 
 def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -829,6 +847,48 @@ def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:
                  (pos.size * neg.size))
 
 
+def _kept_groups(sizes: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Group index of every kept element (elements in group order)."""
+    if sizes.sum() != keep.size:
+        raise ValueError(f'group sizes sum to {int(sizes.sum())}, not the '
+                         f'{keep.size} elements')
+    return np.repeat(np.arange(sizes.size), sizes)[keep]
+
+
+def within_group_ranking(pred: np.ndarray, true_d: np.ndarray,
+                         degraded: np.ndarray,
+                         groups: np.ndarray) -> Dict[str, object]:
+    """How well the predicted D-scores rank the elements of each group:
+    what selection within a group uses.
+
+    Args:
+        pred (np.ndarray): (N,) predicted D-scores.
+        true_d (np.ndarray): (N,) true raw D.
+        degraded (np.ndarray): (N,) bool, degraded by the generator.
+        groups (np.ndarray): (N,) group index of each element.
+
+    Returns:
+        dict: ``group_spearman`` (mean over groups of >= 3 elements with
+        varying scores of the Spearman between predicted and true D; None
+        without such a group), ``top1_clean`` (over groups holding clean
+        and degraded elements: the share whose best-scored element is
+        clean; None without such a group) and ``num_groups``.
+    """
+    from scipy.stats import spearmanr
+    rhos, hits = [], []
+    for g in np.unique(groups):
+        m = groups == g
+        p, t, deg = pred[m], true_d[m], degraded[m]
+        if m.sum() >= 3 and np.ptp(p) > 0 and np.ptp(t) > 0:
+            rhos.append(float(spearmanr(p, t)[0]))
+        if 0 < deg.sum() < deg.size:
+            hits.append(not deg[int(np.argmax(p))])
+    return dict(
+        group_spearman=float(np.mean(rhos)) if rhos else None,
+        top1_clean=float(np.mean(hits)) if hits else None,
+        num_groups=int(np.unique(groups).size))
+
+
 def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
                                                               list]) -> dict:
     """How well the DDNet ranks a held-out set's elements.
@@ -844,7 +904,9 @@ def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
             elements without an entry (distractors, junk) are left out.
 
     Returns:
-        dict: ``spearman`` (predicted vs. true D), ``auc`` (predicted
+        dict: ``spearman`` (predicted vs. true D), with ``group_sizes``
+        in ``scores`` also :func:`within_group_ranking`'s fields, ``auc``
+        (predicted
         D-score, clean vs. degraded), ``target_auc`` (true D, clean vs.
         degraded; both None without clean or without degraded elements),
         ``num_elements``, ``num_degraded``, ``num_identities``,
@@ -868,8 +930,14 @@ def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
     true_d = discriminability(feats, labels, class_centroids(feats,
                                                              labels)).numpy()
     both = 0 < degraded.sum() < degraded.size
+    within = {}
+    if 'group_sizes' in scores:
+        within = within_group_ranking(
+            pred, true_d, degraded,
+            _kept_groups(np.asarray(scores['group_sizes']), keep))
     return dict(
         spearman=correlations(pred, true_d)['spearman'],
+        **within,
         # None (JSON null) when the set has no clean or no degraded element
         auc=roc_auc(pred[~degraded], pred[degraded]) if both else None,
         target_auc=(roc_auc(true_d[~degraded], true_d[degraded])

@@ -16,8 +16,10 @@ from torch.utils.data import DataLoader, Dataset
 
 from mmddl.core.discriminability import (DTypeLike, HardestNegativeSearch,
                                          centroid_sums, centroids_from_sums,
-                                         check_metric, discriminability_stats,
-                                         normalize_discriminability)
+                                         check_metric, check_normalization,
+                                         discriminability_stats,
+                                         normalize_discriminability,
+                                         normalize_discriminability_per_class)
 from mmddl.structures.data_sources import DataSources, data_sources
 from mmddl.structures.score_table import (CorruptScoreTableError, ScoreTable,
                                           StaleScoreTableError,
@@ -270,8 +272,8 @@ def compute_score_table(model: nn.Module,
                         out_file: Optional[str] = None,
                         progress: bool = True,
                         sources: Optional[DataSources] = None,
-                        label_bounds: Optional[Dict[str, int]] = None
-                        ) -> Optional[ScoreTable]:
+                        label_bounds: Optional[Dict[str, int]] = None,
+                        normalization: str = 'global') -> Optional[ScoreTable]:
     """The discriminability pass.
 
     Each rank extracts the features of its shards of samples into a
@@ -321,11 +323,15 @@ def compute_score_table(model: nn.Module,
         label_bounds (dict, optional): ``{what: K}``; a label >= K raises
             (datasets whose sample infos carry no label are checked here,
             after extraction).
+        normalization (str): ``'global'`` (Eq. 4 over the whole set) or
+            ``'class'`` (Eq. 4 within each class); recorded in the table's
+            ``info``.
 
     Returns:
         ScoreTable | None: the table on rank 0, None on the other ranks.
     """
     check_metric(metric)
+    check_normalization(normalization)
     if isinstance(dataset, DataLoader):
         raise TypeError('compute_score_table takes the candidate dataset '
                         '(and batch_size / num_workers), not a DataLoader')
@@ -333,13 +339,14 @@ def compute_score_table(model: nn.Module,
         return _compute(model, dataset, store_dir, metric, shard_size,
                         batch_size, num_workers, fingerprint, num_classes,
                         stage, row_chunk, block_size, search_dtype, device,
-                        verify, out_file, progress, sources, label_bounds)
+                        verify, out_file, progress, sources, label_bounds,
+                        normalization)
 
 
 def _compute(model, dataset, store_dir, metric, shard_size, batch_size,
              num_workers, fingerprint, num_classes, stage, row_chunk,
              block_size, search_dtype, device, verify, out_file, progress,
-             sources, label_bounds) -> Optional[ScoreTable]:
+             sources, label_bounds, normalization) -> Optional[ScoreTable]:
     """:func:`compute_score_table` under the store lock."""
     t0 = time.perf_counter()
     rank, world = dist_info()
@@ -418,7 +425,7 @@ def _compute(model, dataset, store_dir, metric, shard_size, batch_size,
     table = None
     if rank == 0:
         table = _assemble(allres, centroids, metric, fingerprint, num_classes,
-                          dim, search.search_dtype, sources)
+                          dim, search.search_dtype, sources, normalization)
         if out_file is not None:
             table.save(out_file)
     if out_file is not None:
@@ -632,27 +639,38 @@ def _failures_that_load(dataset: Dataset, skipped: Sequence[Dict[str, str]],
     return out
 
 
-def _assemble(results: Dict[int, Dict[str, Any]], centroids: torch.Tensor,
-              metric: str, fingerprint: Optional[Dict[str, Any]],
-              num_classes: int, dim: int, search_dtype: torch.dtype,
-              sources: DataSources) -> ScoreTable:
+def _assemble(results: Dict[int, Dict[str, Any]],
+              centroids: torch.Tensor,
+              metric: str,
+              fingerprint: Optional[Dict[str, Any]],
+              num_classes: int,
+              dim: int,
+              search_dtype: torch.dtype,
+              sources: DataSources,
+              normalization: str = 'global') -> ScoreTable:
     """Rank 0: concatenate shards in id order, Eq. 4 once, build the table."""
     parts = list(results.values())
     raw = np.concatenate([p['raw'] for p in parts]).astype(np.float64)
+    labels = np.concatenate([p['labels'] for p in parts])
     mean, std = discriminability_stats(raw)
-    dscores = normalize_discriminability(torch.from_numpy(raw), mean,
-                                         std).numpy()
+    if normalization == 'class':
+        dscores = normalize_discriminability_per_class(
+            torch.from_numpy(raw), torch.from_numpy(labels)).numpy()
+    else:
+        dscores = normalize_discriminability(torch.from_numpy(raw), mean,
+                                             std).numpy()
     info = _merge_info([(len(p['raw']), p['info']) for p in parts])
     info.update(
         num_classes=num_classes,
         feature_dim=dim,
         empty_classes=torch.isnan(centroids).any(
             1).nonzero().flatten().tolist(),
-        search_dtype=str(search_dtype).replace('torch.', ''))
+        search_dtype=str(search_dtype).replace('torch.', ''),
+        normalization=normalization)
     table = ScoreTable(
         keys=np.concatenate([p['keys'] for p in parts]),
         positions=np.concatenate([p['positions'] for p in parts]),
-        labels=np.concatenate([p['labels'] for p in parts]),
+        labels=labels,
         raw=raw,
         dscores=dscores,
         mean=mean,

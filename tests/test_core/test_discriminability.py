@@ -4,9 +4,11 @@ import pytest
 import torch
 
 from mmddl.core import (centroid_sums, class_centroids, discriminability,
-                        discriminability_stats, normalize_discriminability)
+                        discriminability_stats, normalize_discriminability,
+                        normalize_discriminability_per_class)
 from mmddl.core.discriminability import (NEG_COS_FLOOR,
                                          HardestNegativeSearch,
+                                         check_normalization,
                                          resolve_search_dtype)
 
 SEARCH_DTYPES = ('float64', 'float32', 'float16', 'bfloat16')
@@ -153,6 +155,31 @@ def test_normalize_with_given_stats_and_zero_std():
     assert torch.equal(const, torch.full((4, ), 0.5))
     with pytest.raises(ValueError, match='both'):
         normalize_discriminability(d, mean=1.0)
+
+
+def test_normalize_per_class_against_numpy():
+    rng = np.random.default_rng(0)
+    d = rng.normal(1.5, 0.3, 40)
+    y = rng.integers(0, 4, 40)
+    y[-1] = 7  # a class of one element
+    got = normalize_discriminability_per_class(torch.from_numpy(d), y)
+    want = np.empty_like(d)
+    for c in np.unique(y):
+        m = y == c
+        sd = d[m].std()
+        want[m] = 0.5 if sd == 0 else 1 / (1 + np.exp(-(d[m] - d[m].mean()) /
+                                                  sd))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+    assert got[-1] == 0.5
+    # a shift of one class's raw D leaves every score unchanged
+    shifted = d + np.where(y == 2, 10.0, 0.0)
+    torch.testing.assert_close(
+        normalize_discriminability_per_class(torch.from_numpy(shifted), y),
+        got)
+    with pytest.raises(ValueError, match='length 40'):
+        normalize_discriminability_per_class(torch.from_numpy(d), y[:-1])
+    with pytest.raises(ValueError, match='normalization'):
+        check_normalization('identity')
 
 
 def _data(n=150, k=13, d=16, seed=0, dtype=torch.float64):

@@ -21,7 +21,7 @@ import mmddl  # noqa: F401  (compat fixes + registration)
 from mmddl.demo import face, reid
 from mmddl.demo.common import (METHODS, choose_operating_point,
                                operating_points, ranking_quality, repo_root,
-                               roc_auc, summarize_seeds)
+                               roc_auc, summarize_seeds, within_group_ranking)
 
 
 @pytest.fixture(autouse=True)
@@ -314,6 +314,30 @@ def test_ranking_quality_perfect_and_left_out():
             out['num_degraded']) == (24, 1, int(degraded.sum()))
     with pytest.raises(ValueError, match='no element'):
         ranking_quality(scores, {})
+    # with group sizes (the left-out element sits in the last group)
+    scores['group_sizes'] = np.array([6, 6, 6, 7])
+    out = ranking_quality(scores, meta)
+    assert out['group_spearman'] == pytest.approx(1.0)
+    assert out['num_groups'] == 4
+    with pytest.raises(ValueError, match='group sizes sum to 24'):
+        ranking_quality(dict(scores, group_sizes=np.array([6, 6, 6, 6])),
+                        meta)
+
+
+def test_within_group_ranking_by_hand():
+    pred = np.array([0.9, 0.1, 0.5, 0.2, 0.8, 0.3, 0.7])
+    true_d = np.array([3.0, 1.0, 2.0, 1.0, 2.0, 3.0, 5.0])
+    degraded = np.array([0, 1, 1, 1, 0, 1, 0], bool)
+    groups = np.array([0, 0, 0, 1, 1, 1, 2])
+    out = within_group_ranking(pred, true_d, degraded, groups)
+    # group 0: same order (rho 1), best scored is clean; group 1: pred
+    # order 0.2 < 0.3 < 0.8 vs true 1 < 3 > 2 -> rho 0.5, best is clean;
+    # group 2: one element (no rho, no clean/degraded mix)
+    assert out['group_spearman'] == pytest.approx((1.0 + 0.5) / 2)
+    assert out['top1_clean'] == 1.0 and out['num_groups'] == 3
+    out = within_group_ranking(-pred, true_d, degraded, groups)
+    assert out['top1_clean'] == 0.0
+    assert out['group_spearman'] == pytest.approx((-1.0 - 0.5) / 2)
 
 
 def test_summarize_seeds_and_operating_point():

@@ -3,6 +3,8 @@ one sweep checked against two tools/test.py runs, the budget point)."""
 import json
 import os.path as osp
 
+import numpy as np
+
 import mmddl  # noqa: F401
 from mmddl.demo import video
 
@@ -18,7 +20,8 @@ REUSED = ('[demo] data: reusing', '[demo] base recognizer: reusing',
 
 def test_video_demo_miniature(tmp_path, capsys):
     work = str(tmp_path / 'demo')
-    out = video.main(['--work-dir', work, '--sweep', '1'] + TINY)
+    out = video.main(
+        ['--work-dir', work, '--sweep', '1', '--timing-videos', '4'] + TINY)
     first = capsys.readouterr().out
     for stage in ('data', 'base recognizer', 'DDNet', 'validation data'):
         assert f'[demo] {stage}: recomputing (no record' in first
@@ -32,6 +35,7 @@ def test_video_demo_miniature(tmp_path, capsys):
             assert key in r, (name, key)
         # model time only where a forward was timed (tools/test.py runs)
         assert ('model_time_s' in r) == (name in ('ddl', 'dense')), name
+        assert ('model_time_interleaved_s' in r) == ('model_time_s' in r)
         assert 0 <= r['top1'] <= r['top5'] <= 1
     m = res['methods']
     # the base ran on K clips per video, dense on all N, DDNet only for DDL
@@ -65,6 +69,22 @@ def test_video_demo_miniature(tmp_path, capsys):
         'ddl_top1_ge_dense', 'ddl_top1_ge_uniform_plus_3',
         'gflops_ratio_le_0.2', 'model_time_ratio_le_0.25'
     }
+    # the interleaved timing: 4 of the 6 test videos x 2 rounds, its medians
+    # in the table and in the model-time target
+    timing = res['model_time']
+    assert timing['videos'] == 4 and timing['rounds'] == 2
+    assert len(timing['names']) == len(set(timing['names'])) == 4
+    for name in ('ddl', 'dense'):
+        times = timing['times'][name]
+        assert len(times) == 8 and all(t > 0 for t in times)
+        assert timing[name]['median_s'] == float(np.median(times))
+        assert timing[name]['mean_s'] == float(np.mean(times))
+        assert m[name]['model_time_interleaved_s'] == timing[name]['median_s']
+    assert timing['ratio'] == (
+        timing['ddl']['median_s'] / timing['dense']['median_s'])
+    target = res['targets']['model_time_ratio_le_0.25']
+    assert target['value'] == timing['ratio']
+    assert target['met'] == (timing['ratio'] <= 0.25)
     assert osp.getsize(osp.join(work, 'accuracy_vs_gflops.png')) > 1000
     # the D-score table of the training clips was written by the hook
     assert osp.isfile(osp.join(work, 'ddnet_slowfast', 'dscore_table.npz'))
@@ -78,6 +98,7 @@ def test_video_demo_miniature(tmp_path, capsys):
         assert line in log
     assert 'recomputing' not in log
     assert again['methods'].keys() == {'ddl'}
+    assert again['model_time'] is None  # needs both DDL and dense
     for key, value in out['methods']['ddl'].items():
         if 'time' not in key:  # wall-clock seconds differ run to run
             assert again['methods']['ddl'][key] == value, key

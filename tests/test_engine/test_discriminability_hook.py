@@ -144,6 +144,22 @@ def test_computes_reuses_and_refuses_stale(data, tmp_path):
     # another metric -> refused
     with pytest.raises(StaleScoreTableError, match='metric'):
         hook_run(metric='euclidean')
+    # another target normalization -> refused; computed, it is Eq. 4
+    # within each class
+    with pytest.raises(StaleScoreTableError, match='normalization'):
+        hook_run(normalization='class')
+    class_file = str(tmp_path / 'class_table.npz')
+    hook_run(normalization='class', out_file=class_file)
+    per_class = ScoreTable.load(class_file)
+    assert per_class.info['normalization'] == 'class'
+    assert table.info['normalization'] == 'global'
+    np.testing.assert_allclose(per_class.raw, table.raw, rtol=1e-12)
+    want = np.empty_like(per_class.raw)
+    for c in np.unique(per_class.labels):
+        m = per_class.labels == c
+        raw = per_class.raw[m]
+        want[m] = 1 / (1 + np.exp(-(raw - raw.mean()) / raw.std()))
+    np.testing.assert_allclose(per_class.dscores, want, rtol=1e-10)
     assert os.stat(path).st_mtime_ns == mtime
     # ... unless reuse=False: recomputed
     hook = hook_run(ann_file=changed, reuse=False)

@@ -10,6 +10,11 @@
 # with LoadDScore). The table (and Eq. 4's mean and std) still covers the
 # whole training set.
 dscore_val_fraction = 0.1
+# D-score target: Eq. 4 within each identity instead of over the whole set
+# (a group holds one identity, so selection only needs the ranking within
+# it; measured in docs/face_reid.md). The paper's Eq. 4:
+#   --cfg-options custom_hooks.0.normalization=global
+dscore_normalization = 'class'
 train_dataloader = dict(
     batch_size=256,
     num_workers=4,

@@ -8,11 +8,20 @@ _base_ = [
     '../../_base_/demo/face_settings.py',
 ]
 
+# the MS1M config's pipeline at 32x32 (shifts of up to 2 px = 1/16)
+train_pipeline = [
+    dict(type='LoadDScore', key='img_path'),
+    dict(type='RandomCrop', crop_size=_base_.demo_img_size, padding=2,
+         padding_mode='reflect'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
+]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(data_root=_base_.demo_root + '/data/ms1m'))
+    dataset=dict(data_root=_base_.demo_root + '/data/ms1m',
+                 pipeline=train_pipeline))
 
 val_dataloader = dict(batch_size=64, num_workers=0)
 custom_hooks = [

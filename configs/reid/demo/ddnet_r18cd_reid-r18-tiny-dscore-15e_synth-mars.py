@@ -12,6 +12,10 @@ train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadDScore', key='img_path'),
     dict(type='Resize', scale=_base_.demo_img_scale),
+    # shifts of up to 1/16 of each side, as the MARS config
+    dict(type='RandomCrop', crop_size=(_base_.demo_img_scale[1],
+                                       _base_.demo_img_scale[0]),
+         padding=(2, 4), padding_mode='reflect'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs', algorithm_keys=('gt_dscore', )),
 ]

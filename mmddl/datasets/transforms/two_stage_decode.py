@@ -127,8 +127,9 @@ class ClipSource:
         Returns:
             Tensor: (k * num_crops, C, clip_len, H, W) views of the k clips,
             crop-major (view ``crop * k + j`` is crop ``crop`` of clip
-            ``clip_indices[j]``), as the decode + ``FormatShape`` gives them
-            (uint8 unless a transform changed the type).
+            ``clip_indices[j]``), as the decode + ``FormatShape`` gives them,
+            in their memory layout (uint8 unless a transform changed the
+            type).
         """
         if isinstance(clip_indices, torch.Tensor):
             clip_indices = clip_indices.cpu().numpy()
@@ -152,7 +153,10 @@ class ClipSource:
             raise ValueError(
                 f'{self.filename!r}: stage 2 gave {imgs.shape[0]} views for '
                 f'{idx.size} clips, stage 1 {self.num_crops} crops per clip')
-        return torch.from_numpy(np.ascontiguousarray(imgs))
+        if any(stride < 0 for stride in imgs.strides):  # torch needs >= 0
+            imgs = np.ascontiguousarray(imgs)
+        # FormatShape's layout is kept (no copy): the model expects it
+        return torch.from_numpy(imgs)
 
 
 @TRANSFORMS.register_module()

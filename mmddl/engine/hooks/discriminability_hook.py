@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
 
-from mmddl.core.discriminability import check_metric
+from mmddl.core.discriminability import check_metric, check_normalization
 from mmddl.models.utils import config_file
 from mmddl.structures.data_sources import sample_key
 from mmddl.structures.score_table import ScoreTable, dataset_fingerprint
@@ -49,6 +49,10 @@ class DiscriminabilityHook(Hook):
         batch_size (int): samples per batch of the pass.
         num_workers (int): dataloader workers of the pass.
         metric (str): ``'cosine'`` or ``'euclidean'`` (Eq. 2-3).
+        normalization (str): how raw D becomes the D-score target:
+            ``'global'`` (Eq. 4 over the whole training set, the paper) or
+            ``'class'`` (Eq. 4 within each class: the target ranks an
+            element among its own class only; docs/face_reid.md).
         chunk_size (int): feature rows scored at a time.
         num_classes (int, optional): K; default ``max(label) + 1``.
         stage (str): ``extract_feat`` stage giving the features.
@@ -88,6 +92,7 @@ class DiscriminabilityHook(Hook):
                  batch_size: int = 1,
                  num_workers: int = 0,
                  metric: str = 'cosine',
+                 normalization: str = 'global',
                  chunk_size: int = 4096,
                  num_classes: Optional[int] = None,
                  stage: str = 'neck',
@@ -119,8 +124,10 @@ class DiscriminabilityHook(Hook):
             data_prefix=data_prefix,
             dataset_kwargs=dict(dataset_kwargs or {}))
         self.base_scope, self.metric = base_scope, check_metric(metric)
+        self.normalization = check_normalization(normalization)
         self.pass_args = dict(
             metric=metric,
+            normalization=normalization,
             batch_size=batch_size,
             num_workers=num_workers,
             row_chunk=chunk_size,
@@ -168,7 +175,11 @@ class DiscriminabilityHook(Hook):
                 base_model=dict(model=model_cfg, scope=scope),
                 num_classes=args['num_classes'],
                 stage=args['stage'],
-                sim_dtype=args['search_dtype'])
+                sim_dtype=args['search_dtype'],
+                # recorded only when not the paper's, so that tables of
+                # earlier versions stay valid
+                **({} if self.normalization == 'global' else dict(
+                    normalization=self.normalization)))
 
         def check(dataset):
             if not check_labels(dataset, bounds) and len(dataset):
@@ -223,7 +234,8 @@ class DiscriminabilityHook(Hook):
             f'DiscriminabilityHook: {"reusing" if reused else "computed"} '
             f'{path}: {len(table)} elements of {table.num_samples} samples, '
             f'{len(table.skipped)} skipped, raw D mean={table.mean:.4f} '
-            f'std={table.std:.4f}, metric={table.metric}')
+            f'std={table.std:.4f}, metric={table.metric}, '
+            f'normalization={table.info.get("normalization", "global")}')
         for s in table.skipped:
             runner.logger.warning(f'DiscriminabilityHook: skipped '
                                   f'{s["key"]}: {s["reason"]}')

@@ -43,17 +43,32 @@ class DDNetResNetBase(BaseModule):
         act_cfg (dict): mmcv activation config.
         zero_init_residual (bool): Zero the last norm of every block.
         init_cfg (dict | list[dict], optional): mmengine init config.
+        channels_last (bool): Run the layers on ``channels_last``
+            (``channels_last_3d`` for 3D) memory: the input is converted
+            once (no copy when it is in that format already); values and
+            shapes are unchanged, only the speed differs. Defaults to False.
     """
 
-    def __init__(self, depth: int, stage_widths: Sequence[int],
-                 in_channels: int, stem_channels: int, stem_kernel: IntOrSeq,
-                 stem_stride: IntOrSeq, stem_pool: Optional[dict],
+    def __init__(self,
+                 depth: int,
+                 stage_widths: Sequence[int],
+                 in_channels: int,
+                 stem_channels: int,
+                 stem_kernel: IntOrSeq,
+                 stem_stride: IntOrSeq,
+                 stem_pool: Optional[dict],
                  stage_strides: Sequence[IntOrSeq],
                  stage_conv1_kernels: Sequence[IntOrSeq],
-                 conv2_kernel: IntOrSeq, out_indices: Sequence[int],
-                 frozen_stages: int, norm_eval: bool, ndim: int,
-                 norm_cfg: dict, act_cfg: dict, zero_init_residual: bool,
-                 init_cfg: Optional[Union[dict, list]]) -> None:
+                 conv2_kernel: IntOrSeq,
+                 out_indices: Sequence[int],
+                 frozen_stages: int,
+                 norm_eval: bool,
+                 ndim: int,
+                 norm_cfg: dict,
+                 act_cfg: dict,
+                 zero_init_residual: bool,
+                 init_cfg: Optional[Union[dict, list]],
+                 channels_last: bool = False) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in STAGE_BLOCKS:
             raise ValueError(
@@ -88,6 +103,8 @@ class DDNetResNetBase(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
+        self.memory_format = None if not channels_last else (
+            torch.channels_last if ndim == 2 else torch.channels_last_3d)
         conv_cfg = dict(type=f'Conv{ndim}d')
 
         self.stem = ConvModule(
@@ -183,6 +200,8 @@ class DDNetResNetBase(BaseModule):
                 f'{type(self).__name__} expects a {expected}D input '
                 f'(N, C, {"H, W" if expected == 4 else "T, H, W"}), '
                 f'got shape {tuple(x.shape)}')
+        if self.memory_format is not None:
+            x = x.contiguous(memory_format=self.memory_format)
         x = self.stem_pool(self.stem(x))
         outs = []
         for i, name in enumerate(self.layer_names):

@@ -24,6 +24,49 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def cat_keep_layout(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat`` along dim 0 that keeps the first tensor's memory layout
+    (e.g. mmaction's ``FormatShape`` clips, whose channels are innermost:
+    ``channels_last_3d``) instead of making the result contiguous.
+
+    Args:
+        tensors (Sequence[Tensor]): Tensors of equal ``shape[1:]``.
+
+    Returns:
+        Tensor: Their concatenation, laid out in memory with dim 0
+        outermost and the other dims in the order of the first tensor's
+        strides.
+    """
+    first = tensors[0]
+    # size-1 dims have no say in the layout: put them last
+    order = [0] + sorted(
+        range(1, first.dim()),
+        key=lambda d: -first.stride(d) if first.shape[d] > 1 else 1)
+    if order == sorted(order):
+        return torch.cat(list(tensors))
+    out = torch.cat([t.permute(order) for t in tensors])
+    return out.permute([order.index(d) for d in range(first.dim())])
+
+
+def take_elements(group: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``group[idx]``, or ``group`` itself when ``idx`` is ``0..n-1`` in
+    order (every element, e.g. the dense baseline: no copy).
+
+    Args:
+        group (Tensor): (n, ...) elements.
+        idx (Tensor): (k,) indices into them.
+
+    Returns:
+        Tensor: (k, ...) the indexed elements.
+    """
+    idx = idx.to(group.device)
+    n = group.shape[0]
+    if idx.numel() == n and torch.equal(
+            idx, torch.arange(n, device=idx.device, dtype=idx.dtype)):
+        return group
+    return group[idx]
+
+
 def build_aggregator(cfg: Union[dict, DDLAggregator]) -> DDLAggregator:
     """A :class:`DDLAggregator` from its config (or the instance itself)."""
     agg = cfg if isinstance(cfg, DDLAggregator) else MODELS.build(cfg)
@@ -234,9 +277,42 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         Returns:
             list[Tensor]: ``(len(selected[i]), ...)`` per group; by default
             the selected elements themselves (subclasses may load them at
-            another resolution).
+            another resolution): the group itself when all of its elements
+            are selected in order (no copy), else an indexed copy.
         """
-        return [g[s.to(g.device)] for g, s in zip(groups, selected)]
+        return [take_elements(g, s) for g, s in zip(groups, selected)]
+
+    @staticmethod
+    def lazy_sources(data_samples: Optional[list], key: str,
+                     what: str) -> Optional[list]:
+        """The two-stage handle ``key`` of each data sample, or None when no
+        sample has one (one-stage inputs).
+
+        Args:
+            data_samples (list, optional): One per group.
+            key (str): Metainfo key of the handle (``'ddl_clip_source'``,
+                ``'ddl_group_source'``).
+            what (str): Name of a group in the error message (``'videos'``).
+
+        Returns:
+            list | None: One handle per group, or None.
+
+        Raises:
+            ValueError: Some samples carry a handle and others not.
+        """
+        if not data_samples:
+            return None
+        sources = [
+            None if s is None else s.metainfo.get(key) for s in data_samples
+        ]
+        have = sum(src is not None for src in sources)
+        if have == 0:
+            return None
+        if have != len(sources):
+            raise ValueError(f'{have} of {len(sources)} {what} of the batch '
+                             f'carry a {key}: two-stage and one-stage '
+                             'inputs cannot be mixed in a batch')
+        return sources
 
     def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
         """Whether :meth:`element_inputs` only indexes the groups (its time
@@ -282,10 +358,13 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
     def map_groups(fn: Callable[[torch.Tensor], torch.Tensor],
                    groups: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         """``fn`` over the elements of all groups, in one call when their
-        elements share a shape; split back per group."""
+        elements share a shape; split back per group (one group is passed
+        as is, without a concatenating copy)."""
+        if len(groups) == 1:
+            return [fn(groups[0])]
         if len({tuple(g.shape[1:]) for g in groups}) == 1:
             return list(
-                fn(torch.cat(list(groups))).split([g.shape[0]
+                fn(cat_keep_layout(groups)).split([g.shape[0]
                                                    for g in groups]))
         return [fn(g) for g in groups]
 

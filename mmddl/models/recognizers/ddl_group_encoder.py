@@ -47,8 +47,15 @@ class DDLGroupEncoder(BaseDDLModel):
     Raw pixel values are expected: the base and the DDNet each normalise with
     their own ``data_preprocessor``; this model's own preprocessor only moves
     data to the device. The DDNet sees every element resized to
-    ``ddnet_input_size`` (bilinear, antialiased), the base the full-size
-    kept elements.
+    ``ddnet_input_size`` (bilinear, antialiased; not resized when it has
+    that size already), the base the full-size kept elements.
+
+    Two-stage reading (``LoadGroupImages(two_stage=True, ddnet_size=...)``
+    in the test pipeline): the inputs hold every image at the DDNet's size
+    only and the data samples a ``ddl_group_source``
+    (:class:`~mmddl.datasets.transforms.GroupImageSource`);
+    :meth:`element_inputs` reads the selected images at the base's size
+    from it (identical to one-stage reading; its time is ``time_decode_s``).
 
     Data-sample fields: the contract of :class:`BaseDDLModel` (elements =
     images) and ``pred_feature`` ``(d,)``, the fused feature.
@@ -196,6 +203,66 @@ class DDLGroupEncoder(BaseDDLModel):
                                  f'W) stack of images, got {shape}.')
             groups.append(item)
         return groups
+
+    # ------------------------------------------------------------ two-stage
+    @staticmethod
+    def group_sources(data_samples: Optional[list]) -> Optional[list]:
+        """The ``ddl_group_source`` of each data sample, or None when no
+        sample has one (one-stage reading).
+
+        Args:
+            data_samples (list, optional): One per group.
+
+        Returns:
+            list | None: One
+            :class:`~mmddl.datasets.transforms.GroupImageSource` per group.
+
+        Raises:
+            ValueError: Some samples carry a source and others not.
+        """
+        return BaseDDLModel.lazy_sources(data_samples, 'ddl_group_source',
+                                         'groups')
+
+    def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
+        """False when the base's images are read from group sources."""
+        return self.group_sources(data_samples) is None
+
+    def element_inputs(self, groups: List[torch.Tensor],
+                       selected: List[torch.Tensor],
+                       data_samples: Optional[list]) -> List[torch.Tensor]:
+        """The selected images at the base's size: read from the data
+        samples' ``ddl_group_source`` when there is one (two-stage reading:
+        the groups hold the DDNet's inputs), else the groups' own images.
+
+        Args:
+            groups (list[Tensor]): (n_i, C, H, W) per group.
+            selected (list[Tensor]): Image indices per group.
+            data_samples (list, optional): One per group.
+
+        Returns:
+            list[Tensor]: (len(selected[i]), C, H', W') per group, of the
+            groups' dtype and device.
+        """
+        sources = self.group_sources(data_samples)
+        if sources is None:
+            return super().element_inputs(groups, selected, data_samples)
+        out = []
+        for source, imgs, sel in zip(sources, groups, selected):
+            if source.num_images != imgs.shape[0]:
+                raise ValueError(
+                    f'group {source.group!r}: the inputs have '
+                    f'{imgs.shape[0]} images, its ddl_group_source '
+                    f'{source.num_images}')
+            if (self.ddnet_input_size is not None
+                    and tuple(imgs.shape[-2:]) != self.ddnet_input_size):
+                raise ValueError(
+                    f'group {source.group!r}: stage 1 read the images at '
+                    f'{tuple(imgs.shape[-2:])}, the DDNet sees '
+                    f'{self.ddnet_input_size} (model.ddnet_input_size); set '
+                    'LoadGroupImages.ddnet_size to the same size')
+            out.append(
+                source.load(sel).to(device=imgs.device, dtype=imgs.dtype))
+        return out
 
     # ------------------------------------------------------------ forwards
     @staticmethod

@@ -29,6 +29,74 @@ def recognizer_views(model: nn.Module, views: torch.Tensor) -> torch.Tensor:
     return model.cls_head(feats, **kwargs)
 
 
+def resize_frames(views: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize (``align_corners=False``) of every frame of views.
+
+    The frames are resized as one channels-last (NHWC) image batch: the
+    values equal ``F.interpolate`` on each (C, H, W) frame, one permuting
+    copy of the input is the only extra pass, and the result is already in
+    ``channels_last_3d`` memory.
+
+    Args:
+        views (Tensor): (V, C, T, H, W) views.
+        size (tuple[int, int]): Output (h, w).
+
+    Returns:
+        Tensor: (V, C, T, h, w) views in ``channels_last_3d`` memory.
+    """
+    V, C, T, H, W = views.shape
+    frames = views.permute(0, 2, 3, 4, 1).reshape(V * T, H, W, C)
+    frames = F.interpolate(
+        frames.permute(0, 3, 1, 2),
+        size=tuple(size),
+        mode='bilinear',
+        align_corners=False)
+    return frames.permute(0, 2, 3, 1).reshape(V, T, *size,
+                                              C).permute(0, 4, 1, 2, 3)
+
+
+def _channels_innermost(clips: torch.Tensor) -> bool:
+    """Whether (N, crops, C, T, H, W) clips have C as their innermost
+    dimension in memory (``channels_last_3d`` views)."""
+    return clips.dim() == 6 and clips.shape[2] > 1 and clips.stride(2) == 1
+
+
+def flatten_views(clips: torch.Tensor) -> torch.Tensor:
+    """(n, crops, C, T, H, W) clips -> their (n * crops, C, T, H, W) views,
+    clip-major, in ``channels_last_3d`` memory when the clips have their
+    channels innermost (as ``FormatShape`` and two-stage decoding give
+    them; a view when the layout allows it, else one copy), else as
+    ``flatten`` gives them. One layout for one-stage and two-stage inputs,
+    so the models' outputs are bit-identical."""
+    if not _channels_innermost(clips):
+        return clips.flatten(0, 1)
+    n, crops, C, T, H, W = clips.shape
+    return clips.permute(0, 1, 3, 4, 5, 2).reshape(n * crops, T, H, W,
+                                                   C).permute(0, 4, 1, 2, 3)
+
+
+def match_conv_layout(model: nn.Module, views: torch.Tensor) -> None:
+    """Store the 3D conv weights of a (frozen, test-time) model in the
+    memory layout of its input views: ``channels_last_3d`` for
+    channels-last views, else contiguous. Values are unchanged; a weight in
+    the other layout would be copied into the input's at every call. Done
+    once per change of layout (recorded on the model).
+
+    Args:
+        model (nn.Module): The base or the DDNet.
+        views (Tensor): (n, C, T, H, W) views it is about to run on.
+    """
+    cl = views.dim() == 5 and views.shape[1] > 1 and not views.is_contiguous(
+    ) and views.is_contiguous(memory_format=torch.channels_last_3d)
+    if getattr(model, '_ddl_conv_channels_last', False) == cl:
+        return
+    fmt = torch.channels_last_3d if cl else torch.contiguous_format
+    for m in model.modules():
+        if isinstance(m, nn.Conv3d):
+            m.weight.data = m.weight.data.contiguous(memory_format=fmt)
+    model._ddl_conv_channels_last = cl
+
+
 def _norm_params(
     pre: nn.Module
 ) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor], bool]:
@@ -169,7 +237,8 @@ class DDLRecognizer(BaseDDLModel):
 
         Returns:
             Tensor: (V, C, T', H', W') in the DDNet preprocessor's
-            normalisation.
+            normalisation; resized views are in ``channels_last_3d``
+            memory (what the 3D DDNet runs in, so it needs no copy).
         """
         V, C, T, H, W = views.shape
         if self.num_frames is not None and self.num_frames != T:
@@ -188,10 +257,7 @@ class DDLRecognizer(BaseDDLModel):
             else:
                 out = tuple(self.size)
             if out != (H, W):
-                frames = views.transpose(1, 2).reshape(V * T, C, H, W)
-                frames = F.interpolate(
-                    frames, size=out, mode='bilinear', align_corners=False)
-                views = frames.reshape(V, T, C, *out).transpose(1, 2)
+                views = resize_frames(views, out)
         return self._renormalize(views, self.ddnet)
 
     def _renormalize(self, x: torch.Tensor, model: nn.Module) -> torch.Tensor:
@@ -282,13 +348,14 @@ class DDLRecognizer(BaseDDLModel):
                    views: torch.Tensor) -> torch.Tensor:
         """Head outputs of ``model`` on views, ``max_testing_views`` at a
         time."""
+        match_conv_layout(model, views)
         return self.chunked(lambda v: recognizer_views(model, v), views,
                             self.max_testing_views)
 
     def score_elements(self, clips: torch.Tensor) -> torch.Tensor:
         """Clip D-scores ``(n,)``: the DDNet's view scores, mean over
         crops."""
-        views = clips.flatten(0, 1)
+        views = flatten_views(clips)
         scores = self._run_views(self.ddnet,
                                  self.ddnet_views(views)).reshape(-1)
         if scores.numel() != views.shape[0]:
@@ -301,7 +368,7 @@ class DDLRecognizer(BaseDDLModel):
     def element_outputs(self, clips: torch.Tensor) -> torch.Tensor:
         """Per clip the base's class scores, as the aggregator fuses them
         (logits or probabilities), averaged over crops: ``(n, classes)``."""
-        views = clips.flatten(0, 1)
+        views = flatten_views(clips)
         logits = self._run_views(self.base,
                                  self._renormalize(views, self.base))
         if logits.dim() != 2 or logits.shape[0] != views.shape[0]:
@@ -326,20 +393,8 @@ class DDLRecognizer(BaseDDLModel):
         Raises:
             ValueError: Some samples carry a clip source and others not.
         """
-        if not data_samples:
-            return None
-        sources = [
-            None if s is None else s.metainfo.get('ddl_clip_source')
-            for s in data_samples
-        ]
-        have = sum(src is not None for src in sources)
-        if have == 0:
-            return None
-        if have != len(sources):
-            raise ValueError(f'{have} of {len(sources)} videos of the batch '
-                             'carry a ddl_clip_source: two-stage and '
-                             'one-stage inputs cannot be mixed in a batch')
-        return sources
+        return BaseDDLModel.lazy_sources(data_samples, 'ddl_clip_source',
+                                         'videos')
 
     def check_clip_source(self, source, clips: torch.Tensor) -> None:
         """Check that a two-stage video's DDNet inputs match its handle.
@@ -399,12 +454,23 @@ class DDLRecognizer(BaseDDLModel):
                                     (source.clip_len, ) + clips.shape[4:]))
                 continue
             views = source.load(sel)
+            innermost = _channels_innermost(clips)
+            if innermost:
+                # stage 1's layout: FormatShape's NCTHW is a transposed
+                # NTHWC array (channels_last_3d)
+                views = views.contiguous(memory_format=torch.channels_last_3d)
             views = self.data_preprocessor(
                 dict(inputs=[views], data_samples=None))['inputs'][0]
             k = sel.numel()
-            out.append(
-                views.view(self.num_crops, k,
-                           *views.shape[1:]).transpose(0, 1))
+            views = views.view(self.num_crops, k,
+                               *views.shape[1:]).transpose(0, 1)
+            if innermost:
+                # the layout one-stage indexing gives, (k, crops, T, H, W,
+                # C) in memory, so the base computes bit-identically (a
+                # view for one crop)
+                views = views.permute(0, 1, 3, 4, 5, 2).contiguous().permute(
+                    0, 1, 5, 2, 3, 4)
+            out.append(views)
         return out
 
     def fused_prediction(self, fused: torch.Tensor) -> torch.Tensor:

@@ -518,3 +518,81 @@ def test_unloaded_weights_refused():
     x = model.data_preprocessor(video_batch(num_crops=1))['inputs']
     with pytest.raises(RuntimeError, match='the base has no trained'):
         model(x, mode='tensor')
+
+
+# ------------------------------------------------------- memory layouts
+def formatshape_like(n, crops, c=3, t=4, h=12, w=10, seed=0):
+    """(n, crops, C, T, H, W) clips laid out as FormatShape + split_groups
+    give them: a (crops, n, T, H, W, C) array viewed channels-first."""
+    g = torch.Generator().manual_seed(seed)
+    raw = torch.rand(crops, n, t, h, w, c, generator=g)
+    return raw.permute(1, 0, 5, 2, 3, 4)
+
+
+def test_resize_frames_equals_per_frame_bilinear():
+    from mmddl.models.recognizers.ddl_recognizer import resize_frames
+    clips = formatshape_like(3, 1, t=4, h=12, w=10)
+    for views in (clips.flatten(0, 1), clips.flatten(0, 1).contiguous()):
+        out = resize_frames(views, (6, 7))
+        V, C, T = views.shape[:3]
+        expect = torch.stack([
+            nn.functional.interpolate(
+                views[:, :, i].contiguous(), size=(6, 7), mode='bilinear',
+                align_corners=False) for i in range(T)
+        ], 2)
+        assert out.shape == (V, C, T, 6, 7)
+        assert torch.equal(out, expect)
+        assert out.is_contiguous(memory_format=torch.channels_last_3d)
+
+
+def test_flatten_views_values_and_layout():
+    from mmddl.models.recognizers.ddl_recognizer import flatten_views
+    for crops in (1, 3):
+        clips = formatshape_like(4, crops)
+        views = flatten_views(clips)
+        assert torch.equal(views, clips.flatten(0, 1))
+        assert views.is_contiguous(memory_format=torch.channels_last_3d)
+        if crops == 1:  # a view, no copy
+            assert views.data_ptr() == clips.data_ptr()
+    plain = torch.rand(2, 3, 3, 4, 5, 6)
+    assert flatten_views(plain).is_contiguous()
+    assert torch.equal(flatten_views(plain), plain.flatten(0, 1))
+
+
+def test_match_conv_layout_keeps_values():
+    from mmddl.models.recognizers.ddl_recognizer import match_conv_layout
+    model = nn.Sequential(nn.Conv3d(3, 4, 3), nn.BatchNorm3d(4),
+                          nn.Conv3d(4, 2, 3, padding=1)).eval()
+    before = [p.clone() for p in model.parameters()]
+    x = torch.rand(2, 3, 4, 6, 6)
+    ref = model(x)
+    x_cl = x.contiguous(memory_format=torch.channels_last_3d)
+    match_conv_layout(model, x_cl)
+    convs = [m for m in model if isinstance(m, nn.Conv3d)]
+    assert all(
+        m.weight.is_contiguous(memory_format=torch.channels_last_3d)
+        and not m.weight.is_contiguous() for m in convs)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    torch.testing.assert_close(model(x_cl), ref, rtol=1e-5, atol=1e-6)
+    match_conv_layout(model, x)  # back to contiguous inputs
+    assert all(m.weight.is_contiguous() for m in convs)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_one_stage_base_sees_channels_last_views_without_copies():
+    """Dense on FormatShape-laid-out inputs: the base gets the group's own
+    memory (no index or concatenation copy) and the same scores as on a
+    contiguous copy of the inputs."""
+    model = build(num_crops=1, count_flops=False,
+                  aggregator=dict(type='DDLAggregator', mode='dense'))
+    inputs = formatshape_like(N_CLIPS, 1, t=T, h=CROP, w=CROP)
+    inputs = (inputs * 255 - MEAN) / STD  # keeps the layout
+    batch = inputs[:, 0][None]  # (1, V, C, T, H, W), one crop
+    seen = []
+    hook = model.base.backbone.register_forward_pre_hook(
+        lambda m, a: seen.append(a[0]))
+    out = model(batch, mode='tensor')
+    hook.remove()
+    assert seen[0].data_ptr() == batch.data_ptr()
+    ref = model(batch.contiguous(), mode='tensor')
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-6)
