@@ -37,6 +37,24 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return img
 
 
+def read_image_bytes(path: str, name: str = '') -> bytes:
+    """The bytes of an image file; a missing / unreadable file is named.
+
+    Args:
+        path (str): Image file.
+        name (str): How to name it in errors; defaults to ``path``.
+
+    Raises:
+        ImageDecodeError: If the file cannot be read.
+    """
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except OSError as err:
+        raise ImageDecodeError(
+            f'Cannot read image {name or path}: {err}') from err
+
+
 def read_image(path: str, name: str = '') -> np.ndarray:
     """Read and decode an image file (BGR ``uint8``).
 
@@ -47,10 +65,4 @@ def read_image(path: str, name: str = '') -> np.ndarray:
     Raises:
         ImageDecodeError: If the file cannot be read or decoded.
     """
-    name = name or path
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as err:
-        raise ImageDecodeError(f'Cannot read image {name}: {err}') from err
-    return decode_image(data, name)
+    return decode_image(read_image_bytes(path, name), name or path)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..image_io import ImageDecodeError, decode_image
+from ..image_io import decode_image, read_image_bytes
 
 #: DCT-scaled JPEG decodes OpenCV offers, largest reduction first.
 REDUCED_FLAGS = ((8, cv2.IMREAD_REDUCED_COLOR_8),
@@ -63,20 +63,6 @@ def jpeg_size(data: bytes) -> Optional[Tuple[int, int]]:
     return None
 
 
-def read_bytes(path: str, name: str) -> bytes:
-    """The bytes of an image file; a missing / unreadable file is named.
-
-    Args:
-        path (str): Image file.
-        name (str): How to name it in errors.
-    """
-    try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except OSError as err:
-        raise ImageDecodeError(f'Cannot read image {name}: {err}') from err
-
-
 def _fits(got: Tuple[int, int], min_size: Optional[Tuple[int, int]]) -> bool:
     return min_size is None or (got[0] >= min_size[0]
                                 and got[1] >= min_size[1])
@@ -108,7 +94,7 @@ def read_image_reduced(
         image (decoded / full) and how it was read: ``'reduced'``,
         ``'full'`` (no reduction small enough) or ``'full_not_jpeg'``.
     """
-    data = read_bytes(path, name)
+    data = read_image_bytes(path, name)
     limit = float(np.min(max_reduction))
     size = jpeg_size(data)
     if size is None:

@@ -56,14 +56,15 @@ def test_jpeg_size_and_reduced_read(tmp_path):
     assert how == 'full_not_jpeg' and np.array_equal(out, img)
 
 
+def _mars_loaders():
+    """One-stage and two-stage loaders of 256x128 crops (DDNet 128x64)."""
+    kw = dict(size=(256, 128), align=False, crop_bbox=False)
+    return (LoadGroupImages(**kw),
+            LoadGroupImages(**kw, two_stage=True, ddnet_size=(128, 64)))
+
+
 def test_stage2_is_bit_identical_to_one_stage(mars_jpegs):
-    one = LoadGroupImages(size=(256, 128), align=False, crop_bbox=False)
-    two = LoadGroupImages(
-        size=(256, 128),
-        align=False,
-        crop_bbox=False,
-        two_stage=True,
-        ddnet_size=(128, 64))
+    one, two = _mars_loaders()
     ref = one(dict(img_paths=mars_jpegs))['imgs']
     res = two(dict(img_paths=mars_jpegs, group_name='0001C1T0001'))
     assert res['imgs'].shape == (8, 128, 64, 3) and res['img_shape'] == (128,
@@ -91,13 +92,7 @@ def test_stage2_is_bit_identical_to_one_stage(mars_jpegs):
 def test_stage1_close_to_resized_one_stage_input(mars_jpegs):
     """Deviation of the DCT-reduced decode from what the one-stage DDNet
     input is (the base-size image, bilinear antialiased to 128x64)."""
-    one = LoadGroupImages(size=(256, 128), align=False, crop_bbox=False)
-    two = LoadGroupImages(
-        size=(256, 128),
-        align=False,
-        crop_bbox=False,
-        two_stage=True,
-        ddnet_size=(128, 64))
+    one, two = _mars_loaders()
     ref = F.interpolate(
         _pack(one(dict(img_paths=mars_jpegs))['imgs']).float(),
         size=(128, 64),
