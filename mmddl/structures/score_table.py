@@ -220,9 +220,12 @@ class ScoreTable:
             images).
         labels (np.ndarray): (N,) class index.
         raw (np.ndarray): (N,) raw discriminability D (Eq. 2-3).
-        dscores (np.ndarray): (N,) D-scores (Eq. 4).
-        mean (float): mean of ``raw`` used by Eq. 4.
-        std (float): standard deviation of ``raw`` used by Eq. 4.
+        dscores (np.ndarray): (N,) D-scores (Eq. 4, over the whole set or
+            within each class: ``info['normalization']``).
+        mean (float): mean of ``raw`` over the table (Eq. 4's with the
+            ``'global'`` normalization).
+        std (float): standard deviation of ``raw`` over the table (as
+            ``mean``).
         metric (str): ``'cosine'`` or ``'euclidean'``.
         fingerprint (Dict[str, Any]): what the table was computed from (see
             :func:`make_fingerprint`).

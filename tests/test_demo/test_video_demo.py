@@ -4,6 +4,7 @@ import json
 import os.path as osp
 
 import numpy as np
+import pytest
 
 import mmddl  # noqa: F401
 from mmddl.demo import video
@@ -102,3 +103,24 @@ def test_video_demo_miniature(tmp_path, capsys):
     for key, value in out['methods']['ddl'].items():
         if 'time' not in key:  # wall-clock seconds differ run to run
             assert again['methods']['ddl'][key] == value, key
+
+    # the interleaved timing stops when a prediction differs from the
+    # tools/test.py run's (here: every DDL row's label tampered with)
+    args = video.parse_args(['--work-dir', work, '--timing-videos', '2'] +
+                            TINY)
+    rows_file = osp.join(work, 'test', f'ddl_k{args.topk}', 'videos.json')
+    rows = json.load(open(rows_file))
+    for row in rows['videos']:
+        row['pred_label'] += 1
+    with open(rows_file, 'w') as f:
+        json.dump(rows, f)
+
+    def ckpt(folder):
+        with open(osp.join(work, folder, 'last_checkpoint')) as f:
+            return f.read().strip()
+
+    with pytest.raises(RuntimeError, match='predictions differ.*ddl .*label'):
+        video.interleaved_model_time(
+            args, osp.join(work, 'data'),
+            video.BASE_CONFIG.format(args.family),
+            ckpt(f'base_{args.family}'), ckpt(f'ddnet_{args.family}'))

@@ -165,8 +165,17 @@ def test_two_stage_errors(mars_root, tmp_path):
         data_samples=one['data_samples'][:1] + two['data_samples'][1:])
     with pytest.raises(ValueError, match='cannot be mixed'):
         enc.test_step(mixed)
-    # a file gone between stage 1 and stage 2: the file and group named
+    # a handle of another length than the group's stage-1 images
     src = two['data_samples'][0].ddl_group_source
+    paths = list(src.img_paths)
+    src.img_paths = paths[:-1]
+    with pytest.raises(
+            ValueError,
+            match=f"'{src.group}': the inputs have {len(paths)} images, its "
+            f'ddl_group_source {len(paths) - 1}'):
+        enc.test_step(two)
+    src.img_paths = paths
+    # a file gone between stage 1 and stage 2: the file and group named
     src.img_paths = [str(tmp_path / 'gone.jpg')] * src.num_images
     with pytest.raises(
             ImageDecodeError, match=f"gone.jpg of group '{src.group}'"):
