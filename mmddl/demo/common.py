@@ -29,11 +29,12 @@ METHOD_NAMES = {
     'top1': 'Top-1 by D-score',
     'ddl_norescale': 'DDL w/o re-scaling (t=0.15)',
     'ddl': 'DDL (t=0.15)',
-    'ddl_val': 'DDL (validation-chosen t, variant)',
+    'ddl_val': 'DDL (validation-chosen t or K, variant)',
 }
 #: Operating points tried on the validation set: D-score thresholds t of
-#: Eq. 7 with and without re-scaling (Eq. 9-11).
+#: Eq. 7 and top-K selections, with and without re-scaling (Eq. 9-11).
 VAL_THRESHOLDS = (0.15, 0.3, 0.4, 0.5, 0.6, 0.7)
+VAL_TOPKS = (2, 3, 4)
 VAL_MODES = ('ddl', 'ddl_norescale')
 #: Per-element ground truth of a generated set: ``{image name: [identity,
 #: degraded (0/1), severity]}``, in the set's folder.
@@ -64,6 +65,13 @@ def add_run_args(p) -> None:
         nargs='+',
         default=list(VAL_THRESHOLDS),
         help='D-score thresholds tried on the validation set')
+    p.add_argument(
+        '--val-topks',
+        type=int,
+        nargs='*',
+        default=list(VAL_TOPKS),
+        help='top-K selections tried on the validation set (none: '
+        'thresholds only)')
     p.add_argument(
         '--val-modes',
         nargs='+',
@@ -710,20 +718,35 @@ def _json_default(obj):
     raise TypeError(f'{type(obj).__name__} is not JSON serialisable')
 
 
-def operating_points(thresholds: Sequence[float] = VAL_THRESHOLDS,
-                     modes: Sequence[str] = VAL_MODES) -> Dict[str, dict]:
-    """Candidate operating points ``{'<mode>@t=<t>': aggregator settings}``.
+def operating_points(
+    thresholds: Sequence[float] = VAL_THRESHOLDS,
+    modes: Sequence[str] = VAL_MODES,
+    topks: Sequence[int] = ()
+) -> Dict[str, dict]:
+    """Candidate operating points ``{'<mode>@t=<t>' or '<mode>@k=<K>':
+    aggregator settings}``.
 
     Args:
         thresholds (Sequence[float]): D-score thresholds (Eq. 7).
         modes (Sequence[str]): DDL fusion variants (``ddl``,
             ``ddl_norescale``).
+        topks (Sequence[int]): Top-K selections (the paper's alternative
+            to a threshold).
     """
-    return {
+    bad = [k for k in topks if int(k) < 1]
+    if bad:
+        raise ValueError(f'top-K candidates must be >= 1, got {bad}')
+    points = {
         f'{m}@t={t:g}': dict(mode=m, threshold=float(t))
         for m in modes
         for t in thresholds
     }
+    points.update({
+        f'{m}@k={int(k)}': dict(mode=m, threshold=None, topk=int(k))
+        for m in modes
+        for k in topks
+    })
+    return points
 
 
 def choose_operating_point(val: Dict[str, Dict[str, float]],
@@ -1128,7 +1151,7 @@ def validation_choice(name: str, config: str, base_ckpt: str, ddnet_ckpt: str,
         out_dir (str): Work dir of the validation runs.
         options (dict): ``--cfg-options`` pointing at the validation data.
         args (argparse.Namespace): Demo options (``val_thresholds``,
-            ``val_modes``).
+            ``val_topks``, ``val_modes``).
         keys (Sequence[str]): Metrics the choice compares.
         unit (str): What a group is, for the printed line.
 
@@ -1136,7 +1159,8 @@ def validation_choice(name: str, config: str, base_ckpt: str, ddnet_ckpt: str,
         tuple[dict, dict]: The chosen point, and ``dict(metrics, candidates)``
         of the validation set.
     """
-    candidates = operating_points(args.val_thresholds, args.val_modes)
+    candidates = operating_points(args.val_thresholds, args.val_modes,
+                                  getattr(args, 'val_topks', ()) or ())
     metrics, _ = evaluate_methods({name: config},
                                   base_ckpt,
                                   ddnet_ckpt,

@@ -21,7 +21,7 @@ from .figures import plot_group_dscores
 CONFIG_DIR = 'configs/face/demo'
 BASE_CONFIG = f'{CONFIG_DIR}/arcface_r18-tiny_1xb64-8e_synth-recordio.py'
 DDNET_CONFIG = (f'{CONFIG_DIR}/'
-                'ddnet_r18cd_arcface-r18-tiny-dscore-15e_synth-recordio.py')
+                'ddnet_r18cd_arcface-r18-tiny-dscore-30e_synth-recordio.py')
 TEST_CONFIGS = {
     'ytf': f'{CONFIG_DIR}/ddl_arcface-r18-tiny_thr0.15_synth-ytf.py',
     'ijbc': f'{CONFIG_DIR}/ddl_arcface-r18-tiny_thr0.15_synth-ijbc.py',

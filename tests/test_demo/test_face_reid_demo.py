@@ -364,6 +364,13 @@ def test_summarize_seeds_and_operating_point():
         'ddl@t=0.15': dict(mode='ddl', threshold=0.15),
         'ddl@t=0.5': dict(mode='ddl', threshold=0.5)
     }
+    assert operating_points((0.3, ), ('ddl_norescale', ), (3, )) == {
+        'ddl_norescale@t=0.3': dict(mode='ddl_norescale', threshold=0.3),
+        'ddl_norescale@k=3': dict(mode='ddl_norescale', threshold=None,
+                                  topk=3)
+    }
+    with pytest.raises(ValueError, match='>= 1'):
+        operating_points((0.3, ), ('ddl', ), (0, ))
     val = {
         'average': dict(a=0.5, base_images=6.0),
         'ddl@t=0.15': dict(a=0.6, base_images=5.0),

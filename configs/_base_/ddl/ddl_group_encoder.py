@@ -9,7 +9,12 @@ ddl_group_encoder = dict(
     normalize_output=False,
     base_checkpoint=None,  # tools/test.py: positional checkpoint
     ddnet_checkpoint=None,  # tools/test.py: --ddnet-checkpoint
-    max_batch=256)
+    max_batch=256,
+    # test-time flip: each image's D-score is the mean of the DDNet's on the
+    # image and on its mirror (twice the DDNet's ~0.08 GFLOPs per image); it
+    # ranked the face and re-ID validation groups better (docs/face_reid.md).
+    # The paper's single pass: --cfg-options model.ddnet_flip=False
+    ddnet_flip=True)
 group_test_dataloader = dict(
     num_workers=2,
     persistent_workers=False,

@@ -92,6 +92,9 @@ class DDLGroupEncoder(BaseDDLModel):
         ddnet_checkpoint (str, optional): Checkpoint of the DDNet, likewise.
         ddnet_input_size (int | tuple[int, int], optional): DDNet input size;
             None feeds the images unchanged. Defaults to 112.
+        ddnet_flip (bool): Score each image as the mean of the DDNet's
+            D-scores of the image and of its horizontal mirror (test-time
+            flip; twice the DDNet's GFLOPs). Defaults to False.
         feature_stage (str): ``extract_feat`` stage of the base:
             ``'pre_logits'``, ``'neck'`` or ``'backbone'``. Defaults to
             ``'pre_logits'``.
@@ -120,6 +123,7 @@ class DDLGroupEncoder(BaseDDLModel):
                  base_checkpoint: Optional[str] = None,
                  ddnet_checkpoint: Optional[str] = None,
                  ddnet_input_size: Optional[Union[int, Tuple[int, int]]] = 112,
+                 ddnet_flip: bool = False,
                  feature_stage: str = 'pre_logits',
                  normalize_elements: bool = True,
                  normalize_output: bool = False,
@@ -150,6 +154,7 @@ class DDLGroupEncoder(BaseDDLModel):
             ddnet_input_size = (ddnet_input_size, ddnet_input_size)
         self.ddnet_input_size = (None if ddnet_input_size is None else tuple(
             int(s) for s in ddnet_input_size))
+        self.ddnet_flip = bool(ddnet_flip)
         self.feature_stage = feature_stage
         self.normalize_elements = normalize_elements
         self.normalize_output = normalize_output
@@ -287,8 +292,13 @@ class DDLGroupEncoder(BaseDDLModel):
         return self._preprocess(self.ddnet, x)
 
     def _ddnet_scores(self, x: torch.Tensor) -> torch.Tensor:
-        """D-scores ``(n,)`` of a batch of raw images."""
-        out = self.ddnet(self._ddnet_input(x), mode='tensor')
+        """D-scores ``(n,)`` of a batch of raw images (with ``ddnet_flip``
+        the mean over each image and its mirror)."""
+        n = x.shape[0]
+        x = self._ddnet_input(x)
+        if self.ddnet_flip:
+            x = torch.cat([x, x.flip(-1)])
+        out = self.ddnet(x, mode='tensor')
         if isinstance(out, (tuple, list)):
             out = out[-1]
         if out.dim() == 2 and out.shape[1] == 1:
@@ -296,7 +306,8 @@ class DDLGroupEncoder(BaseDDLModel):
         if out.shape != (x.shape[0], ):
             raise ValueError('the DDNet must give one score per image, got '
                              f'shape {tuple(out.shape)} for {x.shape[0]}.')
-        return out.float()
+        out = out.float()
+        return (out[:n] + out[n:]) / 2 if self.ddnet_flip else out
 
     def _extract(self, base: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Pooled ``(n, d)`` features of normalised images."""
@@ -325,7 +336,8 @@ class DDLGroupEncoder(BaseDDLModel):
     def element_gflops(self, part: str, image: torch.Tensor) -> float:
         """GFLOPs of ``part`` on one raw image ``(1, C, H, W)``."""
         if part == 'ddnet':
-            return self._gflops['ddnet'](self._ddnet_input(image))
+            return self._gflops['ddnet'](
+                self._ddnet_input(image)) * (2 if self.ddnet_flip else 1)
         return self._gflops['base'](self._preprocess(self.base, image))
 
     def fuse(self, outputs: torch.Tensor, kept_scores: Optional[torch.Tensor],

@@ -299,6 +299,27 @@ def test_output_contract_and_flops():
     assert out[0].gflops_ddnet > 0
 
 
+def test_ddnet_flip_scores_mean_of_image_and_mirror():
+    """ddnet_flip: each score is the mean of the reference scores of the
+    image and its horizontal mirror, the selection follows it and the
+    DDNet's GFLOPs double."""
+    agg = dict(type='DDLAggregator', mode='ddl', topk=2)
+    groups = make_groups(seed=3)
+    plain = make_encoder(agg, count_flops=True)
+    flip = make_encoder(agg, count_flops=True, ddnet_flip=True)
+    out_plain = plain(groups, mode='predict')
+    out = flip(groups, mode='predict')
+    for g, ds, dp in zip(groups, out, out_plain):
+        want = (ref_scores(flip, g) + ref_scores(flip, g.flip(-1))) / 2
+        np.testing.assert_allclose(ds.ddl_scores.numpy(), want, atol=1e-5)
+        assert not np.allclose(want, ref_scores(flip, g))
+        order, _ = ref_ddl(want, np.zeros((len(g), 1)), 2, True)
+        assert sorted(ds.ddl_selected.tolist()) == sorted(order)
+        assert ds.gflops_ddnet == pytest.approx(2 * dp.gflops_ddnet)
+        assert ds.gflops_base == pytest.approx(dp.gflops_base)
+        assert torch.isfinite(ds.pred_feature).all()
+
+
 def _save(tmp_path, name, state):
     path = str(tmp_path / name)
     torch.save(dict(state_dict=state), path)
