@@ -1160,7 +1160,7 @@ def validation_choice(name: str, config: str, base_ckpt: str, ddnet_ckpt: str,
         of the validation set.
     """
     candidates = operating_points(args.val_thresholds, args.val_modes,
-                                  getattr(args, 'val_topks', ()) or ())
+                                  args.val_topks)
     metrics, _ = evaluate_methods({name: config},
                                   base_ckpt,
                                   ddnet_ckpt,

@@ -304,8 +304,10 @@ class DDLGroupEncoder(BaseDDLModel):
         if out.dim() == 2 and out.shape[1] == 1:
             out = out[:, 0]
         if out.shape != (x.shape[0], ):
+            mirrors = ' and their mirrors' if self.ddnet_flip else ''
             raise ValueError('the DDNet must give one score per image, got '
-                             f'shape {tuple(out.shape)} for {x.shape[0]}.')
+                             f'shape {tuple(out.shape)} for {x.shape[0]} '
+                             f'inputs ({n} images{mirrors}).')
         out = out.float()
         return (out[:n] + out[n:]) / 2 if self.ddnet_flip else out
 

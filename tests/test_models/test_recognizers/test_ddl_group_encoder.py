@@ -320,6 +320,25 @@ def test_ddnet_flip_scores_mean_of_image_and_mirror():
         assert torch.isfinite(ds.pred_feature).all()
 
 
+class _TwoScoreDDNet(torch.nn.Module):
+    """A DDNet that wrongly gives two scores per image."""
+
+    def forward(self, x, mode='tensor'):
+        return torch.zeros(x.shape[0], 2)
+
+
+@pytest.mark.parametrize('flip,msg', [
+    (False, r'for 3 inputs \(3 images\)'),
+    (True, r'for 6 inputs \(3 images and their mirrors\)'),
+])
+def test_ddnet_with_wrong_output_shape_refused(flip, msg):
+    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+                       ddnet_flip=flip)
+    enc.ddnet = _TwoScoreDDNet()
+    with pytest.raises(ValueError, match='one score per image.*' + msg):
+        enc(make_groups(sizes=(3, )), mode='predict')
+
+
 def _save(tmp_path, name, state):
     path = str(tmp_path / name)
     torch.save(dict(state_dict=state), path)
