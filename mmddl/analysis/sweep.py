@@ -6,7 +6,7 @@ import json
 import os
 import os.path as osp
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -672,20 +672,12 @@ def run_sweep(config: str,
         ``{method: {point: metrics}}``, ``main_metric``, ``thresholds``,
         ``topks``).
     """
-    from mmengine.runner import Runner
-
-    import mmddl  # noqa: F401  (registration, compatibility fixes)
-    cfg = sweep_config(config, checkpoint, ddnet_checkpoint, options, out_dir)
-    runner = Runner.from_cfg(cfg)
-    dump = dense_pass(runner, config_name=config)
-    save_sweep_dump(dump, out_dir)
+    run = dense_run(config, checkpoint, out_dir, ddnet_checkpoint, options)
+    cfg, model, evaluator, dump = run.cfg, run.model, run.evaluator, run.dump
     max_n = int(dump.lengths.max())
     topks = sorted({int(k) for k in topks if 1 <= int(k) < max_n})
     if thresholds is None:
         thresholds = default_thresholds(dump.scores)
-    model = _unwrap(runner.model)
-    evaluator = runner.test_loop.evaluator
-    no_out_files(evaluator)
     points = operating_points(
         topks,
         thresholds,
@@ -712,24 +704,58 @@ def run_sweep(config: str,
         methods=methods)
     with open(osp.join(out_dir, SWEEP_FILE), 'w') as f:
         json.dump(result, f, indent=1)
-    return SweepRun(result, model, evaluator, dump)
+    run.result = result
+    return run
+
+
+def dense_run(config: str,
+              checkpoint: str,
+              out_dir: str,
+              ddnet_checkpoint: Optional[str] = None,
+              options: Optional[dict] = None) -> 'SweepRun':
+    """The dense pass of a DDL config's test set, saved in ``out_dir``,
+    ready to evaluate operating points offline (:class:`SweepRun`).
+
+    Args:
+        config (str): A ``DDLRecognizer`` / ``DDLGroupEncoder`` config.
+        checkpoint (str): The base model's checkpoint.
+        out_dir (str): Output folder (also the Runner's work dir).
+        ddnet_checkpoint (str, optional): The DDNet's checkpoint.
+        options (dict, optional): ``--cfg-options`` overrides.
+
+    Returns:
+        SweepRun: With an empty ``result``.
+    """
+    from mmengine.runner import Runner
+
+    import mmddl  # noqa: F401  (registration, compatibility fixes)
+    cfg = sweep_config(config, checkpoint, ddnet_checkpoint, options, out_dir)
+    runner = Runner.from_cfg(cfg)
+    dump = dense_pass(runner, config_name=config)
+    save_sweep_dump(dump, out_dir)
+    evaluator = runner.test_loop.evaluator
+    no_out_files(evaluator)
+    return SweepRun({}, _unwrap(runner.model), evaluator, dump, cfg)
 
 
 @dataclass
 class SweepRun:
-    """A finished sweep: ``sweep.json``'s content and what evaluates more
-    points of it in this process.
+    """A finished dense pass (or sweep) and what evaluates more points of
+    it in this process.
 
     Args:
-        result (dict): Content of ``sweep.json``.
+        result (dict): Content of ``sweep.json`` (empty after
+            :func:`dense_run` alone).
         model (BaseDDLModel): The wrapper of the dense pass.
         evaluator (mmengine.evaluator.Evaluator): Its test evaluator.
         dump (SweepDump): The dump.
+        cfg (mmengine.Config, optional): The config the pass ran.
     """
     result: dict
     model: object = field(repr=False)
     evaluator: object = field(repr=False)
     dump: SweepDump = field(repr=False)
+    cfg: object = field(default=None, repr=False)
 
     def samples(self, aggregator: dict) -> list:
         """Predicted data samples of one operating point (with
@@ -741,12 +767,29 @@ class SweepRun:
         return replay_samples(self.model, self.dump,
                               dict(type='DDLAggregator', **aggregator))
 
-    def evaluate(self, aggregator: dict) -> Dict[str, float]:
+    def evaluate(self,
+                 aggregator: dict,
+                 scores: Optional[np.ndarray] = None) -> Dict[str, float]:
         """Metrics of one more operating point.
 
         Args:
             aggregator (dict): Aggregator settings (``mode``, ``topk``...).
+            scores (np.ndarray, optional): (E,) finite scores, in the dump's
+                order, that replace its D-scores (an oracle's, another
+                DDNet's); None keeps the dump's.
         """
-        res = evaluate_samples(self.evaluator, self.samples(aggregator))
+        dump = self.dump
+        if scores is not None:
+            scores = np.asarray(scores, np.float32)
+            if scores.shape != dump.scores.shape:
+                raise ValueError(f'{scores.shape} scores for the dump\'s '
+                                 f'{dump.scores.shape[0]} elements')
+            if not np.isfinite(scores).all():
+                raise ValueError('non-finite scores to replay')
+            dump = replace(dump, scores=scores)
+        res = evaluate_samples(
+            self.evaluator,
+            replay_samples(self.model, dump,
+                           dict(type='DDLAggregator', **aggregator)))
         res['aggregator'] = dict(aggregator)
         return res

@@ -912,6 +912,39 @@ def within_group_ranking(pred: np.ndarray, true_d: np.ndarray,
         num_groups=int(np.unique(groups).size))
 
 
+def true_discriminability(names: Sequence[str], feats: np.ndarray,
+                          meta: Dict[str, list]) -> Dict[str, np.ndarray]:
+    """Raw D (Eq. 2-3) of a generated set's elements against the identity
+    centroids of the set itself (its identities are unseen in training).
+
+    Args:
+        names (Sequence[str]): (N,) image file names, in order.
+        feats (np.ndarray): (N, d) base features, as fused.
+        meta (dict): ``{image name: [identity, degraded, severity]}``;
+            elements without an entry (distractors, junk) are left out.
+
+    Returns:
+        dict: ``keep`` (N,) bool, the elements with an entry; for those
+        (in order) ``labels`` (identity index), ``degraded`` (bool) and
+        ``true_d`` (raw D).
+    """
+    from mmddl.core.discriminability import class_centroids, discriminability
+    names = np.asarray(names)
+    keep = np.array([n in meta for n in names], bool)
+    if not keep.any():
+        raise ValueError('no element of the set has ground truth in its '
+                         f'{ELEMENT_META}')
+    rows = [meta[n] for n in names[keep]]
+    _, labels = np.unique([r[0] for r in rows], return_inverse=True)
+    degraded = np.array([bool(r[1]) for r in rows])
+    feats = np.asarray(feats, np.float64)[keep]
+    if not np.isfinite(feats).all():
+        raise ValueError('non-finite features in the ranking set')
+    true_d = discriminability(feats, labels, class_centroids(feats,
+                                                             labels)).numpy()
+    return dict(keep=keep, labels=labels, degraded=degraded, true_d=true_d)
+
+
 def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
                                                               list]) -> dict:
     """How well the DDNet ranks a held-out set's elements.
@@ -935,23 +968,13 @@ def ranking_quality(scores: Dict[str, np.ndarray], meta: Dict[str,
         ``num_elements``, ``num_degraded``, ``num_identities``,
         ``left_out``.
     """
-    from mmddl.core.discriminability import class_centroids, discriminability
     from mmddl.evaluation.dscore_metric import correlations
-    names = scores['names']
-    keep = np.array([n in meta for n in names], bool)
-    if not keep.any():
-        raise ValueError('no element of the set has ground truth in its '
-                         f'{ELEMENT_META}')
-    rows = [meta[n] for n in names[keep]]
-    _, labels = np.unique([r[0] for r in rows], return_inverse=True)
-    degraded = np.array([bool(r[1]) for r in rows])
-    feats = scores['feats'][keep]
+    truth = true_discriminability(scores['names'], scores['feats'], meta)
+    keep, labels, degraded = truth['keep'], truth['labels'], truth['degraded']
+    true_d = truth['true_d']
     pred = scores['scores'][keep]
-    for what, x in (('features', feats), ('D-scores', pred)):
-        if not np.isfinite(x).all():
-            raise ValueError(f'non-finite {what} in the ranking set')
-    true_d = discriminability(feats, labels, class_centroids(feats,
-                                                             labels)).numpy()
+    if not np.isfinite(pred).all():
+        raise ValueError('non-finite D-scores in the ranking set')
     both = 0 < degraded.sum() < degraded.size
     within = {}
     if 'group_sizes' in scores:
@@ -1017,7 +1040,8 @@ def summarize_seeds(per_seed: Dict[str, Dict[str, Dict[str, float]]],
 def format_summary_table(title: str,
                          columns: Sequence[Tuple[str, str]],
                          summary: dict,
-                         percent: Sequence[str] = ()) -> str:
+                         percent: Sequence[str] = (),
+                         names: Optional[Dict[str, str]] = None) -> str:
     """Mean +- std per method, then method - average (mean +- std, min).
 
     Args:
@@ -1025,6 +1049,7 @@ def format_summary_table(title: str,
         columns (Sequence[tuple]): Metric keys and their headers.
         summary (dict): The result of :func:`summarize_seeds`.
         percent (Sequence[str]): Keys printed as percentages.
+        names (dict, optional): Row names beyond :data:`METHOD_NAMES`.
 
     Returns:
         str: The table as text.
@@ -1034,14 +1059,15 @@ def format_summary_table(title: str,
         k = 100 if key in percent else 1
         return f'{k * m:.2f} +- {k * s:.2f}'
 
+    names = dict(METHOD_NAMES, **(names or {}))
     rows = {}
     for m, vals in summary['mean'].items():
-        rows[METHOD_NAMES.get(m, m)] = [
+        rows[names.get(m, m)] = [
             cell(k, vals.get(k, np.nan), summary['std'][m].get(k, np.nan))
             for k, _ in columns
         ]
     for m, diff in summary['difference'].items():
-        rows[f'{METHOD_NAMES.get(m, m)} - average'] = [
+        rows[f'{names.get(m, m)} - average'] = [
             (cell(k, diff[k]['mean'], diff[k]['std']) +
              f' (min {(100 if k in percent else 1) * diff[k]["min"]:.2f})')
             if k in diff else 'nan' for k, _ in columns

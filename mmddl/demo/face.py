@@ -9,6 +9,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .ceilings import (ceilings_per_test_set, format_ceiling_table,
+                       summarize_ceilings)
 from .common import (ELEMENT_META, Timer, add_run_args, build_results,
                      data_stage, ddnet_hook_options, element_scores,
                      epoch_options, evaluate_methods, file_sha256,
@@ -381,6 +383,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             options,
             methods,
             settings=settings)
+        ceilings = ceilings_per_test_set(
+            'ijbc', TEST_CONFIGS['ijbc'], base_ckpt, ddnet_ckpt,
+            osp.join(work, 'test'), {s: ijbc_dir(s)
+                                     for s in test_seeds},
+            {s: ijbc_options(s)
+             for s in test_seeds}, args.val_topks)
 
     per_seed = {s: metrics.pop(f'ijbc_seed{s}') for s in test_seeds}
     ijbc = summarize_seeds(per_seed)
@@ -401,6 +409,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ddnet_ranking=dict(validation=ranking),
         validation=dict(
             ijbc=val['metrics'], candidates=val['candidates'], chosen=chosen),
+        ceilings=dict(ijbc=summarize_ceilings(per_seed, ceilings)),
         target=face_targets(per_seed, ijbc, chosen))
     if 'ytf' in metrics:
         print('\n' + format_table(TABLE_TITLES['ytf'], TABLE_COLUMNS['ytf'],
@@ -411,6 +420,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                            TABLE_COLUMNS['ijbc'], per_seed[s], PERCENT))
     print('\n' + format_summary_table(TABLE_TITLES['ijbc'],
                                       TABLE_COLUMNS['ijbc'], ijbc, PERCENT))
+    print('\n' + format_ceiling_table(
+        'IJB-C selection ceilings (oracles reading the test labels)',
+        TABLE_COLUMNS['ijbc'][:-1], results['ceilings']['ijbc']['summary'],
+        PERCENT))
     dump = dumps.get(f'ijbc_seed{test_seeds[0]}')
     if dump:
         results['figure'] = plot_group_dscores(

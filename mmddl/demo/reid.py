@@ -9,6 +9,8 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .ceilings import (ceilings_per_test_set, format_ceiling_table,
+                       summarize_ceilings)
 from .common import (ELEMENT_META, Timer, add_run_args, build_results,
                      data_stage, ddnet_hook_options, element_scores,
                      epoch_options, evaluate_methods, file_sha256,
@@ -315,6 +317,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
              for s in test_seeds},
             methods,
             settings={'ddl_val': chosen['settings']})
+        ceilings = ceilings_per_test_set(
+            'mars', TEST_CONFIGS['mars'], base_ckpt, ddnet_ckpt,
+            osp.join(work, 'test'), {s: mars_dir(s)
+                                     for s in test_seeds},
+            {s: mars_options(s)
+             for s in test_seeds}, args.val_topks)
 
     per_seed = {s: metrics.pop(f'mars_seed{s}') for s in test_seeds}
     mars = summarize_seeds(per_seed)
@@ -331,6 +339,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ddnet_ranking=dict(validation=ranking),
         validation=dict(
             mars=val['metrics'], candidates=val['candidates'], chosen=chosen),
+        ceilings=dict(mars=summarize_ceilings(per_seed, ceilings)),
         target=reid_targets(per_seed, mars, chosen))
     columns = [('mAP', 'mAP (%)')] + [(f'rank{r}', f'R{r} (%)') for r in ranks]
     columns += [('base_images', 'Base imgs/group'),
@@ -339,6 +348,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print('\n' + format_table(f'{TABLE_TITLE} - test set seed {s}',
                                   columns, per_seed[s], PERCENT))
     print('\n' + format_summary_table(TABLE_TITLE, columns, mars, PERCENT))
+    print('\n' + format_ceiling_table(
+        'MARS selection ceilings (oracles reading the test labels)',
+        columns[:-1], results['ceilings']['mars']['summary'], PERCENT))
     dump = dumps.get(f'mars_seed{test_seeds[0]}')
     if dump:
         results['figure'] = plot_group_dscores(

@@ -104,3 +104,27 @@ def test_sweep_random_and_prob_fusion_equal_tools_test(video_setup,
                                                        video_sweep, tmp_path):
     _check_equal(video_setup, tmp_path, video_sweep[1].result,
                  ['random', 'ddl_prob'])
+
+
+def test_sweep_evaluate_with_other_scores(video_sweep):
+    """Replaying other scores (an oracle's) selects by them: a threshold
+    keeps exactly the elements those scores put above it."""
+    _, run = video_sweep
+    dump = run.dump
+    top1 = dict(mode='top1', threshold=None)
+    own = run.evaluate(top1)
+    assert run.evaluate(top1, dump.scores.copy())['top1'] == own['top1']
+    before = dump.scores.copy()
+    pos = np.concatenate([np.arange(n) for n in dump.lengths])
+    for keep in (1, 3):
+        scores = np.where(pos < keep, 0.9, 0.1)
+        res = run.evaluate(dict(mode='ddl', threshold=0.5), scores)
+        assert res['base_elements'] == keep
+        assert res['gflops_base'] == pytest.approx(keep * dump.gflops_base[0])
+    assert (dump.scores == before).all()  # the dump is left as it was
+    with pytest.raises(ValueError, match='scores for the dump'):
+        run.evaluate(top1, dump.scores[:-1])
+    bad = dump.scores.copy()
+    bad[0] = np.nan
+    with pytest.raises(ValueError, match='non-finite scores'):
+        run.evaluate(top1, bad)

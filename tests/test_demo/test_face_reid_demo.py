@@ -112,6 +112,53 @@ def check_seeds(res: dict, dataset: str, seeds: list, val_keys: tuple,
                                             for n in ok)
 
 
+def check_ceilings(res: dict, dataset: str, seeds: list, out: str,
+                   size: int) -> None:
+    """The selection ceilings: printed, beside the measured average pooling
+    and top-1 of each set, one base run per top-1 row, K per top-K row.
+
+    Args:
+        res: The returned results.
+        dataset: ``'ijbc'`` or ``'mars'``.
+        seeds: The test seeds.
+        out: The printed output.
+        size: Elements per group.
+    """
+    assert 'selection ceilings' in out
+    assert 'Ceiling: top-1 by the true D-score' in out
+    ceil = res['ceilings'][dataset]
+    for s in seeds:
+        rows = ceil['per_seed'][str(s)]
+        for m in ('average', 'top1'):
+            assert rows[m] == res['per_seed'][dataset][str(s)][m]
+        assert rows['top1_true_d']['base_images'] == 1
+        assert rows['top1_clean']['base_images'] == 1
+        for k in (2, 3, 4):
+            assert rows[f'true_d_norescale@k={k}']['base_images'] == \
+                min(k, size)
+    assert set(ceil['summary']['difference']) == {
+        'top1', 'top1_true_d', 'top1_clean', 'true_d_norescale@k=2',
+        'true_d_norescale@k=3', 'true_d_norescale@k=4'
+    }
+
+
+def mean_ap(feats: np.ndarray, pid: np.ndarray, cam: np.ndarray,
+            q: np.ndarray) -> float:
+    """MARS mAP by hand: each query against the gallery minus its own
+    identity-and-camera tracklets, Euclidean distance on L2-normalised
+    features."""
+    feats = feats / np.linalg.norm(feats, axis=1, keepdims=True)
+    aps = []
+    for i in np.flatnonzero(q):
+        g = ~q & ~((pid == pid[i]) & (cam == cam[i]))
+        d = np.linalg.norm(feats[g] - feats[i], axis=1)
+        match = (pid[g] == pid[i])[np.argsort(d, kind='stable')]
+        if match.any():
+            hits = np.cumsum(match)
+            aps.append(np.mean(hits[match] / (np.flatnonzero(match) + 1)))
+    return float(np.mean(aps))
+
+
 def check_dump_selection(dump: str, threshold: float = 0.15) -> list:
     """DDL kept exactly the elements with D-score > t (or the best one)."""
     samples = load(dump)
@@ -170,6 +217,7 @@ def test_face_demo_miniature(tmp_path, capsys):
     }
     assert {'ddl_ge_average_every_set', 'top1_within_3_points',
             'ddl_val_ok'} <= set(res['target'])
+    check_ceilings(res, 'ijbc', [1000, 1001], out, 3)
     # the DDNet was trained on a table the hook wrote
     assert osp.isfile(osp.join(work, 'ddnet', 'dscore_table.npz'))
 
@@ -249,23 +297,41 @@ def test_reid_demo_miniature(tmp_path, capsys):
     # independent mAP of the DDL run from the dumped features
     samples = check_dump_selection(
         osp.join(work, 'test', 'mars_seed1000', 'ddl', 'predictions.pkl'))
-    feats = np.stack([
-        torch.nn.functional.normalize(s['pred_feature'].double(),
-                                      dim=0).numpy() for s in samples
-    ])
+    feats = np.stack([s['pred_feature'].double().numpy() for s in samples])
     pid = np.array([s['pid'] for s in samples])
     cam = np.array([s['camid'] for s in samples])
     q = np.array([bool(s['is_query']) for s in samples])
-    aps = []
-    for i in np.flatnonzero(q):
-        g = ~q & ~((pid == pid[i]) & (cam == cam[i]))
-        d = np.linalg.norm(feats[g] - feats[i], axis=1)
-        match = (pid[g] == pid[i])[np.argsort(d, kind='stable')]
-        if match.any():
-            hits = np.cumsum(match)
-            aps.append(np.mean(hits[match] / (np.flatnonzero(match) + 1)))
     assert res['per_seed']['mars']['1000']['ddl']['mAP'] == \
-        pytest.approx(np.mean(aps))
+        pytest.approx(mean_ap(feats, pid, cam, q))
+
+    # the ceilings, and the top-1-by-true-D one by hand from the dense pass:
+    # Eq. 2-3 over the set's frames with ground truth, one frame per
+    # tracklet (the distractors keep the DDNet's choice)
+    check_ceilings(res, 'mars', [1000, 1001], out, 3)
+    from mmddl.analysis import load_sweep_dump
+    from mmddl.core.discriminability import class_centroids, discriminability
+    dump = load_sweep_dump(osp.join(work, 'test', 'mars_seed1000', 'ceilings'))
+    meta = json.load(
+        open(osp.join(work, 'data', 'mars_seed1000', 'element_meta.json')))
+    names = [
+        osp.basename(p) for g in dump.groups['groups'] for p in g['elements']
+    ]
+    known = np.array([n in meta for n in names])
+    ids = np.unique([meta[n][0] for n in np.array(names)[known]],
+                    return_inverse=True)[1]
+    f = dump.outputs.astype(np.float64)
+    d = np.array(dump.scores, np.float64)
+    d[known] = discriminability(f[known], ids, class_centroids(f[known],
+                                                               ids)).numpy()
+    ptr = dump.group_ptr
+    best = np.stack(
+        [f[a + int(np.argmax(d[a:b]))] for a, b in zip(ptr[:-1], ptr[1:])])
+    recs = dump.groups['groups']
+    assert res['ceilings']['mars']['per_seed']['1000']['top1_true_d'][
+        'mAP'] == pytest.approx(
+            mean_ap(best, np.array([r['pid'] for r in recs]),
+                    np.array([r['camid'] for r in recs]),
+                    np.array([bool(r['is_query']) for r in recs])))
     run_again(reid.main, work, tiny, res, 'MARS validation data (seed 100)',
               capsys)
 
@@ -320,8 +386,7 @@ def test_ranking_quality_perfect_and_left_out():
     assert out['group_spearman'] == pytest.approx(1.0)
     assert out['num_groups'] == 4
     with pytest.raises(ValueError, match='group sizes sum to 24'):
-        ranking_quality(dict(scores, group_sizes=np.array([6, 6, 6, 6])),
-                        meta)
+        ranking_quality(dict(scores, group_sizes=np.array([6, 6, 6, 6])), meta)
 
 
 def test_within_group_ranking_by_hand():
@@ -366,8 +431,8 @@ def test_summarize_seeds_and_operating_point():
     }
     assert operating_points((0.3, ), ('ddl_norescale', ), (3, )) == {
         'ddl_norescale@t=0.3': dict(mode='ddl_norescale', threshold=0.3),
-        'ddl_norescale@k=3': dict(mode='ddl_norescale', threshold=None,
-                                  topk=3)
+        'ddl_norescale@k=3':
+        dict(mode='ddl_norescale', threshold=None, topk=3)
     }
     with pytest.raises(ValueError, match='>= 1'):
         operating_points((0.3, ), ('ddl', ), (0, ))
