@@ -274,11 +274,18 @@ def group_record(task: str, sample, num_elements: int, index: int) -> dict:
              for k in ('group_id', 'template_id', 'group_name') if k in meta),
             index)
         paths = meta.get('img_paths')
-        if paths is None or len(paths) < num_elements:
+        if paths is None:
             raise KeyError(f'group {gid}: the data sample has no img_paths '
                            f'for its {num_elements} images (PackGroupInputs '
                            'meta key img_paths)')
-        elements = [str(p) for p in list(paths)[:num_elements]]
+        paths = list(paths)
+        kept = meta.get('kept_indices')
+        if kept is not None:  # LoadGroupImages(max_images=...) subsampling
+            paths = [paths[int(i)] for i in np.asarray(kept).reshape(-1)]
+        if len(paths) != num_elements:
+            raise ValueError(f'group {gid}: {len(paths)} image paths for '
+                             f'its {num_elements} images')
+        elements = [str(p) for p in paths]
     rec = dict(id=_jsonable(gid), index=index, elements=elements)
     for key, value in meta.items():
         if key not in _BULKY and key not in rec:

@@ -128,3 +128,25 @@ def test_sweep_evaluate_with_other_scores(video_sweep):
     bad[0] = np.nan
     with pytest.raises(ValueError, match='non-finite scores'):
         run.evaluate(top1, bad)
+
+
+def test_group_record_names_the_loaded_images():
+    """With LoadGroupImages(max_images=...) a group's elements are the kept
+    images, not the first ones; a path count that does not match stops."""
+    from mmengine.structures import BaseDataElement
+
+    from mmddl.analysis.sweep import group_record
+    paths = [f'/d/{i}.jpg' for i in range(5)]
+    sample = BaseDataElement(
+        metainfo=dict(group_id=3, img_paths=paths, kept_indices=[0, 2, 4]))
+    rec = group_record('face', sample, 3, 0)
+    assert rec['id'] == 3
+    assert rec['elements'] == ['/d/0.jpg', '/d/2.jpg', '/d/4.jpg']
+    with pytest.raises(ValueError, match='group 3: 3 image paths for its 2'):
+        group_record('face', sample, 2, 0)
+    full = BaseDataElement(metainfo=dict(group_id=4, img_paths=paths))
+    assert group_record('reid', full, 5, 1)['elements'] == paths
+    with pytest.raises(ValueError, match='5 image paths for its 4'):
+        group_record('reid', full, 4, 1)
+    with pytest.raises(KeyError, match='no img_paths'):
+        group_record('face', BaseDataElement(metainfo=dict(group_id=5)), 1, 2)
