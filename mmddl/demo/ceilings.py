@@ -7,8 +7,8 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from .common import (ELEMENT_META, format_summary_table, summarize_seeds,
-                     true_discriminability)
+from .common import (ELEMENT_META, element_pass, format_summary_table,
+                     summarize_seeds, true_discriminability)
 
 #: ``{row or method: {metric: value}}``
 Rows = Dict[str, Dict[str, float]]
@@ -103,8 +103,8 @@ def oracle_scores(names: Sequence[str], feats: np.ndarray, scores: np.ndarray,
 def selection_ceilings(config: str, base_ckpt: str, ddnet_ckpt: str,
                        out_dir: str, options: dict, meta: dict,
                        topks: Sequence[int]) -> Rows:
-    """One dense pass over a test set, then each ceiling row replayed with
-    the wrapper's own selection and fusion (:mod:`mmddl.analysis.sweep`).
+    """One dense pass over a test set (:func:`element_pass`), then each
+    ceiling row replayed with the wrapper's own selection and fusion.
 
     Args:
         config (str): The set's ``DDLGroupEncoder`` config.
@@ -120,14 +120,10 @@ def selection_ceilings(config: str, base_ckpt: str, ddnet_ckpt: str,
         dict: ``{row: metrics}`` with ``base_images`` (base runs per group)
         and ``ddnet_groups`` (groups that kept the DDNet's scores).
     """
-    from mmddl.analysis.sweep import dense_run
-    run = dense_run(config, base_ckpt, out_dir, ddnet_ckpt, options)
-    dump = run.dump
-    names = [
-        osp.basename(p) for g in dump.groups['groups'] for p in g['elements']
-    ]
-    oracles = oracle_scores(names, dump.outputs, dump.scores, dump.group_ptr,
-                            meta)
+    run, elements = element_pass(config, base_ckpt, ddnet_ckpt, out_dir,
+                                 options)
+    oracles = oracle_scores(elements['names'], elements['feats'],
+                            elements['scores'], run.dump.group_ptr, meta)
     rows = {}
     for name, (oracle, agg) in ceiling_points(topks).items():
         res = run.evaluate(agg, oracles[oracle])

@@ -803,10 +803,44 @@ def write_element_meta(path: str, rows: Dict[str, list]) -> str:
     return write_results(path, rows)
 
 
+def element_pass(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
+                 options: Dict[str, object]):
+    """The sweep's dense pass over a face / re-ID group set (the wrapper's
+    own forwards, as ``tools/test.py`` computes them), with each element's
+    file name, base feature and D-score.
+
+    Args:
+        config (str): A ``DDLGroupEncoder`` config (relative to the source
+            tree or absolute).
+        base_ckpt (str): Base model checkpoint.
+        ddnet_ckpt (str): DDNet checkpoint.
+        work_dir (str): Work dir of the pass (the dump is saved there).
+        options (dict): ``--cfg-options`` (data root, sizes).
+
+    Returns:
+        tuple: The :class:`~mmddl.analysis.sweep.SweepRun` and a dict with
+        ``names`` (image file names), ``feats`` (N, d) float64 base features
+        (as fused), ``scores`` (N,) D-scores and ``group_sizes`` (G,)
+        images per group, in order.
+    """
+    from mmddl.analysis.sweep import dense_run
+    run = dense_run(
+        _config_path(config), base_ckpt, work_dir, ddnet_ckpt, options)
+    dump = run.dump
+    names = [
+        osp.basename(p) for g in dump.groups['groups'] for p in g['elements']
+    ]
+    return run, dict(
+        names=np.asarray(names),
+        feats=dump.outputs.astype(np.float64),
+        scores=dump.scores.astype(np.float64),
+        group_sizes=dump.lengths.astype(np.int64))
+
+
 def element_scores(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
                    options: Dict[str, object]) -> Dict[str, np.ndarray]:
-    """Base features and DDNet D-scores of every element of a group set, as
-    ``tools/test.py`` computes them (same pipeline, alignment and models).
+    """Base features and DDNet D-scores of every element of a group set
+    (the elements of :func:`element_pass`).
 
     Args:
         config (str): A ``DDLGroupEncoder`` config.
@@ -814,40 +848,8 @@ def element_scores(config: str, base_ckpt: str, ddnet_ckpt: str, work_dir: str,
         ddnet_ckpt (str): DDNet checkpoint.
         work_dir (str): Work dir of the (evaluation-free) run.
         options (dict): ``--cfg-options`` (data root, sizes).
-
-    Returns:
-        dict: ``names`` (image file names), ``feats`` (N, d) float64 base
-        features (L2-normalised as fused), ``scores`` (N,) D-scores and
-        ``group_sizes`` (G,) images per group, in order.
     """
-    import torch
-    from mmengine.runner import Runner
-    cfg = merged_test_config(config, base_ckpt, work_dir, ddnet_ckpt, options)
-    runner = Runner.from_cfg(cfg)
-    model = runner.model
-    model.eval()
-    loader = runner.build_dataloader(cfg.test_dataloader)
-    names, feats, scores, sizes = [], [], [], []
-    with torch.no_grad():
-        for batch in loader:
-            data = model.data_preprocessor(batch, False)
-            samples = data['data_samples']
-            groups = model.split_groups(data['inputs'], samples)
-            for x, sample in zip(groups, samples):
-                paths = list(sample.img_paths)
-                if len(paths) != x.shape[0]:
-                    raise ValueError(
-                        f'group {sample.group_id}: {len(paths)} image paths '
-                        f'for {x.shape[0]} images')
-                names += [osp.basename(p) for p in paths]
-                sizes.append(len(paths))
-                feats.append(model.element_outputs(x).double().cpu())
-                scores.append(model.score_elements(x).double().cpu())
-    return dict(
-        names=np.asarray(names),
-        feats=torch.cat(feats).numpy(),
-        scores=torch.cat(scores).numpy(),
-        group_sizes=np.asarray(sizes, np.int64))
+    return element_pass(config, base_ckpt, ddnet_ckpt, work_dir, options)[1]
 
 
 def roc_auc(positive: np.ndarray, negative: np.ndarray) -> float:

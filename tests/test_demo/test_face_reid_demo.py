@@ -269,7 +269,9 @@ def test_face_demo_miniature(tmp_path, capsys):
     assert open(table, 'rb').read() != before
 
 
-def test_reid_demo_miniature(tmp_path, capsys):
+def test_reid_demo_miniature(tmp_path, capsys, monkeypatch):
+    # run from another working directory, as a user's script would
+    monkeypatch.chdir(tmp_path)
     work = str(tmp_path / 'demo_reid')
     tiny = [
         '--train-ids', '8', '--test-ids', '5', '--tracklets', '2', '--frames',
