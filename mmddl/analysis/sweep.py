@@ -5,7 +5,6 @@ import copy
 import json
 import os
 import os.path as osp
-import pickle
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -15,7 +14,8 @@ import torch
 #: File names written into a sweep folder.
 DUMP_FILE = 'sweep_dump.npz'
 GROUPS_FILE = 'sweep_groups.json'
-SAMPLES_FILE = 'sweep_samples.pkl'
+#: Written by mmddl before 2026-12; refused when found.
+OLD_SAMPLES_FILE = 'sweep_samples.pkl'
 SWEEP_FILE = 'sweep.json'
 PLOT_FILE = 'accuracy_vs_gflops.png'
 #: DDL wrapper model types a sweep runs on.
@@ -49,7 +49,8 @@ class SweepDump:
             element.
         groups (dict): Content of ``sweep_groups.json``.
         samples (list, optional): The data samples the evaluator reads,
-            one per group (``sweep_samples.pkl``).
+            one per group (in memory only: a dense pass keeps them, a dump
+            read from disk has none).
     """
     group_ptr: np.ndarray
     scores: np.ndarray
@@ -93,8 +94,9 @@ class SweepDump:
 
 
 def save_sweep_dump(dump: SweepDump, out_dir: str) -> str:
-    """Write ``sweep_dump.npz``, ``sweep_groups.json`` and (when the dump
-    holds them) ``sweep_samples.pkl`` into ``out_dir``.
+    """Write ``sweep_dump.npz`` and ``sweep_groups.json`` into ``out_dir``:
+    plain arrays and JSON only. The data samples stay in memory (a dump on
+    disk is read back as data, never unpickled).
 
     Args:
         dump (SweepDump): The dump.
@@ -114,50 +116,61 @@ def save_sweep_dump(dump: SweepDump, out_dir: str) -> str:
         gflops_ddnet=dump.gflops_ddnet.astype(np.float64))
     with open(osp.join(out_dir, GROUPS_FILE), 'w') as f:
         json.dump(dump.groups, f, indent=1)
-    if dump.samples is not None:
-        with open(osp.join(out_dir, SAMPLES_FILE), 'wb') as f:
-            pickle.dump(dump.samples, f)
     return out_dir
 
 
-def load_sweep_dump(dump_dir: str, samples: bool = True) -> SweepDump:
-    """Read a folder written by :func:`save_sweep_dump`.
+def load_sweep_dump(dump_dir: str) -> SweepDump:
+    """Read a folder written by :func:`save_sweep_dump` (no pickle: the
+    arrays with ``allow_pickle=False``, the group records as JSON).
 
     Args:
         dump_dir (str): The folder.
-        samples (bool): Also read ``sweep_samples.pkl`` when present.
-            Defaults to True.
 
     Returns:
-        SweepDump: The dump (checked).
+        SweepDump: The dump (checked), without data samples.
+
+    Raises:
+        ValueError: The folder holds an old ``sweep_samples.pkl`` (a pickle
+            is code as much as data: it is refused, not read), or an array
+            file with pickled objects.
     """
     path = osp.join(dump_dir, DUMP_FILE)
     if not osp.isfile(path):
         raise FileNotFoundError(f'no sweep dump {path}: run '
                                 'tools/analysis/ddl_sweep.py first')
-    with np.load(path) as z:
-        missing = [
-            k for k in ('group_ptr', 'scores', 'outputs', 'gflops_base',
-                        'gflops_ddnet') if k not in z
-        ]
-        if missing:
-            raise KeyError(f'{path} lacks the arrays {missing}')
-        arrays = {k: z[k] for k in z.files}
-    with open(osp.join(dump_dir, GROUPS_FILE)) as f:
-        groups = json.load(f)
-    pkl = osp.join(dump_dir, SAMPLES_FILE)
-    data = None
-    if samples and osp.isfile(pkl):
-        with open(pkl, 'rb') as f:
-            data = pickle.load(f)
+    pkl = osp.join(dump_dir, OLD_SAMPLES_FILE)
+    if osp.exists(pkl):
+        raise ValueError(
+            f'{pkl}: a pickle file in a sweep dump folder is refused (mmddl '
+            'never unpickles a dump: it could run code). It was written by '
+            'an older mmddl and is not needed: delete it, or run '
+            'tools/analysis/ddl_sweep.py again.')
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [
+                k for k in ('group_ptr', 'scores', 'outputs', 'gflops_base',
+                            'gflops_ddnet') if k not in z
+            ]
+            if missing:
+                raise KeyError(f'{path} lacks the arrays {missing}')
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as err:
+        raise ValueError(f'{path}: not a readable sweep dump ({err}); run '
+                         'tools/analysis/ddl_sweep.py again') from err
+    groups_file = osp.join(dump_dir, GROUPS_FILE)
+    try:
+        with open(groups_file) as f:
+            groups = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{groups_file}: not a readable group file ({err})'
+                         '; run tools/analysis/ddl_sweep.py again') from err
     dump = SweepDump(
         group_ptr=arrays['group_ptr'],
         scores=arrays['scores'],
         outputs=arrays['outputs'],
         gflops_base=arrays['gflops_base'],
         gflops_ddnet=arrays['gflops_ddnet'],
-        groups=groups,
-        samples=data)
+        groups=groups)
     dump.check(path)
     return dump
 
@@ -472,7 +485,9 @@ def replay_samples(model, dump: SweepDump, aggregator) -> list:
         list: The predicted data samples.
     """
     if dump.samples is None:
-        raise ValueError('the dump holds no data samples (sweep_samples.pkl)')
+        raise ValueError('the dump holds no data samples: operating points '
+                         'are replayed in the process of its dense pass '
+                         '(dense_run / run_sweep), not from a dump on disk')
     replay = replay_model(model, dump, aggregator)
     ptr = torch.from_numpy(dump.group_ptr)
     out = []

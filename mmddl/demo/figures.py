@@ -61,9 +61,9 @@ def plot_group_dscores(dump_file: str,
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from mmengine.fileio import load
 
-    samples = load(dump_file)
+    from mmddl.evaluation.prediction_dump import load_prediction_dump
+    samples = load_prediction_dump(dump_file)
     idx = pick_group(samples) if group is None else int(group)
     s = samples[idx]
     scores = _as_numpy(s['ddl_scores']).astype(float)

@@ -278,7 +278,7 @@ def read_dump(dump_dir: str) -> Tuple[np.ndarray, np.ndarray, Dict]:
         and the groups file's content.
     """
     from mmddl.analysis.sweep import load_sweep_dump
-    dump = load_sweep_dump(dump_dir, samples=False)
+    dump = load_sweep_dump(dump_dir)
     return (dump.group_ptr.astype(np.int64), dump.scores.astype(np.float64),
             dump.groups)
 

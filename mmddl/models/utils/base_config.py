@@ -8,6 +8,8 @@ from typing import Any, Dict, Optional, Tuple, Union
 from mmengine.config import Config
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .stored_config import StoredConfigError, parse_stored_config
+
 ModelRef = Union[None, str, dict, Config]
 
 
@@ -55,7 +57,9 @@ def checkpoint_config(checkpoint: str, name: str = 'base') -> Config:
 
     mmengine's Runner saves its whole config there (after the command
     line's ``--cfg-options`` were merged), so the model is rebuilt exactly
-    as it was trained.
+    as it was trained. The text is read as data
+    (:func:`~mmddl.models.utils.stored_config.parse_stored_config`), never
+    executed: a checkpoint is data.
 
     Args:
         checkpoint (str): Checkpoint path or URL.
@@ -65,7 +69,8 @@ def checkpoint_config(checkpoint: str, name: str = 'base') -> Config:
         Config: The saved config.
 
     Raises:
-        ValueError: The checkpoint holds no saved config.
+        ValueError: The checkpoint holds no saved config, or one that is
+            not plain data (:class:`StoredConfigError`, naming the line).
     """
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
@@ -75,7 +80,12 @@ def checkpoint_config(checkpoint: str, name: str = 'base') -> Config:
             f'{name}: no model config given and {checkpoint} holds no saved '
             "config (meta['cfg'], written by mmengine's Runner); set "
             f'{name} to a config file, a package path or a model dict.')
-    return Config.fromstring(text, '.py')
+    try:
+        return Config(parse_stored_config(text, f"{checkpoint} meta['cfg']"))
+    except StoredConfigError as err:
+        raise StoredConfigError(
+            f'{name}: {err}. Pass the model config instead (a config file, '
+            f'a package path or a model dict as {name}).') from None
 
 
 def resolve_model_config(ref: ModelRef,
