@@ -10,6 +10,10 @@ from setuptools.command.develop import develop
 ROOT = osp.dirname(osp.abspath(__file__))
 #: Shipped in ``mmddl/.mim/`` for ``mim`` and ``mmddl::`` config paths.
 MIM_FILES = ('configs', 'tools')
+#: Run by Python's ``site`` at interpreter start: ``mmddl::`` config paths
+#: before ``import mmddl`` (the stock tools), see ``_mmddl_config_scope.py``.
+PTH_NAME = 'mmddl-config-scope.pth'
+PTH_LINE = 'import _mmddl_config_scope; _mmddl_config_scope.install()\n'
 
 
 def read_requirements(name: str) -> list:
@@ -52,15 +56,26 @@ def add_mim_extension(package_dir: str, mode: str) -> None:
                                                         '*.pyc'))
 
 
+def write_pth(folder: str) -> None:
+    """Write ``PTH_NAME`` into ``folder`` (the wheel's root: site-packages)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(osp.join(folder, PTH_NAME), 'w') as f:
+        f.write(PTH_LINE)
+
+
 class BuildPyWithMim(build_py):
-    """``build_py`` that also ships ``configs`` and ``tools``."""
+    """``build_py`` that also ships ``configs``, ``tools`` and the ``.pth``."""
 
     def run(self):
         super().run()
         if getattr(self, 'editable_mode', False):
             add_mim_extension(osp.join(ROOT, 'mmddl'), 'symlink')
+            # PEP 660: setuptools' editable_wheel sets install_lib to the
+            # unpacked wheel, whose files all go into the editable wheel.
+            write_pth(self.get_finalized_command('install').install_lib)
         else:
             add_mim_extension(osp.join(self.build_lib, 'mmddl'), 'copy')
+            write_pth(self.build_lib)
 
 
 class DevelopWithMim(develop):
@@ -69,6 +84,7 @@ class DevelopWithMim(develop):
     def run(self):
         add_mim_extension(osp.join(ROOT, 'mmddl'), 'symlink')
         super().run()
+        write_pth(self.install_dir)
 
 
 setup(
@@ -80,6 +96,7 @@ setup(
     if osp.exists(osp.join(ROOT, 'README.md')) else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    py_modules=['_mmddl_config_scope'],
     python_requires='>=3.8',
     install_requires=read_requirements('runtime'),
     extras_require=dict(
@@ -87,8 +104,9 @@ setup(
         # mmcv or mmcv-lite: either satisfies mmddl (checked at import)
         lite=read_requirements('lite'),
         mim=read_requirements('mminstall'),
-        # mmdet needs mmcv's compiled ops (a source build of full mmcv 2.1.0)
-        mmdet=['mmdet>=3.3.0'],
+        # mmdet needs mmcv's compiled ops (tools/misc/build_mmcv.sh builds
+        # full mmcv 2.1.0 where no prebuilt wheel fits the torch)
+        mmdet=read_requirements('mmdet'),
     ),
     cmdclass=dict(build_py=BuildPyWithMim, develop=DevelopWithMim),
     license='Apache License 2.0',

@@ -7,9 +7,16 @@
   ``DefaultScope`` is process-global (a Runner with ``default_scope=
   'mmpretrain'`` leaves it set), and a leaked scope makes later
   ``mmaction`` builds look in the wrong registry.
+* The source tree's root is importable, so tests reach the demos
+  (``demo/``, a package beside ``mmddl`` that is not installed).
 """
+import os.path as osp
+import sys
+
 import pytest
 import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 torch.set_num_threads(1)
 

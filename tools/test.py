@@ -6,13 +6,8 @@ checkpoint is the BASE model's; the DDNet's comes from the config or
 """
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
-
-DDL_MODELS = ('DDLRecognizer', 'DDLGroupEncoder')
-#: Aggregator modes that run the DDNet (and so need its weights).
-DDNET_MODES = ('ddl', 'ddl_norescale', 'top1')
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,12 +65,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def merge_args(cfg, args: argparse.Namespace):
-    """Merge the command-line options into the config.
-
-    ``--cfg-options`` is applied first, then visualization and ``--dump``:
-    unlike mmaction2's tool (dump first), an evaluator override such as
-    ``test_evaluator.ranks=[1,5]`` still addresses the config's evaluator,
-    and the dump metric is appended to the overridden one.
+    """Merge the command-line options into the config
+    (:func:`mmddl.apis.tool_configs.merge_test_options`).
 
     Args:
         cfg (mmengine.Config): The loaded config.
@@ -84,48 +75,23 @@ def merge_args(cfg, args: argparse.Namespace):
     Returns:
         mmengine.Config: The updated config.
     """
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.show or args.show_dir is not None:
-        if 'visualization' not in cfg.get('default_hooks', {}):
-            raise SystemExit(
-                '--show / --show-dir need a VisualizationHook: set '
-                'default_hooks.visualization=dict(type="VisualizationHook") '
-                'in the config')
-        vis = cfg.default_hooks.visualization
-        vis.enable = True
-        vis.show = args.show
-        vis.wait_time = args.wait_time
-        vis.out_dir = args.show_dir
-        vis.interval = args.interval
-    if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'--dump must be a .pkl or .pickle file, got '
-                             f'{args.dump!r}')
-        dump = dict(type='DumpResults', out_file_path=args.dump)
-        if isinstance(cfg.test_evaluator, (list, tuple)):
-            cfg.test_evaluator = list(cfg.test_evaluator) + [dump]
-        else:
-            cfg.test_evaluator = [cfg.test_evaluator, dump]
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    if cfg.model.get('type') in DDL_MODELS:
-        cfg.model.base_checkpoint = args.checkpoint
-        if args.ddnet_checkpoint is not None:
-            cfg.model.ddnet_checkpoint = args.ddnet_checkpoint
-        mode = cfg.model.get('aggregator', {}).get('mode', 'ddl')
-        if not cfg.model.get('ddnet_checkpoint') and mode in DDNET_MODES:
-            raise SystemExit(
-                f'aggregator mode {mode!r} needs a trained DDNet: set '
-                'model.ddnet_checkpoint in the config or pass '
-                '--ddnet-checkpoint')
-    else:
-        cfg.load_from = args.checkpoint
-    return cfg
+    from mmddl.apis.tool_configs import ToolOptionError, merge_test_options
+    try:
+        return merge_test_options(
+            cfg,
+            args.config,
+            args.checkpoint,
+            ddnet_checkpoint=args.ddnet_checkpoint,
+            work_dir=args.work_dir,
+            cfg_options=args.cfg_options,
+            dump=args.dump,
+            show=args.show,
+            show_dir=args.show_dir,
+            interval=args.interval,
+            wait_time=args.wait_time,
+            launcher=args.launcher)
+    except ToolOptionError as err:
+        raise SystemExit(str(err)) from None
 
 
 def main() -> None:

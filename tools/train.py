@@ -62,7 +62,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def merge_args(cfg, args: argparse.Namespace):
-    """Merge the command-line options into the config, in mmaction2's order.
+    """Merge the command-line options into the config, in mmaction2's order
+    (:func:`mmddl.apis.tool_configs.merge_train_options`).
 
     Args:
         cfg (mmengine.Config): The loaded config.
@@ -71,49 +72,23 @@ def merge_args(cfg, args: argparse.Namespace):
     Returns:
         mmengine.Config: The updated config.
     """
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise SystemExit(f'--amp does not support the custom optimizer '
-                             f'wrapper type {wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        cfg.resume = True
-        cfg.load_from = args.resume
-    if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise SystemExit('--auto-scale-lr needs auto_scale_lr='
-                             'dict(enable=False, base_batch_size=N) in the '
-                             'config')
-        cfg.auto_scale_lr.enable = True
-    if args.seed is not None or args.diff_rank_seed or args.deterministic \
-            or cfg.get('randomness', None) is None:
-        randomness = dict(cfg.get('randomness', None) or {})
-        if args.seed is not None:
-            randomness['seed'] = args.seed
-        if args.diff_rank_seed:
-            randomness['diff_rank_seed'] = True
-        if args.deterministic:
-            randomness['deterministic'] = True
-        randomness.setdefault('seed', None)
-        cfg.randomness = randomness
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    from mmddl.apis.tool_configs import ToolOptionError, merge_train_options
+    try:
+        return merge_train_options(
+            cfg,
+            args.config,
+            work_dir=args.work_dir,
+            cfg_options=args.cfg_options,
+            resume=args.resume,
+            amp=args.amp,
+            auto_scale_lr=args.auto_scale_lr,
+            no_validate=args.no_validate,
+            seed=args.seed,
+            diff_rank_seed=args.diff_rank_seed,
+            deterministic=args.deterministic,
+            launcher=args.launcher)
+    except ToolOptionError as err:
+        raise SystemExit(str(err)) from None
 
 
 def main() -> None:

@@ -1,18 +1,20 @@
 # DDL for mmaction2's stock R(2+1)D-R34 (Kinetics-400), step 2: the DDNet scores
-# 30 candidate clips x 3 crops, the base runs on the top 5. Our tool or
-# mmaction2's own (model.ddnet_checkpoint=... in --cfg-options):
+# 30 candidate clips x 3 crops, the base runs on the top 5. Its bases come
+# from the installed packages, so a copy works in any folder. Our tool, or
+# mmaction2's own with --cfg-options model.ddnet_checkpoint=PATH/TO/ddnet.pth:
 #   python tools/test.py configs/examples/ddl_r2plus1d-r34_top5-of-30_k400.py \
 #       PATH/TO/base.pth --ddnet-checkpoint PATH/TO/ddnet.pth
 _base_ = [
     'mmaction::recognition/r2plus1d/r2plus1d_r34_8xb8-32x2x1-180e_kinetics400-rgb.py',
-    '../_base_/ddl/ddl_recognizer.py', './_base_/k400_ddl.py'
+    'mmddl::_base_/ddl/ddl_recognizer.py',
+    'mmddl::examples/_base_/k400_ddl.py',
 ]
 custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 
 model = dict(
+    _base_.ddl_recognizer,
     _delete_=True,
     base=_base_.model,
-    aggregator=dict(type='DDLAggregator', mode='ddl', topk=5),
-    **_base_.ddl_recognizer)
+    aggregator=dict(type='DDLAggregator', mode='ddl', topk=5))
 test_dataloader = dict(dataset=dict(pipeline=_base_.k400_ddl_test))
 test_evaluator = dict(type='DDLMetric')

@@ -3,7 +3,7 @@
 # only our tools/test.py (which sets model.base_checkpoint) can run it:
 #   python tools/test.py configs/examples/ddl_reid-r50_thr0.15_mars.py \
 #       PATH/TO/reid_r50.pth --ddnet-checkpoint PATH/TO/ddnet.pth
-_base_ = ['../reid/ddl_reid-r50_thr0.15_mars.py']
+_base_ = ['mmddl::reid/ddl_reid-r50_thr0.15_mars.py']
 
 model = dict(base=None)
 test_dataloader = dict(dataset=dict(data_root='data/mars'))

@@ -1,13 +1,10 @@
 # Train the 2D DDNet (paper Sec. 3.2, Eq. 5-6) on the D-scores the frozen
 # ArcFace ResNet-101 gives every MS1M training image (written by the hook):
-#   --cfg-options custom_hooks.0.base_checkpoint=PATH/TO/arcface_r101.pth
+#   --cfg-options custom_hooks.0.base.checkpoint=PATH/TO/arcface_r101.pth
 _base_ = [
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/models/ddnet_r18cd_face.py',
-    '../_base_/ddl/discriminability_hook.py',
     '../_base_/ddl/ddnet_r18cd_dscore-10e.py',
+    '../_base_/models/ddnet_r18cd_face.py',
 ]
-custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 
 data_root = 'data/ms1m-retinaface-t1'
 base_config = '{{ fileDirname }}/arcface_r101_4xb128-24e_ms1m-recordio.py'
@@ -41,20 +38,16 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
-        normalization=_base_.dscore_normalization,
-        base_config=base_config,
-        base_checkpoint=base_checkpoint,
+        base=dict(
+            config=base_config,
+            checkpoint=base_checkpoint,
+            stage='pre_logits'),  # the 512-d face embedding
         # one element per image: the decoded face, packed as the base sees it
-        candidate_pipeline=[dict(type='PackInputs')],
-        stage='pre_logits',  # the 512-d face embedding
-        batch_size=256)
+        candidates=dict(
+            _base_.discriminability_hook.candidates,
+            pipeline=[dict(type='PackInputs')],
+            batch_size=256),
+        dscore=dict(
+            _base_.discriminability_hook.dscore,
+            normalization=_base_.dscore_normalization))
 ]
-# EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
-# resumed after a kill ends with the uninterrupted run's weights, bit for
-# bit (it needs a fixed seed and non-persistent loader workers).
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
-    epoch_seed=dict(type='EpochSeedHook'))
-# a fixed seed: with seed=None every start (a resume too) draws a new one,
-# and the data order and worker seeds follow it
-randomness = dict(seed=0, deterministic=False)

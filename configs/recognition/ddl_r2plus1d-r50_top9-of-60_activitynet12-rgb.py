@@ -6,21 +6,13 @@ _base_ = [
 ]
 
 model = dict(
+    _base_.ddl_recognizer,
     _delete_=True,
     base=_base_.model,
-    aggregator=dict(
-        type='DDLAggregator', mode='ddl', topk=_base_.anet12_topk),
-    **_base_.ddl_recognizer)
-test_evaluator = dict(type='DDLMetric')
-
-# Two-stage decoding: the DDNet's frames of every candidate clip in the data
-# loader, the selected clips at full size in the model (same predictions).
-# Whole clips up front (the dense baseline): --cfg-options
-# test_dataloader.dataset.pipeline.2.one_stage=True
+    aggregator=dict(type='DDLAggregator', mode='ddl', topk=_base_.anet12_topk))
 test_pipeline = _base_.test_pipeline[:2] + [
-    dict(type='DDLTwoStageDecode',
-         ddnet_frames=_base_.ddnet_input['num_frames'],
-         pipeline=_base_.test_pipeline[3:-1]),
+    dict(_base_.ddl_two_stage_decode, pipeline=_base_.test_pipeline[3:-1]),
     dict(_base_.test_pipeline[-1], meta_keys=_base_.two_stage_meta_keys)
 ]
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_evaluator = dict(type='DDLMetric')

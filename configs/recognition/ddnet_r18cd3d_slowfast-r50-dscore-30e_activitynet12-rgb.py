@@ -14,7 +14,8 @@ train_dataloader = dict(dataset=_base_.anet12_train)
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
-        base_config=base_config,
-        base_checkpoint=base_checkpoint,
-        candidate_pipeline=_base_.anet12_sampling + _base_.center_crop_256)
+        base=dict(config=base_config, checkpoint=base_checkpoint),
+        candidates=dict(
+            _base_.discriminability_hook.candidates,
+            pipeline=_base_.anet12_sampling + _base_.center_crop_256))
 ]

@@ -3,7 +3,7 @@
 # the hook).
 #
 #   python tools/train.py configs/ddnet_slowfast_k700.py \
-#       --cfg-options custom_hooks.0.base_checkpoint=PATH/TO/slowfast.pth
+#       --cfg-options custom_hooks.0.base.checkpoint=PATH/TO/slowfast.pth
 _base_ = [
     '../_base_/ddl/ddnet_r18cd3d_dscore-30e.py',
     '../_base_/ddl/candidates_k700.py',
@@ -17,7 +17,8 @@ train_dataloader = dict(dataset=_base_.k700_train)
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
-        base_config=base_config,
-        base_checkpoint=base_checkpoint,
-        candidate_pipeline=_base_.k700_sampling + _base_.center_crop_256)
+        base=dict(config=base_config, checkpoint=base_checkpoint),
+        candidates=dict(
+            _base_.discriminability_hook.candidates,
+            pipeline=_base_.k700_sampling + _base_.center_crop_256))
 ]

@@ -8,11 +8,11 @@ _base_ = [
 ]
 
 model = dict(
+    _base_.ddl_group_encoder,
     _delete_=True,
     base=_base_.model,
     ddnet=_base_.ddnet_model,
-    ddnet_input_size=_base_.ddnet_input_size,
-    **_base_.ddl_group_encoder)
+    ddnet_input_size=_base_.ddnet_input_size)
 
 # Two-stage reading (the DDNet's 128x64 input from a 1/2-size JPEG decode,
 # the kept frames at 256x128 on demand; D-scores differ slightly from

@@ -1,14 +1,11 @@
 # Train the 2D DDNet on the D-scores the frozen ResNet-50 re-ID model gives
 # every MARS training frame (cosine on the BN-neck feature; the hook writes
 # them):
-#   --cfg-options custom_hooks.0.base_checkpoint=PATH/TO/reid_r50.pth
+#   --cfg-options custom_hooks.0.base.checkpoint=PATH/TO/reid_r50.pth
 _base_ = [
-    'mmpretrain::_base_/default_runtime.py',
-    '../_base_/models/ddnet_r18cd_reid.py',
-    '../_base_/ddl/discriminability_hook.py',
     '../_base_/ddl/ddnet_r18cd_dscore-10e.py',
+    '../_base_/models/ddnet_r18cd_reid.py',
 ]
-custom_imports = dict(imports=['mmddl'], allow_failed_imports=False)
 
 data_root = 'data/mars'
 base_config = '{{ fileDirname }}/reid_r50_1xb64-ce-triplet-120e_mars.py'
@@ -48,24 +45,20 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
-        normalization=_base_.dscore_normalization,
-        base_config=base_config,
-        base_checkpoint=base_checkpoint,
+        base=dict(
+            config=base_config,
+            checkpoint=base_checkpoint,
+            stage='pre_logits'),  # the BN-neck retrieval feature
         # one element per frame, as the base model sees it at test time
-        candidate_pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=base_img_scale),
-            dict(type='PackInputs'),
-        ],
-        stage='pre_logits',  # the BN-neck retrieval feature
-        batch_size=128)
+        candidates=dict(
+            _base_.discriminability_hook.candidates,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='Resize', scale=base_img_scale),
+                dict(type='PackInputs'),
+            ],
+            batch_size=128),
+        dscore=dict(
+            _base_.discriminability_hook.dscore,
+            normalization=_base_.dscore_normalization))
 ]
-# EpochSeedHook re-seeds the RNGs from (seed, epoch) at every epoch: a run
-# resumed after a kill ends with the uninterrupted run's weights, bit for
-# bit (it needs a fixed seed and non-persistent loader workers).
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
-    epoch_seed=dict(type='EpochSeedHook'))
-# a fixed seed: with seed=None every start (a resume too) draws a new one,
-# and the data order and worker seeds follow it
-randomness = dict(seed=0, deterministic=False)

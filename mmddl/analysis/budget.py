@@ -2,6 +2,8 @@
 accuracy whose validation GFLOPs per group respect the budget."""
 from typing import Dict, List, Optional
 
+from mmddl.utils.atomic_write import atomic_write
+
 #: Aggregator keys written into the ``--cfg-options`` line.
 AGG_KEYS = ('mode', 'topk', 'threshold', 'fusion_level')
 
@@ -159,8 +161,15 @@ def budget_report(test,
         cfg_options=cfg_options_line(pick['aggregator']))
     comment = (f"chosen on the validation split for {budget:.4g} GFLOPs "
                f"per group: {pick['method']} {pick['point']}")
-    with open(osp.join(out_dir, 'budget.json'), 'w') as f:
-        json.dump(out, f, indent=1)
-    with open(osp.join(out_dir, 'budget_cfg.py'), 'w') as f:
-        f.write(config_snippet(pick['aggregator'], comment))
+    atomic_write(
+        osp.join(out_dir, 'budget.json'),
+        lambda f: json.dump(out, f, indent=1),
+        'budget results',
+        text=True)
+    snippet = config_snippet(pick['aggregator'], comment)
+    atomic_write(
+        osp.join(out_dir, 'budget_cfg.py'),
+        lambda f: f.write(snippet),
+        'config snippet',
+        text=True)
     return out

@@ -1,6 +1,8 @@
 """A sweep's printed table and its accuracy-vs-GFLOPs picture."""
 from typing import Optional
 
+from mmddl.utils.atomic_write import save_figure
+
 #: Legend names of the sweep's methods.
 NAMES = {
     'dense': 'Dense (all elements)',
@@ -144,6 +146,8 @@ def plot_sweep(sweep: dict,
         ncol=3,
         frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        plt.close(fig)
     return path

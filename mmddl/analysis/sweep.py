@@ -1,7 +1,6 @@
 """One dense pass of a DDL wrapper over a test set (a dump of every
 element's D-score, base output and GFLOPs) and its offline evaluation at
 many operating points with the wrapper's own selection, fusion and metric."""
-import copy
 import json
 import os
 import os.path as osp
@@ -11,6 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mmddl.utils.atomic_write import atomic_write
+
 #: File names written into a sweep folder.
 DUMP_FILE = 'sweep_dump.npz'
 GROUPS_FILE = 'sweep_groups.json'
@@ -18,8 +19,6 @@ GROUPS_FILE = 'sweep_groups.json'
 OLD_SAMPLES_FILE = 'sweep_samples.pkl'
 SWEEP_FILE = 'sweep.json'
 PLOT_FILE = 'accuracy_vs_gflops.png'
-#: DDL wrapper model types a sweep runs on.
-DDL_MODELS = ('DDLRecognizer', 'DDLGroupEncoder')
 #: Method keys of sweep.json, in table order.
 METHODS = ('dense', 'top1', 'random', 'uniform', 'ddl_norescale', 'ddl',
            'ddl_prob')
@@ -107,15 +106,19 @@ def save_sweep_dump(dump: SweepDump, out_dir: str) -> str:
     """
     dump.check()
     os.makedirs(out_dir, exist_ok=True)
-    np.savez(
-        osp.join(out_dir, DUMP_FILE),
-        group_ptr=dump.group_ptr.astype(np.int64),
-        scores=dump.scores.astype(np.float32),
-        outputs=dump.outputs.astype(np.float32),
-        gflops_base=dump.gflops_base.astype(np.float64),
-        gflops_ddnet=dump.gflops_ddnet.astype(np.float64))
-    with open(osp.join(out_dir, GROUPS_FILE), 'w') as f:
-        json.dump(dump.groups, f, indent=1)
+    atomic_write(
+        osp.join(out_dir, DUMP_FILE), lambda f: np.savez(
+            f,
+            group_ptr=dump.group_ptr.astype(np.int64),
+            scores=dump.scores.astype(np.float32),
+            outputs=dump.outputs.astype(np.float32),
+            gflops_base=dump.gflops_base.astype(np.float64),
+            gflops_ddnet=dump.gflops_ddnet.astype(np.float64)), 'sweep dump')
+    atomic_write(
+        osp.join(out_dir, GROUPS_FILE),
+        lambda f: json.dump(dump.groups, f, indent=1),
+        'sweep dump',
+        text=True)
     return out_dir
 
 
@@ -195,22 +198,25 @@ def sweep_config(config: str,
         mmengine.Config: The merged config.
     """
     from mmengine.config import Config
+
+    from mmddl.apis.tool_configs import DDL_MODELS, merge_test_options
     cfg = Config.fromfile(config)
-    if options:
-        cfg.merge_from_dict(options)
+    work_dir = work_dir or (options or {}).get('work_dir') or cfg.get(
+        'work_dir') or osp.join('work_dirs', 'sweep',
+                                osp.splitext(osp.basename(config))[0])
+    cfg = merge_test_options(
+        cfg,
+        config,
+        checkpoint,
+        ddnet_checkpoint=ddnet_checkpoint,
+        work_dir=work_dir,
+        cfg_options=options)
     if cfg.model.get('type') not in DDL_MODELS:
         raise ValueError(f'{config}: model type {cfg.model.get("type")!r} is '
                          f'not a DDL wrapper {DDL_MODELS}')
-    cfg.model.base_checkpoint = checkpoint
-    if ddnet_checkpoint is not None:
-        cfg.model.ddnet_checkpoint = ddnet_checkpoint
     if not cfg.model.get('ddnet_checkpoint'):
         raise ValueError(f'{config}: a sweep needs the DDNet: pass '
                          '--ddnet-checkpoint or set model.ddnet_checkpoint')
-    cfg.launcher = 'none'
-    cfg.work_dir = work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', 'sweep',
-        osp.splitext(osp.basename(config))[0])
     _keep_frame_inds(cfg)
     return cfg
 
@@ -333,6 +339,10 @@ def dense_pass(runner,
     The DDNet and base forwards are the wrapper's own (``score_elements``
     and ``element_outputs`` over the batch's groups, as ``encode_groups``
     calls them), so the dump equals what the wrapper computes at test time.
+    A NaN / inf D-score stops the pass naming the group and the cause (the
+    wrapper's ``check_scores``); each group record says whether its
+    elements are all identical (``identical_elements``, e.g. a 1-frame
+    video), which the replay passes on to the aggregator.
 
     Args:
         runner (mmengine.runner.Runner): Built from a :func:`sweep_config`.
@@ -342,9 +352,7 @@ def dense_pass(runner,
     Returns:
         SweepDump: The dump, with the data samples.
     """
-    from mmengine.logging import MMLogger
-
-    from mmddl.models.aggregators import DDLAggregator
+    from mmddl.engine.progress import LogProgress
     model = _unwrap(runner.model)
     if getattr(model, 'ddnet', None) is None:
         raise ValueError('the DDL wrapper has no DDNet: a sweep needs the '
@@ -352,15 +360,13 @@ def dense_pass(runner,
     model.eval()
     task = task or config_task(runner.cfg)
     loader = runner.test_dataloader
-    logger = MMLogger.get_current_instance()
-    agg = model.aggregator
-    # the dump holds outputs as fused at the paper's feature level; the
-    # replay applies a 'prob' fusion itself
-    model.aggregator = DDLAggregator(mode='dense', fusion_level='feature')
     ptr, scores, outputs, gb, gd, records, kept = [0], [], [], [], [], [], []
     batch_sizes = []
-    total = len(loader)
-    try:
+    progress = LogProgress(len(loader), 'sweep dense pass', 'batches')
+    # the dump holds outputs as fused at the paper's feature level; the
+    # replay applies a 'prob' fusion itself
+    with model.operating_point(
+            dict(type='DDLAggregator', mode='dense', fusion_level='feature')):
         with torch.no_grad():
             for b, data in enumerate(loader):
                 data = model.data_preprocessor(data, False)
@@ -372,11 +378,14 @@ def dense_pass(runner,
                         f'{0 if samples is None else len(samples)}'
                         ' data samples')
                 sc = model.map_groups(model.score_elements, groups)
+                model.check_scores(sc, groups,
+                                   model.group_names(samples, len(groups)))
+                identical = model.identical_groups(groups)
                 base_in = _base_inputs(model, groups, samples)
                 outs = model.map_groups(model.element_outputs, base_in)
                 batch_sizes.append(len(groups))
-                for g, (grp, x, s, o, smp) in enumerate(
-                        zip(groups, base_in, sc, outs, samples)):
+                for g, (grp, x, s, o, smp, same) in enumerate(
+                        zip(groups, base_in, sc, outs, samples, identical)):
                     n = grp.shape[0]
                     if s.shape != (n, ) or o.shape[0] != n:
                         raise RuntimeError(
@@ -394,12 +403,9 @@ def dense_pass(runner,
                     outputs.append(o.detach().float().cpu().numpy())
                     ptr.append(ptr[-1] + n)
                     records.append(group_record(task, smp, n, len(records)))
+                    records[-1]['identical_elements'] = bool(same)
                     kept.append(smp.cpu())
-                if (b + 1) % max(1, total // 10) == 0 or b + 1 == total:
-                    logger.info(f'sweep pass: batch {b + 1}/{total}, '
-                                f'{ptr[-1]} elements')
-    finally:
-        model.aggregator = agg
+                progress.update()
     dump = SweepDump(
         group_ptr=np.asarray(ptr, dtype=np.int64),
         scores=np.concatenate(scores).astype(np.float32),
@@ -418,48 +424,71 @@ def dense_pass(runner,
 
 
 # ---------------------------------------------------------------- replay
-def replay_model(model, dump: SweepDump, aggregator):
-    """A shallow copy of a DDL wrapper whose forwards read the dump.
-
-    Groups are index tensors into the dump's elements; ``split_groups``,
-    ``element_inputs``, ``score_elements``, ``element_outputs`` and
-    ``element_gflops`` look the elements up, everything else (selection,
-    weights, fusion, the prediction and the data-sample fields) is the
-    wrapper's own code with ``aggregator``.
+class DumpElements:
+    """A sweep dump's recorded elements behind a DDL wrapper's element
+    interface (the ``source`` of
+    :meth:`~mmddl.models.recognizers.base.BaseDDLModel.predict`): groups
+    are index tensors into the dump, and each element's D-score, base
+    output and GFLOPs are looked up instead of computed.
 
     Args:
-        model (BaseDDLModel): The wrapper the dump was made with.
-        dump (SweepDump): Its dump.
-        aggregator (dict | DDLAggregator): The operating point.
-
-    Returns:
-        BaseDDLModel: The copy.
+        dump (SweepDump): The dump.
+        aggregator (DDLAggregator): The operating point replayed (a
+            ``'prob'`` fusion turns the recorded logits into
+            probabilities first).
+        num_crops (int): Views per element of the wrapper (``'prob'``
+            fusion replays 1 only: the dump holds per-clip logits).
     """
-    from mmddl.models.recognizers.base import build_aggregator
-    replay = copy.copy(_unwrap(model))
-    agg = build_aggregator(copy.deepcopy(aggregator))
-    scores = torch.from_numpy(dump.scores)
-    logits = torch.from_numpy(dump.outputs)
-    gflops = dict(
-        base=torch.from_numpy(dump.gflops_base),
-        ddnet=torch.from_numpy(dump.gflops_ddnet))
-    prob = agg.fusion_level == 'prob'
-    if prob and getattr(replay, 'num_crops', 1) != 1:
-        raise ValueError('prob fusion averages per-view probabilities over '
-                         'crops; the dump holds per-clip logits, so it '
-                         'replays num_crops=1 only')
-    replay.aggregator = agg
-    replay.count_flops = True
-    replay.split_groups = lambda inputs, data_samples: list(inputs)
-    replay.inputs_are_elements = lambda data_samples: True
-    replay.element_inputs = lambda groups, selected, data_samples: [
-        g[s] for g, s in zip(groups, selected)
-    ]
-    replay.score_elements = lambda idx: scores[idx]
-    replay.element_outputs = lambda idx: (
-        agg.class_scores_to_fuse(logits[idx]) if prob else logits[idx])
-    replay.element_gflops = lambda part, idx: float(gflops[part][idx[0]])
-    return replay
+
+    count_flops = True
+
+    def __init__(self, dump: SweepDump, aggregator, num_crops: int = 1):
+        self.prob = aggregator.fusion_level == 'prob'
+        if self.prob and num_crops != 1:
+            raise ValueError('prob fusion averages per-view probabilities '
+                             'over crops; the dump holds per-clip logits, so '
+                             'it replays num_crops=1 only')
+        self.aggregator = aggregator
+        self.scores = torch.from_numpy(dump.scores)
+        self.logits = torch.from_numpy(dump.outputs)
+        self.gflops = dict(
+            base=torch.from_numpy(dump.gflops_base),
+            ddnet=torch.from_numpy(dump.gflops_ddnet))
+        self.identical = np.repeat([
+            bool(rec.get('identical_elements', False))
+            for rec in dump.groups.get('groups', [])
+        ], dump.lengths)
+
+    def split_groups(self, inputs: list, data_samples) -> list:
+        """The groups: index tensors (as given)."""
+        return list(inputs)
+
+    def inputs_are_elements(self, data_samples) -> bool:
+        """Nothing is decoded in a replay."""
+        return True
+
+    def element_inputs(self, groups: list, selected: list,
+                       data_samples) -> list:
+        """The selected elements' indices."""
+        return [g[s] for g, s in zip(groups, selected)]
+
+    def identical_groups(self, groups: list) -> List[bool]:
+        """Whether each group's elements were identical in the pass."""
+        return [bool(self.identical[int(g[0])]) for g in groups]
+
+    def score_elements(self, idx: torch.Tensor) -> torch.Tensor:
+        """Recorded D-scores."""
+        return self.scores[idx]
+
+    def element_outputs(self, idx: torch.Tensor) -> torch.Tensor:
+        """Recorded base outputs (as the operating point fuses them)."""
+        logits = self.logits[idx]
+        return self.aggregator.class_scores_to_fuse(
+            logits) if self.prob else logits
+
+    def element_gflops(self, part: str, idx: torch.Tensor) -> float:
+        """Recorded GFLOPs of ``'base'`` or ``'ddnet'`` on one element."""
+        return float(self.gflops[part][idx[0]])
 
 
 def _batches(dump: SweepDump) -> List[Tuple[int, int]]:
@@ -474,7 +503,9 @@ def _batches(dump: SweepDump) -> List[Tuple[int, int]]:
 
 def replay_samples(model, dump: SweepDump, aggregator) -> list:
     """Data samples of the whole test set at one operating point, written
-    by the wrapper's ``predict`` (batch by batch as in the dense pass).
+    by the wrapper's ``predict`` on the dump's elements
+    (:class:`DumpElements`; batch by batch as in the dense pass) under
+    :meth:`~mmddl.models.recognizers.base.BaseDDLModel.operating_point`.
 
     Args:
         model (BaseDDLModel): The wrapper the dump was made with.
@@ -488,15 +519,18 @@ def replay_samples(model, dump: SweepDump, aggregator) -> list:
         raise ValueError('the dump holds no data samples: operating points '
                          'are replayed in the process of its dense pass '
                          '(dense_run / run_sweep), not from a dump on disk')
-    replay = replay_model(model, dump, aggregator)
+    model = _unwrap(model)
     ptr = torch.from_numpy(dump.group_ptr)
     out = []
-    for a, b in _batches(dump):
-        groups = [
-            torch.arange(int(ptr[g]), int(ptr[g + 1])) for g in range(a, b)
-        ]
-        samples = [s.clone() for s in dump.samples[a:b]]
-        out += replay.predict(groups, samples)
+    with model.operating_point(aggregator) as agg:
+        source = DumpElements(dump, agg, getattr(model, 'num_crops', 1))
+        for a, b in _batches(dump):
+            groups = [
+                torch.arange(int(ptr[g]), int(ptr[g + 1]))
+                for g in range(a, b)
+            ]
+            samples = [s.clone() for s in dump.samples[a:b]]
+            out += model.predict(groups, samples, source=source)
     return out
 
 
@@ -618,6 +652,92 @@ def operating_points(
     return points
 
 
+def grid_topks(topks: Sequence[int],
+               max_group: int) -> Tuple[List[int], List[int]]:
+    """The K grid a sweep runs, and the K it drops: K >= the largest group
+    keeps every element of every group (the dense row, with
+    ``topk_over_group`` counted on each).
+
+    Args:
+        topks (Sequence[int]): The K asked for (each >= 1).
+        max_group (int): Elements of the largest group.
+
+    Returns:
+        tuple[list[int], list[int]]: Sorted kept and dropped K.
+    """
+    asked = sorted({int(k) for k in topks})
+    if not asked or asked[0] < 1:
+        raise ValueError(f'the K grid must hold integers >= 1, got {asked}')
+    return ([k for k in asked if k < max_group],
+            [k for k in asked if k >= max_group])
+
+
+def thresholds_outside(thresholds: Sequence[float],
+                       scores: np.ndarray) -> Dict[str, List[float]]:
+    """The thresholds above every D-score (each group keeps only its best
+    element: the top-1 row) and below every one (nothing is filtered).
+
+    Args:
+        thresholds (Sequence[float]): The t grid.
+        scores (np.ndarray): Every element's D-score.
+
+    Returns:
+        dict: ``above_all`` and ``below_all`` lists of thresholds.
+    """
+    hi, lo = float(np.max(scores)), float(np.min(scores))
+    return dict(
+        above_all=[float(t) for t in thresholds if t >= hi],
+        below_all=[float(t) for t in thresholds if t < lo])
+
+
+def fallback_points(methods: Dict[str, Dict[str, dict]]) -> Dict[str, dict]:
+    """The operating points whose groups took fallbacks, with their counts
+    (the rows' non-zero ``fallback_*`` values).
+
+    Args:
+        methods (dict): ``{method: {point: metrics}}`` of :func:`run_grid`.
+
+    Returns:
+        dict: ``{method: {point: {fallback name: groups}}}``.
+    """
+    out: Dict[str, Dict[str, dict]] = {}
+    for method, points in methods.items():
+        for key, row in points.items():
+            taken = {
+                k[len('fallback_'):]: int(v)
+                for k, v in row.items() if k.startswith('fallback_') and v
+            }
+            if taken:
+                out.setdefault(method, {})[key] = taken
+    return out
+
+
+def sweep_notes(sweep: dict) -> str:
+    """What the grid dropped or ran on fallbacks, as printed lines (empty
+    when nothing was): dropped K, thresholds outside the D-scores, and
+    the points whose groups took fallbacks with their counts.
+
+    Args:
+        sweep (dict): ``sweep.json`` content.
+    """
+    lines = []
+    if sweep.get('dropped_topks'):
+        lines.append(f"dropped K {sweep['dropped_topks']}: >= the largest "
+                     f"group ({sweep['max_group_size']} elements), the "
+                     'dense row')
+    outside = sweep.get('thresholds_outside_scores') or {}
+    for side, what in (('above_all', 'above'), ('below_all', 'below')):
+        if outside.get(side):
+            lines.append(f'thresholds {outside[side]}: {what} every '
+                         'D-score of the test set')
+    for method, points in (sweep.get('fallback_points') or {}).items():
+        for key, taken in points.items():
+            lines.append(f'{method} {key}: fallbacks (groups of '
+                         f"{sweep['num_groups']}) " +
+                         ', '.join(f'{k} {n}' for k, n in taken.items()))
+    return '\n'.join(lines)
+
+
 def run_grid(model, evaluator, dump: SweepDump,
              points: Dict[str, Dict[str, dict]]) -> Dict[str, Dict[str, dict]]:
     """Evaluate every operating point offline.
@@ -631,11 +751,16 @@ def run_grid(model, evaluator, dump: SweepDump,
     Returns:
         dict: ``{method: {point key: metrics + 'aggregator'}}``.
     """
+    from mmddl.engine.progress import LogProgress
+    progress = LogProgress(
+        sum(len(v) for v in points.values()), 'sweep grid', 'points',
+        interval_s=10.0)
     out: Dict[str, Dict[str, dict]] = {}
     for method, settings in points.items():
         out[method] = {}
         for key, agg in settings.items():
             res = evaluate_samples(evaluator, replay_samples(model, dump, agg))
+            progress.update()
             res['aggregator'] = {
                 k: v
                 for k, v in agg.items() if k != 'type' and v is not None
@@ -681,25 +806,47 @@ def run_sweep(config: str,
         out_dir (str): Output folder (also the Runner's work dir).
         ddnet_checkpoint (str, optional): The DDNet's checkpoint.
         options (dict, optional): ``--cfg-options`` overrides.
-        topks (Sequence[int]): The K grid; values >= the largest group are
-            dropped (they equal dense).
+        topks (Sequence[int]): The K grid (each >= 1); values >= the
+            largest group are dropped (they equal dense): logged, and
+            listed in ``dropped_topks``.
         thresholds (Sequence[float], optional): The t grid; None: the
             D-score deciles of this test set (:func:`default_thresholds`).
+            Thresholds above / below every D-score are logged and listed in
+            ``thresholds_outside_scores``.
         metric (str, optional): The metric to plot and to maximise under a
             budget (a key of the evaluator's results without prefix);
             None: :func:`main_metric`.
 
     Returns:
         SweepRun: ``result`` is the content of ``sweep.json`` (``methods``:
-        ``{method: {point: metrics}}``, ``main_metric``, ``thresholds``,
-        ``topks``).
+        ``{method: {point: metrics}}`` with each row's fallback counts,
+        ``main_metric``, ``thresholds``, ``topks``, ``dropped_topks``,
+        ``thresholds_outside_scores``, ``fallback_points``: ``{method:
+        {point: {fallback: groups}}}``, also logged once).
     """
+    from mmengine.logging import MMLogger
+    grid_topks(topks, 1)  # a K < 1 fails before the dense pass
     run = dense_run(config, checkpoint, out_dir, ddnet_checkpoint, options)
     cfg, model, evaluator, dump = run.cfg, run.model, run.evaluator, run.dump
+    logger = MMLogger.get_current_instance()
     max_n = int(dump.lengths.max())
-    topks = sorted({int(k) for k in topks if 1 <= int(k) < max_n})
+    topks, dropped = grid_topks(topks, max_n)
+    if dropped:
+        logger.warning(
+            f'sweep: {len(dropped)} K values dropped from the grid, '
+            f'{dropped}: K >= the largest group ({max_n} elements) keeps '
+            'every element of every group, which is the dense row')
     if thresholds is None:
         thresholds = default_thresholds(dump.scores)
+    outside = thresholds_outside(thresholds, dump.scores)
+    for side, what in (('above_all', 'above every D-score: each group '
+                        'keeps only its best element (the top-1 row)'),
+                       ('below_all', 'below every D-score: they filter '
+                        'nothing')):
+        if outside[side]:
+            logger.warning(f'sweep: {len(outside[side])} thresholds '
+                           f'{outside[side]} are {what}; their rows count '
+                           f'this in fallback_threshold_{side}')
     points = operating_points(
         topks,
         thresholds,
@@ -712,6 +859,13 @@ def run_sweep(config: str,
         raise KeyError(f'metric {metric!r} is not among the evaluator\'s '
                        f'results {sorted(methods["dense"]["all"])}')
     metric = metric or main_metric(methods['dense']['all'])
+    fallbacks = fallback_points(methods)
+    if fallbacks:
+        logger.warning('sweep: operating points whose groups took fallbacks '
+                       f'(of {dump.num_groups} groups): ' +
+                       '; '.join(f'{m} {k}: {c}'
+                                 for m, pts in fallbacks.items()
+                                 for k, c in pts.items()))
     result = dict(
         task=dump.groups['task'],
         config=config,
@@ -722,10 +876,16 @@ def run_sweep(config: str,
         max_group_size=max_n,
         topks=topks,
         thresholds=[float(t) for t in thresholds],
+        dropped_topks=dropped,
+        thresholds_outside_scores=outside,
+        fallback_points=fallbacks,
         main_metric=metric,
         methods=methods)
-    with open(osp.join(out_dir, SWEEP_FILE), 'w') as f:
-        json.dump(result, f, indent=1)
+    atomic_write(
+        osp.join(out_dir, SWEEP_FILE),
+        lambda f: json.dump(result, f, indent=1),
+        'sweep results',
+        text=True)
     run.result = result
     return run
 

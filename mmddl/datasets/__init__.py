@@ -1,5 +1,5 @@
 """Data sets in their real on-disk formats, samplers and transforms."""
-from . import face, reid, samplers, transforms  # noqa: F401
+from . import face, reid, samplers, tracks, transforms  # noqa: F401
 from .activitynet import ActivityNetVideoDataset
 from .base_group_dataset import BaseGroupDataset, DatasetFormatError
 from .group_collate import group_collate

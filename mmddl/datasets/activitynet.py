@@ -1,14 +1,19 @@
 """ActivityNet-1.2 untrimmed videos as a video-level classification dataset."""
 import json
 import logging
+import math
 import os.path as osp
+import re
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, List, Optional, Sequence, Tuple,
+                    Union)
 
 from mmaction.datasets import BaseActionDataset
 from mmaction.registry import DATASETS
 from mmengine.fileio import exists, get_text, list_from_file
 from mmengine.logging import print_log
+
+from .base_group_dataset import DatasetFormatError
 
 SUBSETS = ('training', 'validation', 'testing')
 ClassSpec = Optional[Union[str, Sequence[str]]]
@@ -89,6 +94,123 @@ def video_label(annotations: List[dict], class_idx: Dict[str, int],
     return label, sorted(dur), segments
 
 
+def key_lines(text: str, key: str) -> List[int]:
+    """1-based lines where ``"key":`` occurs in a JSON text (a minified
+    file gives line 1).
+
+    Args:
+        text (str): The JSON text.
+        key (str): An object key.
+    """
+    return [
+        text.count('\n', 0, m.start()) + 1
+        for m in re.finditer(re.escape(json.dumps(key)) + r'\s*:', text)
+    ]
+
+
+def load_annotation_json(path: str) -> Tuple[dict, str]:
+    """Read an ActivityNet annotation file, refusing a video listed twice.
+
+    Args:
+        path (str): The JSON file.
+
+    Returns:
+        tuple: ``(data, text)``.
+
+    Raises:
+        DatasetFormatError: Naming ``path:line``: not JSON, no
+            ``database``, or a video id given twice in ``database`` (JSON
+            keeps the last silently).
+    """
+    text = get_text(path)
+    repeated: List[str] = []
+
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                repeated.append(k)
+            out[k] = v
+        return out
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as e:
+        raise DatasetFormatError(f'{path}:{e.lineno}: not valid JSON '
+                                 f'({e.msg}, column {e.colno})') from None
+    if not isinstance(data, dict) or not isinstance(
+            data.get('database'), dict):
+        raise DatasetFormatError(f'{path} has no "database" object: not an '
+                                 'ActivityNet annotation file')
+    for vid in repeated:
+        if vid in data['database']:
+            lines = key_lines(text, vid)
+            raise DatasetFormatError(
+                f'{path}:{lines[-1] if lines else 1}: video {vid!r} is given '
+                'twice in "database" (lines '
+                f'{", ".join(map(str, lines))}); JSON would keep the last '
+                'one silently: remove one.')
+    return data, text
+
+
+def check_annotations(data: dict, path: str, text: str = '') -> None:
+    """Check every video entry of ``database`` before it is used.
+
+    Each video needs a ``subset`` in :data:`SUBSETS`; ``annotations`` (if
+    any) is a list of ``{"segment": [start, end], "label": name}`` with
+    finite numbers, ``end >= start``.
+
+    Args:
+        data (dict): The loaded annotation JSON.
+        path (str): The file, for the messages.
+        text (str): Its text, to name the video's line.
+
+    Raises:
+        DatasetFormatError: Naming ``path:line``, the video and the
+            annotation's index.
+    """
+    form = '{"segment": [start, end], "label": "<class name>"}'
+    for vid, v in data['database'].items():
+        bad = _video_problem(v, form)
+        if bad:
+            lines = key_lines(text, vid) if text else []
+            raise DatasetFormatError(f'{path}:{lines[0] if lines else 1}: '
+                                     f'video {vid!r}{bad}.')
+
+
+def _video_problem(v: Any, form: str) -> Optional[str]:
+    """What is wrong with one ``database`` entry, or None."""
+    if not isinstance(v, dict) or v.get('subset') not in SUBSETS:
+        got = v.get('subset') if isinstance(v, dict) else v
+        return f': "subset" must be one of {SUBSETS}, got {got!r}'
+    anns = v.get('annotations') or []
+    if not isinstance(anns, list):
+        return f': "annotations" must be a list of {form}'
+    for j, ann in enumerate(anns):
+        bad = _annotation_problem(ann)
+        if bad:
+            return f', annotation {j}: {bad}; expected {form}'
+    return None
+
+
+def _annotation_problem(ann: Any) -> Optional[str]:
+    """What is wrong with one annotation, or None."""
+    if not isinstance(ann, dict):
+        return f'not an object ({ann!r})'
+    if 'segment' not in ann:
+        return f'no "segment" (keys: {sorted(ann)})'
+    if not isinstance(ann.get('label'), str):
+        return f'no "label" name (keys: {sorted(ann)})'
+    seg = ann['segment']
+    if (not isinstance(seg, (list, tuple)) or len(seg) != 2 or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool)
+            and math.isfinite(x) for x in seg)):
+        return f'"segment" must be two finite numbers, got {seg!r}'
+    if seg[1] < seg[0]:
+        return f'segment {list(seg)} ends before it starts'
+    return None
+
+
 def parse_activitynet(data: dict, subsets: Sequence[str],
                       class_names: List[str]) -> Tuple[List[dict], Dict]:
     """Annotated videos of ``subsets`` (sorted by id) and counts.
@@ -110,8 +232,14 @@ def parse_activitynet(data: dict, subsets: Sequence[str],
         for a in v.get('annotations') or []
     } - set(class_idx))
     if unknown:
+        first = next(
+            vid for vid in sorted(data['database'])
+            if data['database'][vid]['subset'] in subsets and any(
+                a['label'] == unknown[0]
+                for a in data['database'][vid].get('annotations') or []))
         raise ValueError(f'{len(unknown)} annotation labels are not in the '
-                         f'class list, e.g. {unknown[:5]}')
+                         f'class list, e.g. {unknown[:5]} ({unknown[0]!r}: '
+                         f'video {first!r})')
     records, stats = [], dict(unannotated=0, multi_class=0)
     for vid in sorted(data['database']):
         v = data['database'][vid]
@@ -194,13 +322,14 @@ class ActivityNetVideoDataset(BaseActionDataset):
         if not exists(self.ann_file):
             raise FileNotFoundError(f'annotation file {self.ann_file} does '
                                     'not exist')
-        data = json.loads(get_text(self.ann_file))
-        if not isinstance(data, dict) or 'database' not in data:
-            raise ValueError(f'{self.ann_file} has no "database" field: not '
-                             'an ActivityNet annotation file')
+        data, text = load_annotation_json(self.ann_file)
+        check_annotations(data, self.ann_file, text)
         names = resolve_classes(data, self.class_spec)
         self._metainfo['classes'] = tuple(names)
-        records, stats = parse_activitynet(data, self.subsets, names)
+        try:
+            records, stats = parse_activitynet(data, self.subsets, names)
+        except ValueError as e:
+            raise DatasetFormatError(f'{self.ann_file}: {e}') from None
         prefix = self.data_prefix.get('video') or ''
         data_list, missing = [], []
         for rec in records:

@@ -12,7 +12,8 @@ from mmddl.models.utils import load_submodule_checkpoint, resolve_model_config
 
 def base_model_cfg(base_config: Union[None, str, Dict, Config],
                    default_scope: Optional[str] = None,
-                   checkpoint: Optional[str] = None
+                   checkpoint: Optional[str] = None,
+                   name: str = 'base_config'
                    ) -> Tuple[Dict[str, Any], Optional[str]]:
     """The base model's config and the scope to build it in.
 
@@ -25,12 +26,12 @@ def base_model_cfg(base_config: Union[None, str, Dict, Config],
         default_scope (str, optional): scope used when the config names
             none.
         checkpoint (str, optional): the base checkpoint (for None).
+        name (str): what ``base_config`` is, for error messages.
 
     Returns:
         Tuple[dict, str | None]: the model config and its scope.
     """
-    return resolve_model_config(base_config, checkpoint, 'base_config',
-                                default_scope)
+    return resolve_model_config(base_config, checkpoint, name, default_scope)
 
 
 def load_weights_strict(model: nn.Module, checkpoint: str) -> nn.Module:

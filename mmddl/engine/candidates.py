@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 
+from mmddl.datasets.video_list import list_location
 from mmddl.structures.data_sources import KEY_FIELDS, sample_key
 from .features import extract_features
 from .progress import LogProgress
@@ -451,6 +452,9 @@ def check_labels(dataset: Any, bounds: Dict[str, Optional[int]]) -> int:
             continue
         values = np.asarray(label).reshape(-1).astype(np.int64).tolist()
         name = sample_key(info) or f'index:{i}'
+        where = list_location(dataset, i)
+        if where:
+            name = f'{name}, {where}'
         for v in values:
             bad = [(k, b) for k, b in bounds.items() if v >= b]
             if v < 0 or bad:

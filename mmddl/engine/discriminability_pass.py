@@ -33,6 +33,7 @@ from .distributed import (all_reduce_centroid_sums, all_reduce_max, barrier,
 from .feature_store import FeatureStore
 from .lock import LockHeldError, WorkDirLock
 from .progress import LogProgress
+from .sample_checks import check_two_classes, check_unique_samples
 
 #: Default samples per shard (ids must not depend on the world size).
 DEFAULT_SHARD_SIZE = 1000
@@ -284,8 +285,10 @@ def compute_score_table(model: nn.Module,
     applies Eq. 4 once and writes the :class:`ScoreTable`. Every rank of
     the default process group must call it with the same arguments (its own
     model replica); without a process group it is the single-process pass.
-    The store is locked for the call (``<store_dir>.lock``, see
-    :class:`~mmddl.engine.lock.WorkDirLock`).
+    The store and ``out_file`` are locked for the call
+    (``<store_dir>.lock``, ``<out_file>.lock``, see
+    :class:`~mmddl.engine.lock.WorkDirLock`): a second run writing either
+    raises :class:`~mmddl.engine.lock.LockHeldError` naming the holder.
 
     Args:
         model (nn.Module): the (unwrapped) base model on this rank's device.
@@ -335,7 +338,7 @@ def compute_score_table(model: nn.Module,
     if isinstance(dataset, DataLoader):
         raise TypeError('compute_score_table takes the candidate dataset '
                         '(and batch_size / num_workers), not a DataLoader')
-    with pass_lock(store_dir):
+    with pass_lock(store_dir, out_file):
         return _compute(model, dataset, store_dir, metric, shard_size,
                         batch_size, num_workers, fingerprint, num_classes,
                         stage, row_chunk, block_size, search_dtype, device,
@@ -352,6 +355,7 @@ def _compute(model, dataset, store_dir, metric, shard_size, batch_size,
     rank, world = dist_info()
     if sources is None:
         sources = data_sources(dataset)
+    check_unique_samples(dataset, sources.keys)
     fingerprint = dict(fingerprint or {})
     fingerprint[DATA_FILES_FIELD] = sources.digest()
     ranges = shard_ranges(len(dataset), shard_size)
@@ -376,15 +380,17 @@ def _compute(model, dataset, store_dir, metric, shard_size, batch_size,
     max_label = all_reduce_max(
         max((int(s.labels.max()) for s in shards.values() if len(s)),
             default=-1))
+    where = _sample_with_label(shards, max_label)
     for what, bound in (label_bounds or {}).items():
         if max_label >= bound:
-            raise ValueError(f'DDL pass: label {max_label} >= {what} = '
-                             f'{bound}; the data labels must index the base '
-                             "model's classes")
+            raise ValueError(f'DDL pass: label {max_label} ({where}) >= '
+                             f'{what} = {bound}; the data labels must index '
+                             "the base model's classes")
     if num_classes is None:
         num_classes = max_label + 1
     elif max_label >= num_classes:
-        raise ValueError(f'label {max_label} >= num_classes={num_classes}')
+        raise ValueError(f'label {max_label} ({where}) >= '
+                         f'num_classes={num_classes}')
     sums, counts = accumulate_centroid_sums(store, mine, max(num_classes, 0),
                                             dim, row_chunk)
     sums, counts = all_reduce_centroid_sums(sums, counts)
@@ -433,14 +439,80 @@ def _compute(model, dataset, store_dir, metric, shard_size, batch_size,
     return table
 
 
+def _sample_with_label(shards: Dict[int, Any], label: int) -> str:
+    """'sample <key>' of the first sample of this rank's ``shards`` with
+    ``label`` (for a message), or 'on another rank'."""
+    for sid in sorted(shards):
+        shard = shards[sid]
+        hit = np.flatnonzero(np.asarray(shard.labels) == label)
+        if len(hit):
+            return f'sample {str(shard.keys[int(hit[0])])!r}'
+    return 'a sample on another rank'
+
+
+class _Locks:
+    """Several :class:`WorkDirLock` taken in order, released in reverse (a
+    failure releases those already taken).
+
+    Args:
+        locks (List[WorkDirLock]): the locks.
+        readonly_ok (List[WorkDirLock]): those skipped, with a warning, when
+            their folder cannot be written (a table that is only read
+            there); another run holding one still raises.
+    """
+
+    def __init__(self,
+                 locks: List[WorkDirLock],
+                 readonly_ok: Sequence[WorkDirLock] = ()) -> None:
+        self.locks, self.readonly_ok = locks, list(readonly_ok)
+        self.taken: List[WorkDirLock] = []
+
+    def acquire(self) -> None:
+        try:
+            for lock in self.locks:
+                try:
+                    lock.acquire()
+                except LockHeldError:
+                    raise
+                except OSError as e:
+                    if lock not in self.readonly_ok:
+                        raise
+                    print_log(
+                        f'DDL pass: not locking {lock.what} ({e}); it can '
+                        'be read, a write to it will fail',
+                        logger='current',
+                        level=30)
+                    continue
+                self.taken.append(lock)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        while self.taken:
+            self.taken.pop().release()
+
+
 @contextmanager
-def pass_lock(store_dir: str) -> Iterator[None]:
-    """Hold ``<store_dir>.lock`` (rank 0) for the body; all ranks raise
-    together when another live run holds it."""
+def pass_lock(store_dir: str,
+              out_file: Optional[str] = None) -> Iterator[None]:
+    """Hold ``<store_dir>.lock`` and, with ``out_file``, ``<out_file>.lock``
+    (rank 0) for the body; all ranks raise together when another live run
+    holds one (so two runs never both write one score table)."""
     rank, _ = dist_info()
-    lock = WorkDirLock(
-        osp.abspath(store_dir).rstrip('/\\') + '.lock',
-        what=f'the DDL pass feature store {store_dir}')
+    locks = [
+        WorkDirLock(
+            osp.abspath(store_dir).rstrip('/\\') + '.lock',
+            what=f'the DDL pass feature store {store_dir}')
+    ]
+    if out_file is not None:
+        locks.append(
+            WorkDirLock(
+                osp.abspath(out_file) + '.lock',
+                what=f'the D-score table {out_file}',
+                advice='give this run another table file (the '
+                "DiscriminabilityHook's table.file)"))
+    lock = _Locks(locks, readonly_ok=locks[1:])
     error = None
     if rank == 0:
         try:
@@ -479,7 +551,8 @@ def prepare_score_table(out_file: str,
     :func:`reuse_decision`): reuse a matching table, raise
     :class:`StaleScoreTableError` for a stale one, or compute. The decision
     (or error) is broadcast, so all ranks raise together or all run the
-    pass. The whole call holds the store lock (:func:`pass_lock`).
+    pass. The whole call holds the store and table locks
+    (:func:`pass_lock`), so two runs never both write ``out_file``.
 
     Args:
         out_file (str): the table path.
@@ -504,7 +577,7 @@ def prepare_score_table(out_file: str,
         raise ValueError(f'on_stale must be one of {ON_STALE}, got '
                          f'{on_stale!r}')
     rank, _ = dist_info()
-    with pass_lock(store_dir):
+    with pass_lock(store_dir, out_file):
         message, error, dataset, table = None, None, None, None
         if rank == 0:
             try:
@@ -512,6 +585,8 @@ def prepare_score_table(out_file: str,
                 if check_dataset is not None:
                     check_dataset(dataset)
                 sources = data_sources(dataset)
+                check_unique_samples(dataset, sources.keys)
+                check_two_classes(dataset)
                 fp = dict(fingerprint(dataset))
                 fp[DATA_FILES_FIELD] = sources.digest()
                 table = reuse_decision(out_file, dataset, fp, sources, reuse,

@@ -4,13 +4,13 @@ import json
 import os
 import os.path as osp
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mmddl.structures.score_table import write_error
+from mmddl.utils.atomic_write import (TMP_PREFIX, atomic_write, fsync_dir,
+                                      write_error)
 
 #: v2: the manifest records ``sources_sha256`` (sample-file identities).
 STORE_FORMAT = 2
@@ -26,44 +26,15 @@ ARRAY_FILES = {
 }
 
 
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write_bytes(path: str, writer) -> None:
-    """Write a file through ``writer(fileobj)`` to a temp name, then rename.
+    """Write a feature-store file through ``writer(fileobj)`` atomically
+    (see :func:`mmddl.utils.atomic_write`).
 
     Args:
         path (str): final path.
         writer (Callable): writes the content into the open binary file.
     """
-    folder = osp.dirname(osp.abspath(path))
-    tmp = osp.join(folder, f'.tmp-{uuid.uuid4().hex}-{osp.basename(path)}')
-    try:
-        with open(tmp, 'wb') as f:
-            writer(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if osp.exists(tmp):
-            try:
-                os.remove(tmp)
-            except OSError:
-                pass
-        if isinstance(e, OSError):
-            raise write_error(path, e, 'feature file') from e
-        raise
-    _fsync_dir(folder)
+    atomic_write(path, writer, 'feature file')
 
 
 def file_digest(path: str, chunk: int = 1 << 22) -> str:
@@ -363,9 +334,9 @@ class FeatureStore:
         man_path = osp.join(folder, MANIFEST)
         if osp.exists(man_path):  # never leave an old manifest over new data
             os.remove(man_path)
-            _fsync_dir(folder)
+            fsync_dir(folder)
         for name in os.listdir(folder):  # leftovers of an interrupted write
-            if name.startswith('.tmp-'):
+            if name.startswith(TMP_PREFIX):
                 os.remove(osp.join(folder, name))
         files = {}
         for name, arr in arrays.items():

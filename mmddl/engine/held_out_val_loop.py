@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader
 
 from mmddl.datasets.samplers.group_split import GroupSplitSampler
 from .candidates import train_dataset_cfg
+from .distributed import all_reduce_max
 
 #: Dataset fields of the val dataloader config that may not name data: the
 #: held-out split is always of the train data set.
@@ -103,4 +104,26 @@ class HeldOutValLoop(ValLoop):
             runner.logger.info(
                 f'HeldOutValLoop: {len(sampler.indices)} samples of '
                 f'{len(sampler.val_groups)} held-out groups (by '
-                f'{sampler.group_by!r}, val_fraction={sampler.val_fraction})')
+                f'{sampler.group_by!r}, val_fraction={sampler.val_fraction})'
+                f'; {len(sampler.dataset) - len(sampler.indices)} samples '
+                'train')
+        self._check_batches()
+
+    def _check_batches(self) -> None:
+        """Refuse a validation without any batch (e.g. ``drop_last`` with
+        fewer held-out samples than a batch), which would stop the run after
+        the first training epoch (every rank calls it)."""
+        try:
+            num_batches = len(self.dataloader)
+        except TypeError:  # a sampler without a length
+            return
+        if all_reduce_max(num_batches) > 0:
+            return
+        sampler = self.dataloader.sampler
+        n = len(getattr(sampler, 'indices', None) or [])
+        raise ValueError(
+            f'HeldOutValLoop: no validation batch: {n} held-out samples '
+            f'with batch_size={self.dataloader.batch_size} and '
+            f'drop_last={self.dataloader.drop_last}; set '
+            'val_dataloader.drop_last=False (or a larger val_fraction of '
+            'the train sampler)')

@@ -60,11 +60,17 @@ class WorkDirLock:
     Args:
         path (str): the lock file (its folder is created).
         what (str): what is locked, for messages.
+        advice (str): how to avoid the clash, for messages (after "Wait for
+            that run to finish, or").
     """
 
-    def __init__(self, path: str, what: str = 'work_dir') -> None:
+    def __init__(self,
+                 path: str,
+                 what: str = 'work_dir',
+                 advice: str = 'give this run another work_dir') -> None:
         self.path = osp.abspath(path)
         self.what = what
+        self.advice = advice
         self._fd: Optional[int] = None
 
     def __enter__(self) -> 'WorkDirLock':
@@ -150,8 +156,7 @@ class WorkDirLock:
         who = self._describe(holder) if holder else 'another process'
         if live:
             return (f'{self.what} is in use: {self.path} is held by {who}. '
-                    'Wait for that run to finish, or give this run another '
-                    'work_dir.')
+                    f'Wait for that run to finish, or {self.advice}.')
         return (f'{self.what} may be in use: {self.path} is held by {who}, '
                 'whose state cannot be checked from this host. If that run '
                 'is no longer running, delete the lock file.')

@@ -10,6 +10,9 @@ from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 from mmengine.structures import BaseDataElement
 
+from mmddl.utils.atomic_write import atomic_write
+from .fallbacks import FIELD as FALLBACK_FIELD
+from .fallbacks import count_fallbacks, sample_fallbacks
 from .functional import NON_FINITE_HINT, check_finite
 
 #: Per-video fields every sample must carry (written by ``DDLRecognizer``).
@@ -17,6 +20,9 @@ REQUIRED = ('pred_score', 'gt_label', 'base_elements', 'ddnet_elements',
             'time_model_s')
 #: Fields present either on every sample or on none (``count_flops``).
 OPTIONAL = ('gflops_base', 'gflops_ddnet')
+#: Views run per video (clips x crops), on every sample or on none
+#: (written by ``DDLRecognizer``).
+VIEWS = ('base_views', 'ddnet_views')
 #: Meta keys tried, in order, to name a video in the per-video rows.
 ID_KEYS = ('video_id', 'filename', 'frame_dir', 'img_key')
 
@@ -37,17 +43,29 @@ class DDLMetric(BaseMetric):
     A NaN or inf class score raises :class:`NonFiniteError` naming the
     video: it is never counted as a hit or a miss.
 
-    Top-k follows mmaction's ``top_k_accuracy``: a video is a hit if its label
-    is among the k highest-scored classes (here: fewer than k classes score
-    strictly higher than the label; the two only differ on exact ties).
+    Top-k: a video is a hit if fewer than k other classes score at least as
+    high as its label (mmaction's ``top_k_accuracy`` without its tie
+    break). A tie is not a correct prediction: a label tied with another
+    class counts as ranked below it, so a prediction constant over the
+    classes is a miss at every k below the number of classes; such videos
+    are counted (``tied_labels``, logged once). When every prediction of
+    the run is constant over the classes (a zeroed or dead classification
+    head), ``compute_metrics`` raises ``ValueError`` instead of reporting
+    a number.
+
     Reported (prefix ``ddl/``): ``top{k}`` for each k, ``mean_top1_top5`` (the
     paper's Kinetics metric, when 1 and 5 are in ``topk``), and per-video
     means of ``base_clips`` / ``ddnet_clips`` (the samples'
-    ``base_elements`` / ``ddnet_elements``), ``model_time_s`` (their
+    ``base_elements`` / ``ddnet_elements``), ``base_views`` /
+    ``ddnet_views`` (clips x crops run, when the samples carry them),
+    ``model_time_s`` (their
     ``time_model_s``), ``decode_time_s`` (their ``time_decode_s``: decoding
     in the model of two-stage inputs, 0 without) and, when the recognizer
     counted FLOPs,
-    ``gflops_base``, ``gflops_ddnet``, ``gflops_total``.
+    ``gflops_base``, ``gflops_ddnet``, ``gflops_total``; the number of
+    videos that took each fallback (``fallback_<name>``, see
+    :mod:`mmddl.evaluation.fallbacks`; logged once when any did),
+    ``tied_labels`` and ``num_videos``.
 
     Args:
         topk (Sequence[int]): The k of the top-k accuracies.
@@ -95,12 +113,16 @@ class DDLMetric(BaseMetric):
             if not 0 <= label < score.numel():
                 raise ValueError(f'gt_label {label} out of range for '
                                  f'{score.numel()} class scores')
-            rank = int((score > score[label]).sum())
+            # a tie is not a hit: classes tied with the label rank above it
+            rank = int((score >= score[label]).sum()) - 1
             row = dict(
                 video=video,
                 gt_label=label,
                 pred_label=int(score.argmax()),
                 label_rank=rank,
+                label_tied=bool((score == score[label]).sum() > 1),
+                constant=bool(score.max() == score.min()),
+                fallbacks=sample_fallbacks(sample.get(FALLBACK_FIELD)),
                 base_clips=int(_item(sample['base_elements'])),
                 ddnet_clips=int(_item(sample['ddnet_elements'])),
                 model_time_s=float(_item(sample['time_model_s'])),
@@ -108,7 +130,7 @@ class DDLMetric(BaseMetric):
             row.update({f'top{k}': rank < k for k in self.topk})
             if 'ddl_selected' in sample:
                 row['ddl_selected'] = _item(sample['ddl_selected'])
-            for key in OPTIONAL:
+            for key in OPTIONAL + VIEWS:
                 if key in sample:
                     row[key] = float(_item(sample[key]))
             self.results.append(row)
@@ -117,6 +139,14 @@ class DDLMetric(BaseMetric):
         """Means over videos; optionally dump the rows to ``out_file``."""
         if not results:
             raise ValueError('DDLMetric got no videos')
+        if all(r['constant'] for r in results):
+            raise ValueError(
+                f'DDLMetric: every prediction of the run ({len(results)} '
+                'videos) is constant over the classes, so no accuracy can '
+                'be measured (a tie is no hit); the classification head '
+                'gives every class the same score: check the base '
+                'checkpoint (a zeroed or untrained head).')
+        logger = MMLogger.get_current_instance()
         metrics = {
             f'top{k}': float(np.mean([r[f'top{k}'] for r in results]))
             for k in self.topk
@@ -126,7 +156,7 @@ class DDLMetric(BaseMetric):
         for key in ('base_clips', 'ddnet_clips', 'model_time_s',
                     'decode_time_s'):
             metrics[key] = float(np.mean([r[key] for r in results]))
-        for key in OPTIONAL:
+        for key in OPTIONAL + VIEWS:
             have = sum(key in r for r in results)
             if have not in (0, len(results)):
                 raise KeyError(f'{key} is on {have} of {len(results)} videos; '
@@ -136,10 +166,24 @@ class DDLMetric(BaseMetric):
         if all(k in metrics for k in OPTIONAL):
             metrics['gflops_total'] = metrics['gflops_base'] + \
                 metrics['gflops_ddnet']
+        metrics.update(
+            count_fallbacks([r['fallbacks'] for r in results], 'DDLMetric',
+                            'videos'))
+        tied = [r['video'] for r in results if r['label_tied']]
+        if tied:
+            logger.warning(
+                f'DDLMetric: {len(tied)} of {len(results)} videos have their '
+                f'label tied with another class (counted as misses), e.g. '
+                f'{tied[:3]}')
+        metrics['tied_labels'] = len(tied)
         metrics['num_videos'] = len(results)
         if self.out_file is not None:
-            with open(self.out_file, 'w') as f:
-                json.dump(dict(metrics=metrics, videos=results), f, indent=1)
-            MMLogger.get_current_instance().info(
+            atomic_write(
+                self.out_file,
+                lambda f: json.dump(
+                    dict(metrics=metrics, videos=results), f, indent=1),
+                'per-video results',
+                text=True)
+            logger.info(
                 f'DDLMetric: per-video rows written to {self.out_file}')
         return metrics

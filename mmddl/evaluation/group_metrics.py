@@ -8,6 +8,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 from mmengine.registry import METRICS
 
+from .fallbacks import FIELD as FALLBACK_FIELD
+from .fallbacks import count_fallbacks, sample_fallbacks
 from .functional import (NON_FINITE_HINT, TAR_MODES, check_finite, cmc_at,
                          kfold_accuracy, pairwise_l2, reid_evaluate,
                          roc_tar_at_far, roc_tar_at_far_folds, tpr_at_fpr,
@@ -87,7 +89,11 @@ def _collect(sample: Any,
     check_finite(feat, 'pred_feature',
                  f'data sample {index} of the batch ({", ".join(names)})',
                  NON_FINITE_HINT)
-    row = dict(feature=feat)
+    row = dict(
+        feature=feat,
+        fallbacks=sample_fallbacks(
+            _get(sample, FALLBACK_FIELD, index
+                 ) if _has(sample, FALLBACK_FIELD) else None))
     for field, key in COST_FIELDS.items():
         if _has(sample, key) and not _has(sample, field):
             raise KeyError(f'data sample {index} has `{key}` but no '
@@ -159,7 +165,9 @@ class GroupVerificationMetric(BaseMetric):
 
     Also reported: ``base_images`` / ``ddnet_images`` (means per group of
     the data-sample fields ``base_elements`` / ``ddnet_elements``),
-    ``num_groups``, ``num_pairs``.
+    ``num_groups``, ``num_pairs`` and the number of groups that took each
+    fallback (``fallback_<name>``, see :mod:`mmddl.evaluation.fallbacks`;
+    logged once when any did).
 
     Args:
         protocols (Sequence[str], optional): Protocols to report; None
@@ -347,6 +355,9 @@ class GroupVerificationMetric(BaseMetric):
         feats = torch.stack([r['feature'] for r in results])
         metrics: Dict[str, float] = dict(num_groups=float(len(results)))
         metrics.update(_cost_summary(results))
+        metrics.update(
+            count_fallbacks([r['fallbacks'] for r in results],
+                            'GroupVerificationMetric'))
 
         protocols, fars, fpr = self._resolve()
         pair_protocols = [p for p in protocols if p != 'all_pairs_tpr_at_fpr']
@@ -413,8 +424,14 @@ class GroupReIDMetric(BaseMetric):
     ``query_in_gallery=False`` then.
 
     Reports ``mAP``, ``rank{r}`` for ``ranks`` (default 1, 5, 20),
-    ``num_queries``, ``num_gallery``, ``num_valid_queries`` and the mean
-    ``base_images`` / ``ddnet_images`` per group.
+    ``num_queries``, ``num_gallery``, ``num_valid_queries``,
+    ``queries_without_match`` (queries with no gallery entry of their pid
+    from another camera: left out of mAP and CMC, as in torchreid; logged
+    once with the count and examples), the mean ``base_images`` /
+    ``ddnet_images`` per group and the number of groups that took each
+    fallback (``fallback_<name>``, see :mod:`mmddl.evaluation.fallbacks`).
+    A gallery entry at the same distance as a true match ranks before it
+    (a tie is no hit).
 
     Args:
         ranks (Sequence[int]): CMC ranks to report.
@@ -469,11 +486,24 @@ class GroupReIDMetric(BaseMetric):
             return_details=True)
         metrics = dict(mAP=float(m_ap))
         metrics.update(cmc_at(cmc, self.ranks))
+        skipped = np.flatnonzero(is_q)[~details['valid_query']]
         metrics.update(
             num_queries=float(is_q.sum()),
             num_gallery=float(gal.sum()),
-            num_valid_queries=float(details['num_valid_queries']))
+            num_valid_queries=float(details['num_valid_queries']),
+            queries_without_match=float(skipped.size))
+        if skipped.size:
+            examples = [(_scalar(pids[i]), _scalar(cams[i]))
+                        for i in skipped[:3]]
+            MMLogger.get_current_instance().warning(
+                f'GroupReIDMetric: {skipped.size} of {int(is_q.sum())} '
+                'queries have no gallery entry of their pid from another '
+                'camera and are left out of mAP and CMC, e.g. (pid, camid) '
+                f'{examples}')
         metrics.update(_cost_summary(results))
+        metrics.update(
+            count_fallbacks([r['fallbacks'] for r in results],
+                            'GroupReIDMetric'))
         MMLogger.get_current_instance().info('group re-ID: ' + ', '.join(
             f'{k}={v:.4f}' for k, v in metrics.items()))
         return metrics

@@ -5,7 +5,6 @@ import hashlib
 import json
 import os
 import os.path as osp
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmddl.utils.atomic_write import atomic_write, write_error  # noqa: F401
 from .data_sources import KEY_FIELDS, DataSources  # noqa: F401
 
 #: v2: per-sample file identities (``source_keys`` / ``source_stats``) and
@@ -43,24 +43,6 @@ class StaleScoreTableError(RuntimeError):
 
 class CorruptScoreTableError(ValueError):
     """A stored table cannot be read, or its checksum does not match."""
-
-
-def write_error(path: str, err: OSError, what: str = 'file') -> OSError:
-    """An ``OSError`` like ``err`` that names ``path`` and what to do.
-
-    Args:
-        path (str): the file being written.
-        err (OSError): the original error (its ``errno`` is kept, so
-            ``ENOSPC`` stays recognisable).
-        what (str): what the file is, for the message.
-
-    Returns:
-        OSError: raise it ``from err``.
-    """
-    return OSError(
-        err.errno, f'cannot write the {what} {path!r}: '
-        f'{err.strerror or err} (check free space and write '
-        'permission of its folder)')
 
 
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
@@ -382,30 +364,13 @@ class ScoreTable:
                 message names ``path`` and an older file there is kept.
         """
         path = osp.abspath(path)
-        folder = osp.dirname(path)
         arrays = self._arrays()
         meta = self._meta()
         meta['checksum'] = table_checksum(arrays, meta)
-        tmp = None
-        try:
-            os.makedirs(folder, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(
-                prefix='.tmp_', suffix='.npz', dir=folder)
-            with os.fdopen(fd, 'wb') as f:
-                np.savez(
-                    f,
-                    meta=np.array(json.dumps(meta, sort_keys=True)),
-                    **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except OSError as e:
-            _remove_quietly(tmp)
-            raise write_error(path, e, 'score table') from e
-        except BaseException:
-            _remove_quietly(tmp)
-            raise
-        return path
+        return atomic_write(
+            path, lambda f: np.savez(
+                f, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays),
+            'score table')
 
     @classmethod
     def load(cls,
@@ -487,14 +452,6 @@ def table_checksum(arrays: Dict[str, np.ndarray], meta: Dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def _remove_quietly(path: Optional[str]) -> None:
-    if path is not None and osp.exists(path):
-        try:
-            os.remove(path)
-        except OSError:
-            pass
-
-
 def check_fingerprint(stored: Dict[str, Any],
                       expected: Dict[str, Any],
                       path: str = '<table>',
@@ -525,9 +482,9 @@ def check_fingerprint(stored: Dict[str, Any],
     raise StaleScoreTableError(
         f'The D-score table {path!r} is stale: it was computed for a '
         f'different {", ".join(names)}. Differences: {details}. Delete the '
-        'file (or point out_file elsewhere, or set reuse=False, or '
-        "on_stale='recompute') to recompute it with the current data, base "
-        'checkpoint and settings.')
+        "file (or, in DiscriminabilityHook, point table.file elsewhere, or "
+        "set table.reuse=False or table.on_stale='recompute') to recompute "
+        'it with the current data, base checkpoint and settings.')
 
 
 def _short(value: Any, limit: int = 80) -> str:

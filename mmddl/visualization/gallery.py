@@ -6,6 +6,8 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
+from mmddl.utils.atomic_write import atomic_output
+
 #: Frame colours (RGB) of kept and dropped elements.
 KEPT, DROPPED = (40, 170, 60), (150, 150, 150)
 BORDER, GAP = 3, 6
@@ -238,4 +240,5 @@ def save_png(rgb: np.ndarray, out_file: str, palette: bool = True) -> None:
     img = Image.fromarray(np.ascontiguousarray(rgb))
     if palette:
         img = img.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    img.save(out_file, optimize=True)
+    with atomic_output(out_file, 'image') as tmp:
+        img.save(tmp, format='PNG', optimize=True)

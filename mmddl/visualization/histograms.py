@@ -4,6 +4,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmddl.utils.atomic_write import save_figure
+
 #: Classes drawn one by one in a per-class panel; more are pooled.
 MAX_CLASSES = 10
 
@@ -124,6 +126,8 @@ def class_histograms(panels: Sequence[Tuple[str, np.ndarray, np.ndarray]],
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_file)
-    plt.close(fig)
+    try:
+        save_figure(fig, out_file)
+    finally:
+        plt.close(fig)
     return out_file

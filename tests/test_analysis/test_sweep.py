@@ -21,7 +21,7 @@ _one_thread, video_setup = tu._one_thread, tu.video_setup
 
 
 def _tool_test(s, work, **agg):
-    from mmddl.demo.common import run_test
+    from demo.common import run_test
     opts = dict(s['options'])
     opts.update({f'model.aggregator.{k}': v for k, v in agg.items()})
     return {

@@ -59,7 +59,7 @@ def reid_setup(tmp_path_factory):
 
 
 def test_reid_sweep_equals_tools_test(reid_setup, tmp_path):
-    from mmddl.demo.common import run_test
+    from demo.common import run_test
     s = reid_setup
     out = str(tmp_path / 'sweep')
     res = run_sweep(

@@ -7,16 +7,21 @@ import mmddl  # noqa: F401
 from mmddl.compat import apply_all
 from compat_helpers import COMPAT_ONLY_PRELUDE, run_python
 
-FIXES = {'drn_placeholder', 'pkg_resources_fallback', 'safe_checkpoint'}
+FIXES = {
+    'drn_placeholder', 'pkg_resources_fallback', 'safe_checkpoint',
+    'checkpoint_load_errors', 'atomic_file_backend', 'config_scope',
+    'mmcv_lite_warning'
+}
 
 
 def test_cheap_idempotent_and_reports_environment():
     code = COMPAT_ONLY_PRELUDE + """
 import json, time
 from mmddl.compat import (drn_placeholder as d, pkg_resources_fallback as p,
-                          safe_checkpoint as s, import_hooks as h)
+                          safe_checkpoint as s, import_hooks as h,
+                          mmcv_lite_warning as w)
 expect = dict(drn=d.drn_is_missing(), pkg=p.pkg_resources_available(),
-              wo=s.weights_only_is_default())
+              wo=s.weights_only_is_default(), ops=w.mmcv_has_ops())
 t = time.perf_counter()
 first = apply_all()
 elapsed = time.perf_counter() - t
@@ -43,9 +48,13 @@ print(json.dumps(dict(first=first, second=second, heavy=heavy,
                                                if expect['pkg'] else 'applied')
     assert state['safe_checkpoint'] == ('applied'
                                         if expect['wo'] else 'not needed')
-    hooks_used = 'applied' in (state['safe_checkpoint'],
-                               state['pkg_resources_fallback'])
-    assert out['n_finders'] == [int(bool(expect['drn'])), int(hooks_used)]
+    # always applied (they change mmengine's behaviour, not its version)
+    assert state['checkpoint_load_errors'] == 'applied'
+    assert state['atomic_file_backend'] == 'applied'
+    assert state['config_scope'] == 'applied'
+    assert state['mmcv_lite_warning'] == ('not needed'
+                                          if expect['ops'] else 'applied')
+    assert out['n_finders'] == [int(bool(expect['drn'])), 1]
 
 
 def test_in_process_status_is_stable():

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from mmddl.demo.ceilings import (ceiling_points, oracle_scores,
+from demo.ceilings import (ceiling_points, oracle_scores,
                                  summarize_ceilings)
 
 

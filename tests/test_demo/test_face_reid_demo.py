@@ -18,8 +18,8 @@ from mmengine.fileio import load
 from sklearn.metrics import roc_curve
 
 import mmddl  # noqa: F401  (compat fixes + registration)
-from mmddl.demo import face, reid
-from mmddl.demo.common import (METHODS, choose_operating_point,
+from demo import face, reid
+from demo.common import (METHODS, choose_operating_point,
                                operating_points, ranking_quality, repo_root,
                                roc_auc, summarize_seeds, within_group_ranking)
 

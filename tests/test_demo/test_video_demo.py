@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mmddl  # noqa: F401
-from mmddl.demo import video
+from demo import video
 
 TINY = [
     '--classes', '3', '--train-per-class', '3', '--test-per-class', '2',

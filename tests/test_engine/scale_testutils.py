@@ -156,15 +156,25 @@ def toy_runner(work_dir: str, ann_file: str, num_samples: int,
         logger=MMLogger.get_instance(name, log_level='WARNING'))
 
 
-def toy_hook(ckpt: str, **kw):
-    """A DiscriminabilityHook on the toy model (checkpoint ``ckpt``)."""
+def hook_settings(settings: Dict[str, dict], **groups: dict) -> dict:
+    """``settings`` (DiscriminabilityHook groups) with the keys of
+    ``groups`` set in their groups, the other keys kept."""
+    out = {name: dict(group) for name, group in settings.items()}
+    for name, group in groups.items():
+        out[name] = dict(out.get(name, {}), **group)
+    return out
+
+
+def toy_hook(ckpt: str, **groups: dict):
+    """A DiscriminabilityHook on the toy model (checkpoint ``ckpt``);
+    ``groups``: settings changed, e.g. ``table=dict(file=path)``."""
     from mmddl.engine import DiscriminabilityHook
-    cfg = dict(base_config=dict(model=dict(type='ToyModel')),
-               base_checkpoint=ckpt,
-               candidate_pipeline=[dict(type='PackToy', meta_keys=())],
-               shard_size=4, batch_size=2, progress=False)
-    cfg.update(kw)
-    return DiscriminabilityHook(**cfg)
+    cfg = dict(
+        base=dict(config=dict(model=dict(type='ToyModel')), checkpoint=ckpt),
+        candidates=dict(pipeline=[dict(type='PackToy', meta_keys=())],
+                        batch_size=2),
+        compute=dict(shard_size=4, progress=False))
+    return DiscriminabilityHook(**hook_settings(cfg, **groups))
 
 
 def save_toy_checkpoint(path: str) -> None:
@@ -292,7 +302,7 @@ def dist_worker(rank: int, world: int, init_file: str, root: str,
         # a stale table (other metric): every rank raises, none hangs
         try:
             toy_hook(osp.join(root, 'ckpt.pth'),
-                     metric='euclidean').before_train(runner)
+                     dscore=dict(metric='euclidean')).before_train(runner)
             stale = 'no error'
         except Exception as e:  # noqa: BLE001
             stale = f'{type(e).__name__}: {e}'

@@ -14,6 +14,7 @@ from mmengine.registry import MODELS, DefaultScope
 from mmengine.runner import Runner
 
 from ddl_engine_testutils import candidate_pipeline, make_videos, tiny_r3d_cfg
+from scale_testutils import hook_settings
 from mmddl.engine import DiscriminabilityHook
 from mmddl.structures import ScoreTable, StaleScoreTableError
 
@@ -42,18 +43,19 @@ def data(tmp_path_factory):
     return dict(lists, ckpt=ckpt, base_cfg_file=base_cfg_file)
 
 
-def _cfg(data, work_dir, iter_based=False, **hook_kw):
+def _cfg(data, work_dir, iter_based=False, **groups):
     dataset = dict(type='VideoDataset', ann_file=data['clean'],
                    data_prefix=dict(video=data['prefix']),
                    pipeline=TRAIN_PIPELINE,
                    serialize_data=False)  # skips a slow gc.collect()
-    hook = dict(type='DiscriminabilityHook',
-                base_config=dict(default_scope='mmaction',
-                                 model=tiny_r3d_cfg()),
-                base_checkpoint=data['ckpt'],
-                candidate_pipeline=candidate_pipeline(), batch_size=2,
-                progress=False)
-    hook.update(hook_kw)
+    hook = dict(
+        type='DiscriminabilityHook',
+        **hook_settings(
+            dict(base=dict(config=dict(default_scope='mmaction',
+                                       model=tiny_r3d_cfg()),
+                           checkpoint=data['ckpt']),
+                 candidates=dict(pipeline=candidate_pipeline(), batch_size=2),
+                 compute=dict(progress=False)), **groups))
     if iter_based:
         loader = dict(batch_size=2, num_workers=1, persistent_workers=True,
                       sampler=dict(type='InfiniteSampler', shuffle=True),
@@ -114,10 +116,9 @@ def test_computes_reuses_and_refuses_stale(data, tmp_path):
     assert runner.message_hub.get_info('dscore/reused') is True
 
     # stale tables are refused; checked with fresh hooks on this runner
-    def hook_run(**kw):
-        cfg = _cfg(data, work).custom_hooks[0]
+    def hook_run(**groups):
+        cfg = _cfg(data, work, **groups).custom_hooks[0]
         cfg.pop('type')
-        cfg.update(kw)
         h = DiscriminabilityHook(**cfg)
         h.before_train(runner)
         return h
@@ -140,16 +141,17 @@ def test_computes_reuses_and_refuses_stale(data, tmp_path):
     with open(changed, 'w') as f:
         f.write('\n'.join(lines[::-1]) + '\n')
     with pytest.raises(StaleScoreTableError, match='data list'):
-        hook_run(ann_file=changed)
+        hook_run(candidates=dict(ann_file=changed))
     # another metric -> refused
     with pytest.raises(StaleScoreTableError, match='metric'):
-        hook_run(metric='euclidean')
+        hook_run(dscore=dict(metric='euclidean'))
     # another target normalization -> refused; computed, it is Eq. 4
     # within each class
     with pytest.raises(StaleScoreTableError, match='normalization'):
-        hook_run(normalization='class')
+        hook_run(dscore=dict(normalization='class'))
     class_file = str(tmp_path / 'class_table.npz')
-    hook_run(normalization='class', out_file=class_file)
+    hook_run(dscore=dict(normalization='class'),
+             table=dict(file=class_file))
     per_class = ScoreTable.load(class_file)
     assert per_class.info['normalization'] == 'class'
     assert table.info['normalization'] == 'global'
@@ -162,7 +164,8 @@ def test_computes_reuses_and_refuses_stale(data, tmp_path):
     np.testing.assert_allclose(per_class.dscores, want, rtol=1e-10)
     assert os.stat(path).st_mtime_ns == mtime
     # ... unless reuse=False: recomputed
-    hook = hook_run(ann_file=changed, reuse=False)
+    hook = hook_run(candidates=dict(ann_file=changed),
+                    table=dict(reuse=False))
     assert hook.num_computed == 1 and os.stat(path).st_mtime_ns != mtime
     np.testing.assert_allclose(
         np.sort(ScoreTable.load(path).dscores), np.sort(table.dscores),
@@ -172,10 +175,11 @@ def test_computes_reuses_and_refuses_stale(data, tmp_path):
 def test_iter_based_workers_wrapped_dataset_and_corrupt_video(data,
                                                               tmp_path):
     out = str(tmp_path / 'tables' / 'euclid.npz')
-    runner, hook = _train(_cfg(data, str(tmp_path / 'work'), iter_based=True,
-                               ann_file=data['full'], out_file=out,
-                               metric='euclidean',
-                               base_config=data['base_cfg_file']))
+    runner, hook = _train(
+        _cfg(data, str(tmp_path / 'work'), iter_based=True,
+             base=dict(config=data['base_cfg_file']),
+             candidates=dict(ann_file=data['full']),
+             dscore=dict(metric='euclidean'), table=dict(file=out)))
     # workers were forked (and prefetching) before the table existed; the
     # two iterations ran, so the hook restarted them with the table
     assert runner.iter == 2
@@ -187,15 +191,104 @@ def test_iter_based_workers_wrapped_dataset_and_corrupt_video(data,
     assert inner.pipeline.transforms[1].table_file == out
 
 
+BASE = dict(config=dict(type='M'), checkpoint='x.pth')
+CANDIDATES = dict(pipeline=[dict(type='X')])
+
+
 def test_bad_arguments():
-    with pytest.raises(ValueError, match='metric'):
-        DiscriminabilityHook(dict(type='M'), 'x.pth', [dict(type='X')],
-                             metric='dot')
-    with pytest.raises(ValueError, match='candidate_pipeline'):
-        DiscriminabilityHook(dict(type='M'), 'x.pth', [])
+    with pytest.raises(ValueError, match=r'dscore\.metric.*dot'):
+        DiscriminabilityHook(BASE, CANDIDATES, dscore=dict(metric='dot'))
+    with pytest.raises(ValueError, match=r'candidates\.pipeline'):
+        DiscriminabilityHook(BASE, dict(pipeline=[]))
+    with pytest.raises(ValueError, match=r'table\.on_stale.*never'):
+        DiscriminabilityHook(BASE, CANDIDATES, table=dict(on_stale='never'))
+    with pytest.raises(ValueError, match=r'compute\.shard_size.*0'):
+        DiscriminabilityHook(BASE, CANDIDATES, compute=dict(shard_size=0))
+
+
+def test_settings_groups_fill_defaults_and_name_bad_keys():
+    from mmddl.engine.hooks.discriminability_settings import SETTING_GROUPS
+    hook = DiscriminabilityHook(
+        dict(BASE, stage='pre_logits'), dict(CANDIDATES, batch_size=8),
+        table=dict(reuse=False))
+    # each key left out gets its default; the given ones are kept
+    assert hook.settings['base'] == dict(BASE, scope=None, stage='pre_logits')
+    assert hook.settings['candidates'] == dict(
+        CANDIDATES, ann_file=None, data_prefix=None, dataset_type=None,
+        dataset_kwargs={}, batch_size=8, num_workers=0)
+    assert hook.settings['dscore'] == dict(metric='cosine',
+                                           normalization='global',
+                                           num_classes=None)
+    assert hook.settings['table'] == dict(file=None, reuse=False,
+                                          on_stale='error')
+    assert hook.settings['compute'] == dict(
+        device=None, progress=True, chunk_size=4096, sim_dtype='float32',
+        feature_dir=None, shard_size=1000, keep_features=False,
+        verify='sha256')
+    assert set(hook.settings) == set(SETTING_GROUPS)
+    # an unknown key names itself, its group and the group's keys
+    with pytest.raises(ValueError) as e:
+        DiscriminabilityHook(BASE, CANDIDATES, table=dict(on_stail='error'))
+    msg = str(e.value)
+    assert "unknown key 'on_stail' in table" in msg
+    assert "did you mean 'on_stale'" in msg
+    assert 'allowed keys of table: file, reuse, on_stale' in msg
+    # a key of another group (or an old name) says where it belongs
+    with pytest.raises(ValueError, match=r"'shard_size' in candidates "
+                       r'\(shard_size is compute\.shard_size\)'):
+        DiscriminabilityHook(BASE, dict(CANDIDATES, shard_size=4))
+    with pytest.raises(ValueError, match=r'out_file is table\.file'):
+        DiscriminabilityHook(BASE, CANDIDATES, table=dict(out_file='t.npz'))
+    # a required key or group left out, a group that is not a dict
+    with pytest.raises(ValueError, match=r'base needs checkpoint=\.\.\.'):
+        DiscriminabilityHook(dict(config=None), CANDIDATES)
+    with pytest.raises(TypeError, match=r'needs candidates=dict\(pipeline'):
+        DiscriminabilityHook(BASE)
+    with pytest.raises(TypeError, match='compute must be a dict.*list'):
+        DiscriminabilityHook(BASE, CANDIDATES, compute=[1])
+    # the flat arguments of earlier versions say where they went
+    with pytest.raises(TypeError) as e:
+        DiscriminabilityHook(base_config='b.py', base_checkpoint='x.pth',
+                             candidate_pipeline=[dict(type='X')],
+                             on_stale='recompute')
+    msg = str(e.value)
+    for old, new in (('base_config', 'base.config'),
+                     ('base_checkpoint', 'base.checkpoint'),
+                     ('candidate_pipeline', 'candidates.pipeline'),
+                     ('on_stale', 'table.on_stale')):
+        assert f'{old} (now {new})' in msg
+
+
+def test_one_key_of_a_group_from_the_command_line(tmp_path):
+    """``--cfg-options custom_hooks.0.<group>.<key>=...`` on a shipped
+    DDNet config changes that key only; the hook built from the config
+    has it, the group's other keys as the config gave them."""
+    from mmengine.registry import HOOKS
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(repo, 'configs', 'recognition', 'demo',
+                 'ddnet_r18cd3d-tiny_slowfast-tiny-dscore-20e_synthetic-rgb.py'))
+    given = cfg.custom_hooks[0].to_dict()
+    cfg.merge_from_dict({
+        'custom_hooks.0.base.checkpoint': 'other.pth',
+        'custom_hooks.0.candidates.pipeline.1.num_clips': 2,
+        'custom_hooks.0.table.on_stale': 'recompute',
+        'custom_hooks.0.compute.progress': False
+    })
+    hook = HOOKS.build(cfg.custom_hooks[0])
+    s = hook.settings
+    assert s['base'] == dict(given['base'], checkpoint='other.pth',
+                             scope=None, stage='neck')
+    assert s['candidates']['pipeline'][1]['num_clips'] == 2
+    assert given['candidates']['pipeline'][1]['num_clips'] == 30
+    assert s['candidates']['batch_size'] == given['candidates']['batch_size']
+    assert s['table'] == dict(file=None, reuse=True, on_stale='recompute')
+    assert s['compute']['progress'] is False
+    assert s['compute']['verify'] == given['compute']['verify'] == 'sha256'
 
 
 def test_missing_base_config_fails_when_the_hook_is_built(tmp_path):
     missing = str(tmp_path / 'nope.py')
-    with pytest.raises(FileNotFoundError, match='nope.py'):
-        DiscriminabilityHook(missing, 'x.pth', [dict(type='X')])
+    with pytest.raises(FileNotFoundError, match='base.config.*nope.py'):
+        DiscriminabilityHook(dict(config=missing, checkpoint='x.pth'),
+                             CANDIDATES)

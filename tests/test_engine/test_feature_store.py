@@ -241,7 +241,7 @@ def test_hook_resumes_a_killed_pass(tmp_path):
     store_dir = osp.join(work, 'dscore_features')
     assert sorted(os.listdir(store_dir)) == ['shard_000000', 'shard_000001']
     del LOADED[:]
-    hook = toy_hook(ckpt, keep_features=True)
+    hook = toy_hook(ckpt, compute=dict(keep_features=True))
     hook.before_train(runner)
     # shards 2..4 only (+ one load of failed sample 2: still fails)
     assert sorted(set(LOADED)) == [2] + list(range(8, n))
@@ -258,7 +258,7 @@ def test_hook_resumes_a_killed_pass(tmp_path):
     # kept shards (only the two failed samples are loaded again, and still
     # fail) and then deletes them
     del LOADED[:]
-    hook = toy_hook(ckpt, reuse=False)
+    hook = toy_hook(ckpt, table=dict(reuse=False))
     hook.before_train(runner)
     assert LOADED == [2, 13] and hook.num_computed == 1
     assert not osp.exists(store_dir)

@@ -115,10 +115,11 @@ class TestHeldOutValidation(RunnerTestCase):
                        data_prefix=dict(video=self.lists['prefix']),
                        pipeline=TRAIN_PIPELINE, serialize_data=False)
         hook = dict(type='DiscriminabilityHook',
-                    base_config=dict(default_scope='mmaction',
-                                     model=tiny_r3d_cfg()),
-                    base_checkpoint=self.ckpt,
-                    candidate_pipeline=candidate_pipeline(), batch_size=2)
+                    base=dict(config=dict(default_scope='mmaction',
+                                          model=tiny_r3d_cfg()),
+                              checkpoint=self.ckpt),
+                    candidates=dict(pipeline=candidate_pipeline(),
+                                    batch_size=2))
         return Config(dict(
             default_scope='mmaction', work_dir=self.temp_dir.name,
             model=_ddnet_cfg(),

@@ -393,7 +393,10 @@ def test_runner_end_to_end(tmp_path):
         model=dict(type='DDLGroupEncoder',
                    base=base,
                    ddnet=ddnet,
-                   aggregator=dict(type='DDLAggregator', mode='ddl', topk=2),
+                   # a random DDNet may saturate: every D-score 0 (a
+                   # counted fallback here, an error by default)
+                   aggregator=dict(type='DDLAggregator', mode='ddl', topk=2,
+                                   on_constant_scores='uniform'),
                    ddnet_input_size=8,
                    allow_random_weights=True),
         work_dir=str(tmp_path),
@@ -413,6 +416,10 @@ def test_runner_end_to_end(tmp_path):
     assert res['group_verif/ddnet_images'] == pytest.approx(14 / 4)
     assert res['group_verif/num_pairs'] == 6
     assert 0.0 <= res['group_verif/tar@far=0.5'] <= 1.0
+    # at most the 3 groups of more than 2 images (the one of 2 keeps both;
+    # whether the randomly initialised DDNet saturates depends on the seed)
+    assert 0 <= res['group_verif/fallback_constant_scores'] <= 3
+    assert res['group_verif/fallback_topk_over_group'] == 0
 
 
 @pytest.mark.parametrize('name', ['ytf', 'mars'])
@@ -458,9 +465,12 @@ def test_with_the_face_and_reid_datasets(tmp_path, name):
     runner = Runner(model=dict(type='DDLGroupEncoder',
                                base=base,
                                ddnet=ddnet,
+                               # the random DDNet saturates on raw
+                               # pixels: constant D-scores, counted
                                aggregator=dict(type='DDLAggregator',
                                                mode='ddl',
-                                               topk=2),
+                                               topk=2,
+                                               on_constant_scores='uniform'),
                                ddnet_input_size=16,
                                allow_random_weights=True),
                     work_dir=str(tmp_path / 'work'),
@@ -479,6 +489,10 @@ def test_with_the_face_and_reid_datasets(tmp_path, name):
     assert res[f'{prefix}/ddnet_images'] == pytest.approx(np.mean(sizes))
     assert res[f'{prefix}/base_images'] == pytest.approx(
         np.mean([min(2, n) for n in sizes]))
+    assert res[f'{prefix}/fallback_topk_over_group'] == sum(
+        n < 2 for n in sizes)
+    assert 0 <= res[f'{prefix}/fallback_constant_scores'] <= sum(
+        n > 2 for n in sizes)
     if name == 'ytf':
         assert res['group_verif/num_pairs'] == 8
         assert 0.0 <= res['group_verif/kfold_acc'] <= 1.0

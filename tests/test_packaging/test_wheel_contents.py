@@ -1,5 +1,6 @@
 """The wheel ships configs and tools in mmddl/.mim and declares ranges."""
 import glob
+import json
 import os
 import os.path as osp
 import shutil
@@ -68,3 +69,40 @@ def test_wheel_requires_ranges_without_opencv_or_mmcv(wheel):
     extras = {r.split('extra ==')[1].strip(' "\''): project_name(r)
               for r in requires if 'extra ==' in r}
     assert extras['lite'] == 'mmcv-lite' and extras['mim'] == 'mmcv'
+
+
+def test_wheel_installs_the_mmddl_config_scope_hook(wheel, tmp_path):
+    """The wheel's root holds the start-up hook and its .pth; unpacked as a
+    site dir (only its .pth processed: none of this checkout's), a config in
+    another folder inherits an ``mmddl::`` base from the unpacked package
+    before anything imports mmddl."""
+    _, whl = wheel
+    assert {n for n in whl.namelist() if '/' not in n} == {
+        '_mmddl_config_scope.py', 'mmddl-config-scope.pth'}
+    assert whl.read('mmddl-config-scope.pth') == (
+        b'import _mmddl_config_scope; _mmddl_config_scope.install()\n')
+    site_dir = tmp_path / 'site'
+    whl.extractall(site_dir)
+    cfg = tmp_path / 'user_cfg.py'
+    cfg.write_text(
+        "_base_ = ['mmddl::reid/ddnet_r18cd_reid-r50-dscore-10e_mars.py']\n")
+    deps = [p for p in sys.path if osp.basename(p) == 'site-packages']
+    code = (f'import json, site, sys\n'
+            f'site.addsitedir({str(site_dir)!r})\n'
+            f'sys.path += {deps!r}\n'
+            'from mmengine.config import Config\n'
+            f'cfg = Config.fromfile({str(cfg)!r}, '
+            'import_custom_modules=False)\n'
+            'print(json.dumps([cfg.custom_hooks[0].base_config, '
+            "'mmddl' in sys.modules]))\n")
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    proc = subprocess.run([sys.executable, '-S', '-c', code],
+                          cwd=str(tmp_path), env=env, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    base_config, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert base_config == str(
+        site_dir / 'mmddl' / '.mim' / 'configs' / 'reid' /
+        'reid_r50_1xb64-ce-triplet-120e_mars.py')
+    assert not imported

@@ -30,8 +30,8 @@ sys.path.insert(0, ENGINE_TESTS)
 from ddl_engine_testutils import (VIDEOS, candidate_pipeline,  # noqa: E402
                                   make_videos, tiny_r3d_cfg, write_video)
 from scale_testutils import (LOADED, ToyClipDataset,  # noqa: E402
-                             save_toy_checkpoint, toy_hook, toy_model,
-                             toy_runner)
+                             hook_settings, save_toy_checkpoint, toy_hook,
+                             toy_model, toy_runner)
 
 from mmddl.engine import DiscriminabilityHook  # noqa: E402
 from mmddl.engine import discriminability_pass as dp  # noqa: E402
@@ -68,11 +68,13 @@ def videos(video_src, tmp_path):
                 ckpt=osp.join(root, 'base.pth'), work=str(tmp_path / 'work'))
 
 
-def _run_hook(data, ann_file=None, **kw):
-    hook = DiscriminabilityHook(
-        base_config=dict(default_scope='mmaction', model=tiny_r3d_cfg()),
-        base_checkpoint=data['ckpt'], candidate_pipeline=candidate_pipeline(),
-        batch_size=2, progress=False, **kw)
+def _run_hook(data, ann_file=None, **groups):
+    hook = DiscriminabilityHook(**hook_settings(
+        dict(base=dict(config=dict(default_scope='mmaction',
+                                   model=tiny_r3d_cfg()),
+                       checkpoint=data['ckpt']),
+             candidates=dict(pipeline=candidate_pipeline(), batch_size=2),
+             compute=dict(progress=False)), **groups))
     with DefaultScope.overwrite_default_scope('mmaction'):
         hook.before_train(toy_runner(
             data['work'], None, 1, ds_cfg=dict(
@@ -104,7 +106,7 @@ def test_replaced_video_is_refused_naming_it_then_recomputed(videos,
                        match=r'data files.*v1\.mp4') as e:
         _run_hook(videos)
     assert 'dscore_table.npz' in str(e.value)
-    new, hook = _run_hook(videos, on_stale='recompute')
+    new, hook = _run_hook(videos, table=dict(on_stale='recompute'))
     assert hook.num_computed == 1
     rows = new.keys == v1
     assert not np.allclose(new.raw[rows], old.raw[old.keys == v1])
@@ -161,10 +163,11 @@ def test_corrupted_shard_of_same_size_is_recomputed(tmp_path):
     assert 0 in ds.calls and 4 not in ds.calls  # shard 0 redone, 1 reused
     _assert_same(table, ref)
     # verify is a hook option; a bad value is refused up front
-    assert toy_hook('x.pth', verify='size').pass_args['verify'] == 'size'
-    assert toy_hook('x.pth').pass_args['verify'] == 'sha256'
-    with pytest.raises(ValueError, match='verify'):
-        toy_hook('x.pth', verify='md5')
+    hook = toy_hook('x.pth', compute=dict(verify='size'))
+    assert hook.settings['compute']['verify'] == 'size'
+    assert toy_hook('x.pth').settings['compute']['verify'] == 'sha256'
+    with pytest.raises(ValueError, match=r'compute\.verify'):
+        toy_hook('x.pth', compute=dict(verify='md5'))
 
 
 # -------------------------------------------- item 3: failures not cached
@@ -174,7 +177,7 @@ def test_absent_data_folder_then_restored_is_recomputed(videos, tmp_path):
     os.makedirs(videos['prefix'])
     shutil.copy(osp.join(moved, 'clean_list.txt'), videos['clean'])
     with pytest.raises(RuntimeError, match='no element could be scored'):
-        _run_hook(videos, keep_features=True)
+        _run_hook(videos, compute=dict(keep_features=True))
     shutil.rmtree(videos['prefix'])
     os.rename(moved, videos['prefix'])
     table, hook = _run_hook(videos)
@@ -286,7 +289,7 @@ def test_truncated_table_names_path_and_says_delete(videos):
         _run_hook(videos)
     assert path in str(e.value) and 'delete it to recompute' in str(e.value)
     # on_stale='recompute' recomputes it instead
-    again, hook = _run_hook(videos, on_stale='recompute')
+    again, hook = _run_hook(videos, table=dict(on_stale='recompute'))
     assert hook.num_computed == 1
     _assert_same(again, table)
 
@@ -330,8 +333,8 @@ def test_label_beyond_base_head_is_refused_before_compute(videos):
     assert "base head's num_classes = 3" in msg
     assert not osp.exists(osp.join(videos['work'], 'dscore_features'))
     # the hook's own num_classes is a bound too
-    with pytest.raises(ValueError, match="hook's num_classes = 2"):
-        _run_hook(videos, num_classes=2)
+    with pytest.raises(ValueError, match=r"hook's dscore\.num_classes = 2"):
+        _run_hook(videos, dscore=dict(num_classes=2))
 
 
 # --------------------------------------- cases that already passed before

@@ -166,10 +166,12 @@ def test_corrupt_video_skipped_by_pass_is_refetched_in_training(
                          data_prefix=dict(video=data), pipeline=pipe)),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=1),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
-        custom_hooks=[dict(type='DiscriminabilityHook', base_config=BASE_CFG,
-                           base_checkpoint=str(tmp_path / 'b.pth'),
-                           candidate_pipeline=candidates, batch_size=2,
-                           num_workers=0, progress=False)],
+        custom_hooks=[dict(type='DiscriminabilityHook',
+                           base=dict(config=BASE_CFG,
+                                     checkpoint=str(tmp_path / 'b.pth')),
+                           candidates=dict(pipeline=candidates, batch_size=2,
+                                           num_workers=0),
+                           compute=dict(progress=False))],
         default_hooks=dict(checkpoint=None),
         log_level='WARNING', experiment_name=f'r9_{uuid.uuid4().hex}'))
     runner = Runner.from_cfg(cfg)
@@ -233,14 +235,14 @@ def test_video_list_reads_like_video_dataset(tmp_path):
     from mmaction.datasets import VideoDataset
     path = tmp_path / 'list.txt'
     path.write_text('a.mp4 0\nsub/b.mp4 2\n\n')
-    ours = CheckedVideoDataset(str(path), pipeline=[],
+    ours = CheckedVideoDataset(str(path), pipeline=[], check_files=False,
                                data_prefix=dict(video='root'))
     path.write_text('a.mp4 0\nsub/b.mp4 2\n')  # stock: a blank line breaks
     ref = VideoDataset(str(path), pipeline=[], data_prefix=dict(video='root'))
     assert ours.data_list == ref.data_list
     path.write_text('a.mp4\n')
     unlabeled = CheckedVideoDataset(str(path), pipeline=[],
-                                    allow_unlabeled=True)
+                                    allow_unlabeled=True, check_files=False)
     assert unlabeled.get_data_info(0)['label'] == -1
 
 

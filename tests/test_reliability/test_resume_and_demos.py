@@ -168,7 +168,7 @@ def test_settings_a_resume_cannot_repeat_are_warned():
 
 
 def test_stage_reused_only_with_same_inputs_and_output(tmp_path, capsys):
-    from mmddl.demo.common import record_stage, reusable_stage
+    from demo.common import record_stage, reusable_stage
     stage = str(tmp_path / 'stage')
     out = tmp_path / 'stage' / 'epoch_1.pth'
     inputs = dict(config='a', base='0' * 64)
@@ -209,7 +209,7 @@ def test_stage_reused_only_with_same_inputs_and_output(tmp_path, capsys):
 
 
 def test_data_stage_regenerates_into_an_empty_folder(tmp_path, capsys):
-    from mmddl.demo.common import data_stage
+    from demo.common import data_stage
     data = tmp_path / 'data'
     calls = []
 

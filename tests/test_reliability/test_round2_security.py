@@ -168,7 +168,7 @@ def test_prediction_dump_reader_refuses_code_and_reads_dump_results(
     from mmengine.evaluator import DumpResults
     from mmengine.structures import BaseDataElement
 
-    from mmddl.demo.figures import plot_group_dscores
+    from demo.figures import plot_group_dscores
     from mmddl.evaluation.prediction_dump import load_prediction_dump
     good = str(tmp_path / 'pred.pkl')
     sample = BaseDataElement(

@@ -72,6 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=float,
         help='budget as a fraction of dense GFLOPs (validation split)')
     args = parser.parse_args(argv)
+    if min(args.topk) < 1:
+        parser.error(f'--topk values must be >= 1, got {args.topk}')
     if (args.budget_gflops is not None or args.budget_ratio is not None) \
             and not (args.val_ann_file or args.val_cfg_options):
         parser.error('a budget needs a validation split: --val-ann-file or '
@@ -105,16 +107,35 @@ def main(argv=None) -> dict:
         argv (list[str], optional): Arguments; default ``sys.argv``.
     """
     args = parse_args(argv)
-    from mmddl.analysis import budget_report, run_sweep
-    from mmddl.analysis.report import plot_sweep, sweep_table
+    from mmddl.engine.lock import WorkDirLock
 
     os.makedirs(args.out, exist_ok=True)
+    with WorkDirLock(
+            osp.join(args.out, 'sweep.lock'),
+            what=f'the sweep output folder {args.out}',
+            advice='give this run another --out'):
+        return _sweep(args)
+
+
+def _sweep(args) -> dict:
+    """:func:`main` with its output folder locked.
+
+    Args:
+        args (argparse.Namespace): Parsed options.
+    """
+    from mmddl.analysis import budget_report, run_sweep
+    from mmddl.analysis.report import plot_sweep, sweep_table
+    from mmddl.analysis.sweep import sweep_notes
+
     test = run_sweep(args.config, args.checkpoint, args.out,
                      args.ddnet_checkpoint, args.cfg_options, args.topk,
                      args.thresholds, args.metric)
     sweep = test.result
     print(f"\nSweep of {args.config} ({sweep['num_groups']} groups, "
           f"{sweep['num_elements']} elements):\n" + sweep_table(sweep))
+    notes = sweep_notes(sweep)
+    if notes:
+        print('\n' + notes)
     picked = None
     if args.budget_gflops is not None or args.budget_ratio is not None:
         val = run_sweep(args.config, args.checkpoint,

@@ -1,5 +1,6 @@
 # Views of a sampled clip: the recognizers' 3-crop test view and the centre
-# view scored by the discriminability pass, at short side 256 or 128.
+# view scored by the discriminability pass, at short side 256 or 128 (the
+# mmaction2 recipes' views; the paper's 112 px centre crop: docs/fidelity.md).
 # The test views pack num_clips so DDLRecognizer checks clips x crops.
 test_meta_keys = ('img_shape', 'img_key', 'video_id', 'timestamp',
                   'num_clips')

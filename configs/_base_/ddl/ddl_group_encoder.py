@@ -14,6 +14,7 @@ ddl_group_encoder = dict(
     # image and on its mirror (twice the DDNet's ~0.08 GFLOPs per image); it
     # ranked the face and re-ID validation groups better (docs/face_reid.md).
     # The paper's single pass: --cfg-options model.ddnet_flip=False
+    # (docs/fidelity.md lists every departure from the paper)
     ddnet_flip=True)
 group_test_dataloader = dict(
     num_workers=2,

@@ -1,5 +1,7 @@
 # Training recipe of the 3D DDNet (paper Sec. 3.2, Eq. 5-6): MSE regression of
-# the D-scores the hook writes, 30 epochs of SGD; a config adds data and hook.
+# the D-scores the hook writes (1/N, the paper's 1/(2N) is
+# model.cls_head.loss_weight=0.5: docs/fidelity.md), 30 epochs of SGD; a
+# config adds data and hook.
 _base_ = [
     'mmaction::_base_/default_runtime.py',
     '../models/ddnet_r18cd3d.py',

@@ -1,6 +1,6 @@
 # Shared sizes of the face demo (`make demo TASK=face`): 32x32 synthetic
 # faces, a small base model and the DDNet at the images' own size. The demo
-# (mmddl/demo/face.py) writes its data under `demo_root` and overrides the
+# (demo/face.py) writes its data under `demo_root` and overrides the
 # data roots and `num_classes` on the command line when it uses other ones.
 demo_root = 'work_dirs/demo_face'
 demo_img_size = 32

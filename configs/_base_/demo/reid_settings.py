@@ -1,6 +1,6 @@
 # Shared sizes of the re-ID demo (`make demo TASK=reid`): 64x32 synthetic
 # pedestrians written as MARS, a small base model and the DDNet at the
-# images' own size. The demo (mmddl/demo/reid.py) overrides the data roots and
+# images' own size. The demo (demo/reid.py) overrides the data roots and
 # `num_classes` on the command line when it uses other ones.
 demo_root = 'work_dirs/demo_reid'
 demo_img_scale = (32, 64)  # (w, h)

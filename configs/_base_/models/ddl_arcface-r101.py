@@ -9,11 +9,11 @@ _base_ = [
 ]
 
 model = dict(
+    _base_.ddl_group_encoder,
     _delete_=True,
     base=_base_.model,
     ddnet=_base_.ddnet_model,
-    ddnet_input_size=_base_.ddnet_input_size,
-    **_base_.ddl_group_encoder)
+    ddnet_input_size=_base_.ddnet_input_size)
 test_dataloader = dict(batch_size=8, **_base_.group_test_dataloader)
 
 # a test-only config: drop the base model's training settings

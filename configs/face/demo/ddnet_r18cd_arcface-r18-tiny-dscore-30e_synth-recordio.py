@@ -1,8 +1,8 @@
 # Face demo DDNet training: the MS1M DDNet config with the demo's data
 # (synthetic identities in RecordIO), 32x32 faces and a short schedule. The
 # demo passes the base model's config / checkpoint to the hook with
-#   --cfg-options custom_hooks.0.base_config=...
-#                 custom_hooks.0.base_checkpoint=...
+#   --cfg-options custom_hooks.0.base.config=...
+#                 custom_hooks.0.base.checkpoint=...
 _base_ = [
     '../ddnet_r18cd_arcface-r101-dscore-10e_ms1m-recordio.py',
     '../../_base_/demo/face_settings.py',
@@ -27,11 +27,14 @@ val_dataloader = dict(batch_size=64, num_workers=0)
 custom_hooks = [
     dict(
         _base_.custom_hooks[0],
-        base_config=('{{ fileDirname }}/'
-                     'arcface_r18-tiny_1xb64-8e_synth-recordio.py'),
-        base_checkpoint=_base_.demo_root + '/base/epoch_8.pth',
-        batch_size=128,
-        num_workers=0)
+        base=dict(
+            _base_.custom_hooks[0].base,
+            config=('{{ fileDirname }}/'
+                    'arcface_r18-tiny_1xb64-8e_synth-recordio.py'),
+            checkpoint=_base_.demo_root + '/base/epoch_8.pth'),
+        candidates=dict(
+            _base_.custom_hooks[0].candidates, batch_size=128,
+            num_workers=0))
 ]
 
 # Adam converges in the few hundred iterations of the demo (the real config

@@ -46,11 +46,12 @@ val_dataloader = dict(batch_size=4, num_workers=2,
 custom_hooks = [
     dict(
         _base_.discriminability_hook,
-        base_config=base_config,
-        base_checkpoint=base_checkpoint,
-        candidate_pipeline=candidate_pipeline,
-        batch_size=4,
-        num_workers=2)
+        base=dict(config=base_config, checkpoint=base_checkpoint),
+        candidates=dict(
+            _base_.discriminability_hook.candidates,
+            pipeline=candidate_pipeline,
+            batch_size=4,
+            num_workers=2))
 ]
 
 train_cfg = dict(max_epochs=20)

@@ -1,8 +1,8 @@
 # Re-ID demo DDNet training: the MARS DDNet config with the demo's data
 # (synthetic pedestrians in MARS format), 64x32 crops and a short schedule.
 # The demo passes the base model's config / checkpoint to the hook with
-#   --cfg-options custom_hooks.0.base_config=...
-#                 custom_hooks.0.base_checkpoint=...
+#   --cfg-options custom_hooks.0.base.config=...
+#                 custom_hooks.0.base.checkpoint=...
 _base_ = [
     '../ddnet_r18cd_reid-r50-dscore-10e_mars.py',
     '../../_base_/demo/reid_settings.py',
@@ -37,15 +37,19 @@ val_dataloader = dict(
 custom_hooks = [
     dict(
         _base_.custom_hooks[0],
-        base_config=('{{ fileDirname }}/'
-                     'reid_r18-tiny_1xb64-ce-triplet-10e_synth-mars.py'),
-        base_checkpoint=_base_.demo_root + '/base/epoch_10.pth',
-        candidate_pipeline=[
-            dict(type='LoadImageFromFile'),
-            dict(type='Resize', scale=_base_.demo_img_scale),
-            dict(type='PackInputs'),
-        ],
-        num_workers=0)
+        base=dict(
+            _base_.custom_hooks[0].base,
+            config=('{{ fileDirname }}/'
+                    'reid_r18-tiny_1xb64-ce-triplet-10e_synth-mars.py'),
+            checkpoint=_base_.demo_root + '/base/epoch_10.pth'),
+        candidates=dict(
+            _base_.custom_hooks[0].candidates,
+            pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='Resize', scale=_base_.demo_img_scale),
+                dict(type='PackInputs'),
+            ],
+            num_workers=0))
 ]
 
 # Adam converges in the few hundred iterations of the demo (the real config

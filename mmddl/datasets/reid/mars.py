@@ -113,13 +113,18 @@ class MARSDataset(BaseGroupDataset):
         names = [line for _, line in read_lines(names_path, 'MARS name list')]
         mat_path = osp.join(self.ann_file, f'tracks_{part}_info.mat')
         table = load_mat_table(mat_path, f'track_{part}_info', columns=4)
-        tracks = []
+        tracks, seen = [], {}
         for r, (start, end, pid, cam) in enumerate(table.tolist()):
             where = f'{mat_path}: row {r + 1} {[start, end, pid, cam]}'
             if not 1 <= start <= end <= len(names):
                 raise DatasetFormatError(
                     f'{where}: indices outside 1..{len(names)} '
                     f'of {names_path}.')
+            if (start, end) in seen:
+                raise DatasetFormatError(
+                    f'{where}: the same images as row {seen[start, end]} '
+                    '(a tracklet listed twice would count twice).')
+            seen[start, end] = r + 1
             if not 1 <= cam <= 6:
                 raise DatasetFormatError(f'{where}: camid must be 1..6.')
             imgs = names[start - 1:end]

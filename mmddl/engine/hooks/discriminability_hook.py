@@ -2,7 +2,7 @@
 
 It wraps :func:`~mmddl.engine.discriminability_pass.prepare_score_table`."""
 import os.path as osp
-from typing import Any, Dict, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 from mmengine.hooks import Hook
@@ -10,17 +10,19 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import DATASETS, HOOKS
 
 from mmddl.core.discriminability import check_metric, check_normalization
-from mmddl.models.utils import config_file
+from mmddl.models.utils import (PROVENANCE_KEY, InputShapes, config_file,
+                                make_provenance)
 from mmddl.structures.data_sources import sample_key
 from mmddl.structures.score_table import ScoreTable, dataset_fingerprint
 from ..base_model import base_model_cfg, build_base_model, model_device
 from ..candidates import (candidate_dataset_cfg, check_labels,
                           head_num_classes, iter_datasets, iter_transforms,
                           train_dataset_cfg)
-from ..discriminability_pass import (DEFAULT_SHARD_SIZE, ON_STALE,
-                                     prepare_score_table)
+from ..discriminability_pass import ON_STALE, prepare_score_table
 from ..feature_store import check_verify
 from ..held_out_val_loop import HeldOutValLoop
+from ..train_batches import check_train_batches
+from .discriminability_settings import fill_group, flat_arguments_error
 
 
 @HOOKS.register_module()
@@ -31,155 +33,213 @@ class DiscriminabilityHook(Hook):
     :class:`~mmddl.engine.held_out_val_loop.HeldOutValLoop`'s pipeline
     (held-out samples the pass skipped are left out of validation, logged);
     its statistics go to ``message_hub`` and, as scalars and a D-score
-    histogram image, to the runner's visualizer.
+    histogram image, to the runner's visualizer. Every checkpoint of the
+    DDNet gets its provenance in ``meta['ddl_provenance']``: the base
+    checkpoint's SHA-256, the table's file hash and fingerprint, the input
+    shapes the DDNet was trained on and the D-score variant (metric,
+    normalization), which the test-time wrappers check
+    (:class:`~mmddl.models.utils.ProvenanceCheck`).
+
+    Its settings come in five groups, as mmengine hooks take theirs; a key
+    a group leaves out gets the default below, a key it does not have
+    raises ValueError naming the key, the group and the allowed keys::
+
+        custom_hooks = [
+            dict(type='DiscriminabilityHook',
+                 base=dict(config='base_config.py', checkpoint='base.pth',
+                           stage='pre_logits'),
+                 candidates=dict(pipeline=[dict(type='PackInputs')],
+                                 batch_size=256, num_workers=4),
+                 dscore=dict(normalization='class'))
+        ]
+
+    On the command line: ``--cfg-options custom_hooks.0.base.checkpoint=X``.
 
     Args:
-        base_config (str | dict): the base model's config (file or dict):
-            a full config with ``model`` (and ``default_scope``), or a
-            model config.
-        base_checkpoint (str): the base model's weights (loaded strictly).
-        candidate_pipeline (Sequence): transforms producing every candidate
-            element of a sample, ending with a Pack transform.
-        ann_file (str, optional): data list; default: the train dataset's.
-        data_prefix (dict, optional): default: the train dataset's.
-        dataset_type (str | type, optional): default: the train dataset's.
-        dataset_kwargs (dict, optional): extra dataset arguments.
-        base_scope (str, optional): scope of the base model when
-            ``base_config`` has none (default: the runner's).
-        batch_size (int): samples per batch of the pass.
-        num_workers (int): dataloader workers of the pass.
-        metric (str): ``'cosine'`` or ``'euclidean'`` (Eq. 2-3).
-        normalization (str): how raw D becomes the D-score target:
-            ``'global'`` (Eq. 4 over the whole training set, the paper) or
-            ``'class'`` (Eq. 4 within each class: the target ranks an
-            element among its own class only; docs/face_reid.md).
-        chunk_size (int): feature rows scored at a time.
-        num_classes (int, optional): K; default ``max(label) + 1``.
-        stage (str): ``extract_feat`` stage giving the features.
-        out_file (str, optional): default ``<work_dir>/dscore_table.npz``.
-        reuse (bool): reuse a matching table (a stale one raises
-            ``StaleScoreTableError``); False recomputes.
-        on_stale (str): ``'error'`` (default: a stale table - other data
-            list, sample files, checkpoint or settings - or an unreadable
-            one raises, naming what differs) or ``'recompute'`` (logged and
-            recomputed). Either way, a table whose failed samples load now
-            (or whose files changed) is recomputed.
-        device (str, optional): device of the pass; default: the model's.
-        progress (bool): log the pass's progress with ETA (rank 0).
-        feature_dir (str, optional): feature store of the pass (keep it to
-            resume a killed pass); default ``<work_dir>/dscore_features``.
-        shard_size (int): samples per shard (the resume unit).
-        sim_dtype (str): dtype of the hardest-negative search; D is exact
-            whatever it is (see ``docs/benchmarks.md``).
-        keep_features (bool): keep the feature store after the table is
-            saved.
-        verify (str): how a finished feature shard of an earlier, killed
-            run is checked before reuse: ``'sha256'`` (default: contents,
-            about 0.2 s per 276 MB shard) or ``'size'``.
+        base (dict): the frozen base model whose features give D. Keys:
+
+            - ``config`` (str | dict | None), required: its config, a file
+              (in a config write ``'{{ fileDirname }}/x.py'``), a package
+              path (``'mmaction::...'``), a full config with ``model`` (and
+              ``default_scope``) or a model config; None: the config saved
+              in the checkpoint's meta.
+            - ``checkpoint`` (str), required: its weights (loaded strictly).
+            - ``scope`` (str, optional): its registry scope when ``config``
+              names none; default: the runner's.
+            - ``stage`` (str): the ``extract_feat`` stage giving the
+              features; default ``'neck'``.
+        candidates (dict): the candidate elements of every training sample
+            and how they are loaded. Keys:
+
+            - ``pipeline`` (list[dict]), required: transforms producing
+              every candidate element of a sample, ending with a Pack
+              transform.
+            - ``ann_file`` (str, optional): data list; default: the train
+              dataset's.
+            - ``data_prefix`` (dict, optional): default: the train
+              dataset's.
+            - ``dataset_type`` (str | type, optional): default: the train
+              dataset's.
+            - ``dataset_kwargs`` (dict, optional): extra dataset arguments.
+            - ``batch_size`` (int): samples per batch of the pass; default 1.
+            - ``num_workers`` (int): dataloader workers of the pass;
+              default 0.
+        dscore (dict, optional): the D-score the table holds. Keys:
+
+            - ``metric`` (str): ``'cosine'`` (default) or ``'euclidean'``
+              (Eq. 2-3).
+            - ``normalization`` (str): how raw D becomes the D-score
+              target: ``'global'`` (default; Eq. 4 over the whole training
+              set, the paper) or ``'class'`` (Eq. 4 within each class: the
+              target ranks an element among its own class only;
+              docs/face_reid.md).
+            - ``num_classes`` (int, optional): K; default ``max(label) + 1``.
+        table (dict, optional): where the table goes and when one there is
+            reused. Keys:
+
+            - ``file`` (str, optional): default
+              ``<work_dir>/dscore_table.npz``.
+            - ``reuse`` (bool): reuse a matching table (default True; a
+              stale one raises ``StaleScoreTableError``); False recomputes.
+            - ``on_stale`` (str): ``'error'`` (default: a stale table -
+              other data list, sample files, checkpoint or settings - or an
+              unreadable one raises, naming what differs) or
+              ``'recompute'`` (logged and recomputed). Either way, a table
+              whose failed samples load now (or whose files changed) is
+              recomputed.
+        compute (dict, optional): how the pass runs; none of these changes
+            a D-score. Keys:
+
+            - ``device`` (str, optional): default: the model's.
+            - ``progress`` (bool): log progress with ETA (rank 0); default
+              True.
+            - ``chunk_size`` (int): feature rows scored at a time; default
+              4096.
+            - ``sim_dtype`` (str): dtype of the hardest-negative search; D
+              is exact whatever it is (see ``docs/benchmarks.md``); default
+              ``'float32'``.
+            - ``feature_dir`` (str, optional): feature store of the pass
+              (keep it to resume a killed pass); default
+              ``<work_dir>/dscore_features``.
+            - ``shard_size`` (int): samples per shard (the resume unit);
+              default 1000.
+            - ``keep_features`` (bool): keep the feature store after the
+              table is saved; default False.
+            - ``verify`` (str): how a finished feature shard of an earlier,
+              killed run is checked before reuse: ``'sha256'`` (default:
+              contents, about 0.2 s per 276 MB shard) or ``'size'``.
+        **kwargs: none is taken: an argument outside the groups (such as
+            the flat ``base_checkpoint=`` of earlier versions) raises
+            TypeError saying which group key it is.
     """
 
     priority = 'VERY_HIGH'
 
     def __init__(self,
-                 base_config: Union[str, Dict],
-                 base_checkpoint: str,
-                 candidate_pipeline: Sequence[Any],
-                 ann_file: Optional[str] = None,
-                 data_prefix: Optional[Dict[str, str]] = None,
-                 dataset_type: Optional[Union[str, type]] = None,
-                 dataset_kwargs: Optional[Dict[str, Any]] = None,
-                 base_scope: Optional[str] = None,
-                 batch_size: int = 1,
-                 num_workers: int = 0,
-                 metric: str = 'cosine',
-                 normalization: str = 'global',
-                 chunk_size: int = 4096,
-                 num_classes: Optional[int] = None,
-                 stage: str = 'neck',
-                 out_file: Optional[str] = None,
-                 reuse: bool = True,
-                 device: Optional[str] = None,
-                 progress: bool = True,
-                 feature_dir: Optional[str] = None,
-                 shard_size: int = DEFAULT_SHARD_SIZE,
-                 sim_dtype: str = 'float32',
-                 keep_features: bool = False,
-                 on_stale: str = 'error',
-                 verify: str = 'sha256') -> None:
-        if not candidate_pipeline:
-            raise ValueError('candidate_pipeline must list the transforms '
-                             'producing the candidate elements')
-        if shard_size < 1:
-            raise ValueError(f'shard_size must be >= 1, got {shard_size}')
-        if on_stale not in ON_STALE:
-            raise ValueError(f'on_stale must be one of {ON_STALE}, got '
-                             f'{on_stale!r}')
-        if isinstance(base_config, str):
-            config_file(base_config, 'base_config')  # a missing file fails now
-        self.base_config, self.base_checkpoint = base_config, base_checkpoint
-        self.candidate_pipeline = list(candidate_pipeline)
-        self.dataset_args = dict(
-            dataset_type=dataset_type,
-            ann_file=ann_file,
-            data_prefix=data_prefix,
-            dataset_kwargs=dict(dataset_kwargs or {}))
-        self.base_scope, self.metric = base_scope, check_metric(metric)
-        self.normalization = check_normalization(normalization)
-        self.pass_args = dict(
-            metric=metric,
-            normalization=normalization,
-            batch_size=batch_size,
-            num_workers=num_workers,
-            row_chunk=chunk_size,
-            num_classes=num_classes,
-            stage=stage,
-            shard_size=shard_size,
-            search_dtype=sim_dtype,
-            progress=progress,
-            verify=check_verify(verify))
-        self.out_file, self.feature_dir = out_file, feature_dir
-        self.reuse, self.keep_features = reuse, keep_features
-        self.on_stale = on_stale
-        self.device = device
+                 base: Optional[Mapping[str, Any]] = None,
+                 candidates: Optional[Mapping[str, Any]] = None,
+                 dscore: Optional[Mapping[str, Any]] = None,
+                 table: Optional[Mapping[str, Any]] = None,
+                 compute: Optional[Mapping[str, Any]] = None,
+                 **kwargs) -> None:
+        if kwargs:
+            raise flat_arguments_error(kwargs)
+        base = fill_group('base', base)
+        candidates = fill_group('candidates', candidates)
+        dscore = fill_group('dscore', dscore)
+        table = fill_group('table', table)
+        compute = fill_group('compute', compute)
+        if not candidates['pipeline']:
+            raise ValueError('DiscriminabilityHook: candidates.pipeline must '
+                             'list the transforms producing the candidate '
+                             'elements')
+        if compute['shard_size'] < 1:
+            raise ValueError('DiscriminabilityHook: compute.shard_size must '
+                             f'be >= 1, got {compute["shard_size"]}')
+        if table['on_stale'] not in ON_STALE:
+            raise ValueError('DiscriminabilityHook: table.on_stale must be '
+                             f'one of {ON_STALE}, got {table["on_stale"]!r}')
+        dscore['metric'] = _checked('dscore', check_metric, dscore['metric'])
+        dscore['normalization'] = _checked('dscore', check_normalization,
+                                           dscore['normalization'])
+        compute['verify'] = _checked('compute', check_verify,
+                                     compute['verify'])
+        if isinstance(base['config'], str):
+            # a missing file fails now
+            config_file(base['config'], 'base.config')
+        candidates['pipeline'] = list(candidates['pipeline'])
+        candidates['dataset_kwargs'] = dict(candidates['dataset_kwargs'] or {})
+        # the filled groups, as given (read by before_train)
+        self.settings = dict(
+            base=base,
+            candidates=candidates,
+            dscore=dscore,
+            table=table,
+            compute=compute)
         self.num_computed = 0  # tables computed by this hook (not reused)
         self.table_file: Optional[str] = None
+        # provenance of the DDNet's checkpoints (rank 0) and its inputs
+        self.provenance: Optional[Dict[str, Any]] = None
+        self.input_shapes = InputShapes()
+        self._inputs_hook = None
 
     def before_train(self, runner) -> None:
         """Prepare the table (all ranks), then hand it to the transforms."""
-        out_file = self.out_file or osp.join(runner.work_dir,
-                                             'dscore_table.npz')
+        check_train_batches(runner)  # before any model runs
+        base, cands = self.settings['base'], self.settings['candidates']
+        dscore, compute = self.settings['dscore'], self.settings['compute']
+        table_cfg = self.settings['table']
+        out_file = table_cfg['file'] or osp.join(runner.work_dir,
+                                                 'dscore_table.npz')
         ds_cfg = candidate_dataset_cfg(
-            train_dataset_cfg(runner), self.candidate_pipeline,
-            **self.dataset_args)
+            train_dataset_cfg(runner),
+            cands['pipeline'],
+            dataset_type=cands['dataset_type'],
+            ann_file=cands['ann_file'],
+            data_prefix=cands['data_prefix'],
+            dataset_kwargs=cands['dataset_kwargs'])
         scope = runner.default_scope.scope_name \
             if runner.default_scope is not None else None
-        model_cfg, scope = base_model_cfg(self.base_config, self.base_scope
-                                          or scope, self.base_checkpoint)
+        model_cfg, scope = base_model_cfg(base['config'], base['scope']
+                                          or scope, base['checkpoint'],
+                                          'base.config')
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
-        device = self.device or model_device(model)
+        device = compute['device'] or model_device(model)
         bounds = {
             "the base head's num_classes": head_num_classes(model_cfg),
-            "the hook's num_classes": self.pass_args['num_classes']
+            "the hook's dscore.num_classes": dscore['num_classes']
         }
         bounds = {k: v for k, v in bounds.items() if v is not None}
-        args = dict(self.pass_args, label_bounds=bounds)
+        args = dict(
+            metric=dscore['metric'],
+            normalization=dscore['normalization'],
+            batch_size=cands['batch_size'],
+            num_workers=cands['num_workers'],
+            row_chunk=compute['chunk_size'],
+            num_classes=dscore['num_classes'],
+            stage=base['stage'],
+            shard_size=compute['shard_size'],
+            search_dtype=compute['sim_dtype'],
+            progress=compute['progress'],
+            verify=compute['verify'],
+            label_bounds=bounds)
 
         def fingerprint(dataset):
             return dataset_fingerprint(
                 dataset,
-                self.base_checkpoint,
-                self.dataset_args['dataset_kwargs'],
-                metric=self.metric,
-                candidate_pipeline=self.candidate_pipeline,
+                base['checkpoint'],
+                cands['dataset_kwargs'],
+                metric=dscore['metric'],
+                candidate_pipeline=cands['pipeline'],
                 base_model=dict(model=model_cfg, scope=scope),
                 num_classes=args['num_classes'],
                 stage=args['stage'],
                 sim_dtype=args['search_dtype'],
                 # recorded only when not the paper's, so that tables of
                 # earlier versions stay valid
-                **({} if self.normalization == 'global' else dict(
-                    normalization=self.normalization)))
+                **({} if dscore['normalization'] == 'global' else dict(
+                    normalization=dscore['normalization'])))
 
         def check(dataset):
             if not check_labels(dataset, bounds) and len(dataset):
@@ -192,12 +252,13 @@ class DiscriminabilityHook(Hook):
             out_file,
             lambda: DATASETS.build(ds_cfg),
             fingerprint,
-            lambda: build_base_model(model_cfg, scope, self.base_checkpoint,
+            lambda: build_base_model(model_cfg, scope, base['checkpoint'],
                                      device),
-            self.feature_dir or osp.join(runner.work_dir, 'dscore_features'),
-            self.reuse,
-            self.keep_features,
-            self.on_stale,
+            compute['feature_dir']
+            or osp.join(runner.work_dir, 'dscore_features'),
+            table_cfg['reuse'],
+            compute['keep_features'],
+            table_cfg['on_stale'],
             check,
             device=device,
             **args)
@@ -205,6 +266,11 @@ class DiscriminabilityHook(Hook):
         if table is not None:  # rank 0
             self._log_table(runner, table, out_file, reused)
             self._visualize_table(runner, table)
+            self.provenance = make_provenance(
+                base['checkpoint'], table.fingerprint.get('checkpoint_sha256'),
+                out_file, table, self.input_shapes)
+        if self._inputs_hook is None:
+            self._inputs_hook = self.input_shapes.attach(model)
         self.table_file = out_file
         _restart_started_workers(runner, out_file)
         n = _set_table(runner.train_dataloader.dataset, out_file)
@@ -217,6 +283,15 @@ class DiscriminabilityHook(Hook):
                            f'{n} transform(s) of the train pipeline')
         self._prepare_val(runner, out_file,
                           table if table is not None else None)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Write the DDNet's provenance into ``checkpoint['meta']`` (see
+        :func:`~mmddl.models.utils.make_provenance`), with the input shapes
+        seen in training so far."""
+        if self.provenance is None:
+            return
+        prov = dict(self.provenance, ddnet_input=self.input_shapes.to_dict())
+        checkpoint.setdefault('meta', {})[PROVENANCE_KEY] = prov
 
     def _log_table(self, runner, table: ScoreTable, path: str,
                    reused: bool) -> None:
@@ -305,6 +380,14 @@ class DiscriminabilityHook(Hook):
             f'DiscriminabilityHook: D-score table handed to {n} '
             f'transform(s) of the val pipeline ({len(sampler)} held-out '
             'samples)')
+
+
+def _checked(group: str, check: Callable[[Any], Any], value: Any) -> Any:
+    """``check(value)``, its ValueError naming the group of the key."""
+    try:
+        return check(value)
+    except ValueError as err:
+        raise ValueError(f'DiscriminabilityHook: {group}.{err}') from None
 
 
 def _set_table(dataset: Any, path: str) -> int:

@@ -23,6 +23,9 @@ def reid_evaluate(distmat,
         q_camids (np.ndarray): (Q,) query camera ids.
         g_camids (np.ndarray): (G,) gallery camera ids.
         max_rank (int): Length of the returned CMC curve.
+            Gallery entries at equal distance are ranked non-matches first
+            (a tie is not a hit; torchreid's unstable sort may rank either
+            first).
         return_details (bool): Also return a dict with per-query AP and the
             number of valid / skipped queries.
 
@@ -46,7 +49,8 @@ def reid_evaluate(distmat,
 
     all_cmc, all_ap, valid = [], [], np.zeros(len(q_pids), dtype=bool)
     for q in range(len(q_pids)):
-        order = np.argsort(dist[q], kind='stable')
+        # equal distances: the non-matches first (a tie is no hit)
+        order = np.lexsort((g_pids == q_pids[q], dist[q]))
         keep = ~((g_pids[order] == q_pids[q]) & (g_cam[order] == q_cam[q]))
         hits = (g_pids[order][keep] == q_pids[q]).astype(np.float64)
         if not hits.any():

@@ -2,7 +2,7 @@
 their outputs are fused (Eq. 7-11 from :mod:`mmddl.core.fusion`), plus the
 paper's baseline samplers (dense, uniform, random, top-1)."""
 import logging
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -10,6 +10,7 @@ from mmengine.registry import MODELS
 
 from mmddl.core import rescale_groups, select_groups, weighted_mean_groups
 from mmddl.core.discriminability import as_float_tensor
+from mmddl.evaluation.functional import check_finite
 
 #: Modes that rank elements by their D-scores (the DDNet must run).
 SCORE_MODES = ('ddl', 'ddl_norescale', 'top1')
@@ -18,6 +19,31 @@ BLIND_MODES = ('dense', 'uniform', 'random')
 MODES = SCORE_MODES + BLIND_MODES
 #: What is fused: the paper's features (Eq. 8) or class probabilities.
 FUSION_LEVELS = ('feature', 'prob')
+#: What a group whose D-scores are all equal gets (``on_constant_scores``).
+ON_CONSTANT = ('error', 'uniform')
+#: What to check when a D-score is NaN / inf (no diagnosis available).
+DSCORE_HINT = ('the DDNet gave NaN / inf D-scores: check the DDNet '
+               'checkpoint (NaN weights, a diverged training run) and the '
+               "group's inputs")
+
+
+class ConstantScoresError(ValueError):
+    """Every D-score of a group is equal, so a selection of fewer than all
+    of its elements would be arbitrary (the lowest indices)."""
+
+
+def uniform_indices(k: int,
+                    n: int,
+                    device: Optional[torch.device] = None) -> torch.Tensor:
+    """``k`` of ``n`` indices, ascending: the centre of each of ``k`` equal
+    segments (the ``uniform`` mode's choice).
+
+    Args:
+        k (int): How many, ``1 <= k <= n``.
+        n (int): Elements of the group.
+        device (torch.device, optional): Device of the result.
+    """
+    return ((2 * torch.arange(k, device=device) + 1) * n) // (2 * k)
 
 
 @MODELS.register_module()
@@ -39,7 +65,20 @@ class DDLAggregator:
           draws.
 
     ``uniform`` and ``random`` keep all elements of a group that has at most
-    ``topk`` of them. Settings a mode does not use (``topk`` of
+    ``topk`` of them.
+
+    A group whose D-scores are all equal cannot be ranked: a score mode
+    that keeps fewer than all of its elements raises
+    :class:`ConstantScoresError` naming the group (a DDNet whose head gives
+    a constant: zeroed weights, an inf bias), unless
+    ``on_constant_scores='uniform'`` keeps evenly spaced elements instead,
+    or the caller says the group's elements are identical (a 1-frame video:
+    any choice is the same). NaN / inf D-scores raise
+    :class:`~mmddl.evaluation.functional.NonFiniteError` naming the group.
+    :meth:`select_and_report` also returns, per group, the fallbacks it
+    took (names of :data:`mmddl.evaluation.fallbacks.FALLBACKS`).
+
+    Settings a mode does not use (``topk`` of
     ``dense``/``top1``, ``threshold`` of the blind modes) are ignored with a
     logged warning, so one config can be switched between modes with
     ``--cfg-options model.aggregator.mode=...``.
@@ -58,6 +97,10 @@ class DDLAggregator:
         seed (int): Base seed of ``random``. Defaults to 0.
         fusion_level (str): ``'feature'`` (the paper) or ``'prob'``.
             Defaults to ``'feature'``.
+        on_constant_scores (str): ``'error'`` (stop) or ``'uniform'``
+            (evenly spaced elements, counted as the fallback
+            ``constant_scores``) for a group whose D-scores are all equal.
+            Defaults to ``'error'``.
     """
 
     def __init__(self,
@@ -65,9 +108,13 @@ class DDLAggregator:
                  topk: Optional[int] = None,
                  threshold: Optional[float] = None,
                  seed: int = 0,
-                 fusion_level: str = 'feature') -> None:
+                 fusion_level: str = 'feature',
+                 on_constant_scores: str = 'error') -> None:
         if mode not in MODES:
             raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if on_constant_scores not in ON_CONSTANT:
+            raise ValueError(f'on_constant_scores must be one of '
+                             f'{ON_CONSTANT}, got {on_constant_scores!r}')
         if fusion_level not in FUSION_LEVELS:
             raise ValueError(f'fusion_level must be one of {FUSION_LEVELS}, '
                              f'got {fusion_level!r}')
@@ -94,6 +141,7 @@ class DDLAggregator:
         self.threshold = None if 'threshold' in ignored else threshold
         self.seed = int(seed)
         self.fusion_level = fusion_level
+        self.on_constant_scores = on_constant_scores
         self._calls = 0
 
     @property
@@ -114,7 +162,7 @@ class DDLAggregator:
             return torch.arange(n, device=device)
         k = self.topk
         if self.mode == 'uniform':
-            return ((2 * torch.arange(k, device=device) + 1) * n) // (2 * k)
+            return uniform_indices(k, n, device)
         gen = torch.Generator().manual_seed(self.seed + self._calls)
         self._calls += 1
         idx = torch.randperm(n, generator=gen)[:k].sort().values
@@ -122,7 +170,8 @@ class DDLAggregator:
 
     def select_groups(self, scores: Optional[torch.Tensor],
                       lengths: Sequence[int]) -> List[torch.Tensor]:
-        """Indices of the elements to run the base model on, per group.
+        """Indices of the elements to run the base model on, per group
+        (:meth:`select_and_report` without the fallbacks).
 
         Args:
             scores (Tensor, optional): (M,) D-scores of all groups'
@@ -135,10 +184,49 @@ class DDLAggregator:
             ``ddl*``/``top1`` in descending score order (ties: lower index
             first), the blind modes ascending.
         """
+        return self.select_and_report(scores, lengths)[0]
+
+    def select_and_report(
+        self,
+        scores: Optional[torch.Tensor],
+        lengths: Sequence[int],
+        names: Optional[Sequence[str]] = None,
+        identical: Optional[Sequence[bool]] = None
+    ) -> Tuple[List[torch.Tensor], List[List[str]]]:
+        """Indices of the elements to run the base model on, per group, and
+        the fallbacks each group took.
+
+        Args:
+            scores (Tensor, optional): (M,) D-scores of all groups'
+                elements, group by group; required when
+                :attr:`needs_scores`, ignored otherwise.
+            lengths (Sequence[int]): (G,) group sizes, each >= 1.
+            names (Sequence[str], optional): (G,) names of the groups in
+                error messages (``"video 'a.mp4'"``); default
+                ``group #i``.
+            identical (Sequence[bool], optional): (G,) whether all elements
+                of a group are identical (their equal D-scores are then no
+                error; the group counts ``identical_elements``).
+
+        Returns:
+            tuple: Per group the kept indices within the group
+            (``ddl*``/``top1`` in descending score order, ties: lower index
+            first; the blind modes and the ``constant_scores`` fallback
+            ascending), and per group the list of fallback names taken.
+        """
         lengths = [int(n) for n in lengths]
         if not lengths or min(lengths) < 1:
             raise ValueError('a group must have at least one element, got '
                              f'lengths {lengths}')
+        names = list(names) if names is not None else [
+            f'group #{g}' for g in range(len(lengths))
+        ]
+        identical = [False] * len(lengths) if identical is None else [
+            bool(i) and n > 1 for i, n in zip(identical, lengths)
+        ]
+        if len(names) != len(lengths) or len(identical) != len(lengths):
+            raise ValueError(f'{len(names)} names and {len(identical)} '
+                             f'identical flags for {len(lengths)} groups')
         if scores is not None:
             scores = as_float_tensor(scores)
             if scores.dim() != 1:
@@ -150,14 +238,53 @@ class DDLAggregator:
                                  f'{sum(lengths)})')
         elif self.needs_scores:
             raise ValueError(f'mode {self.mode!r} needs the D-scores')
+        fallbacks = [['identical_elements'] if same else []
+                     for same in identical]
         if not self.needs_scores:
             device = None if scores is None else scores.device
-            return [self._blind_select(n, device) for n in lengths]
+            for n, fb in zip(lengths, fallbacks):
+                if self.topk is not None and self.mode != 'dense' and \
+                        self.topk > n:
+                    fb.append('topk_over_group')
+            return [self._blind_select(n, device) for n in lengths], fallbacks
+        per_group = scores.split(lengths)
+        for s, name in zip(per_group, names):
+            check_finite(s, 'D-scores', name, DSCORE_HINT)
         topk = 1 if self.mode == 'top1' else self.topk
         threshold = None if self.mode == 'top1' else self.threshold
         idx, kept = select_groups(scores, lengths, threshold, topk)
         starts = torch.cumsum(torch.tensor([0] + lengths[:-1]), 0)
-        return [i - int(s) for i, s in zip(idx.split(kept.tolist()), starts)]
+        selected = [
+            i - int(s) for i, s in zip(idx.split(kept.tolist()), starts)
+        ]
+        for g, (s, n, k) in enumerate(zip(per_group, lengths, kept.tolist())):
+            ranked = s.sort(descending=True).values
+            hi, lo = float(ranked[0]), float(ranked[-1])
+            fb = fallbacks[g]
+            if topk is not None and topk > n:
+                fb.append('topk_over_group')
+            if threshold is not None and hi <= threshold:
+                fb.append('threshold_above_all')
+            elif threshold is not None and lo > threshold:
+                fb.append('threshold_below_all')
+            if k >= n or identical[g]:
+                continue
+            if hi == lo:
+                if self.on_constant_scores == 'error':
+                    raise ConstantScoresError(
+                        f'every D-score of {names[g]} is {hi:.6g} ({n} '
+                        f'elements): the DDNet cannot rank them, and '
+                        f'{self!r} would keep the first {k}. A DDNet head '
+                        'that outputs a constant (zeroed weights, an inf '
+                        'bias) does this: check the DDNet checkpoint. To '
+                        'run anyway with evenly spaced elements for such '
+                        'groups (counted and logged), set '
+                        "model.aggregator.on_constant_scores='uniform'.")
+                selected[g] = uniform_indices(k, n, s.device)
+                fb.append('constant_scores')
+            elif float(ranked[k - 1]) == float(ranked[k]):
+                fb.append('tie_at_cut')
+        return selected, fallbacks
 
     def select(self,
                scores: Optional[torch.Tensor] = None,
@@ -286,4 +413,5 @@ class DDLAggregator:
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(mode={self.mode!r}, topk={self.topk}, '
                 f'threshold={self.threshold}, seed={self.seed}, '
-                f'fusion_level={self.fusion_level!r})')
+                f'fusion_level={self.fusion_level!r}, '
+                f'on_constant_scores={self.on_constant_scores!r})')

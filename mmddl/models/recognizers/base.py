@@ -1,9 +1,11 @@
 """Base class of the test-time DDL wrappers: one output contract, one strict
 checkpoint loader, one score -> select -> run -> fuse loop (Eq. 7-11)."""
+import contextlib
 import copy
 import time
 from abc import ABCMeta, abstractmethod
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import (Any, Callable, Dict, Iterator, List, Optional, Sequence,
+                    Union)
 
 import torch
 import torch.nn as nn
@@ -11,12 +13,22 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from mmengine.structures import BaseDataElement
 
+from mmddl.evaluation.fallbacks import FIELD as FALLBACK_FIELD
+from mmddl.evaluation.functional import NonFiniteError
 from mmddl.models.aggregators import DDLAggregator
-from mmddl.models.utils import (load_submodule_checkpoint,
+from mmddl.models.utils import (PROVENANCE_KEY, ProvenanceCheck,
+                                load_submodule_checkpoint,
                                 resolve_model_config, wrapper_state)
+from mmddl.models.utils.provenance import provenance_policy
 
 #: Sub-models of a wrapper, by attribute name.
 PARTS = ('base', 'ddnet')
+#: Data-sample fields tried, in order, to name a group in error messages.
+NAME_KEYS = ('filename', 'video_id', 'frame_dir', 'group_name', 'group_id',
+             'template_id', 'img_key')
+#: Data-sample flag set when a group's layout could not be checked (it
+#: counts the fallback ``unchecked_layout``).
+UNCHECKED_FIELD = 'ddl_unchecked_layout'
 
 
 def _sync(device: torch.device) -> None:
@@ -136,7 +148,16 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
     * ``gflops_base``, ``gflops_ddnet`` when ``count_flops``: GFLOPs of one
       element (as each model sees it) x elements run, measured once per
       input shape;
+    * ``ddl_fallbacks``: the names of the fallbacks the group took (see
+      :mod:`mmddl.evaluation.fallbacks`; the metrics count them);
     * the fused prediction (see the subclass).
+
+    NaN / inf D-scores stop the run with
+    :class:`~mmddl.evaluation.functional.NonFiniteError` naming the group
+    and the cause (non-finite DDNet weights, inputs, or an overflow);
+    D-scores all equal within a group stop it too, unless the aggregator's
+    ``on_constant_scores`` says otherwise or the group's elements are
+    identical (see :class:`~mmddl.models.aggregators.DDLAggregator`).
 
     Args:
         base (nn.Module): The built base model.
@@ -152,9 +173,18 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
             whose weights were never loaded (tests only). Defaults to False.
         data_preprocessor (dict, optional): This model's preprocessor.
         init_cfg (dict, optional): mmengine init config.
+        provenance_check (str | Sequence[str]): What a DDNet checkpoint's
+            provenance (the base it was trained for, its input shape) may
+            disagree with in this run: ``'error'`` (default: a mismatch
+            stops, naming both values), ``'warn'`` (logged, the run goes
+            on) or a list of the fields allowed to differ (logged):
+            ``['base']``, ``['input']``. See
+            :class:`mmddl.models.utils.ProvenanceCheck`.
     """
     #: Class of the data samples made when none are given.
     data_sample_type: type = BaseDataElement
+    #: What a group is, in messages.
+    group_noun: str = 'group'
 
     def __init__(self,
                  base: nn.Module,
@@ -165,7 +195,9 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                  count_flops: bool = False,
                  allow_random_weights: bool = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 provenance_check: Union[str, Sequence[str]] = 'error'
+                 ) -> None:
         super().__init__(
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.aggregator = build_aggregator(aggregator)
@@ -179,17 +211,45 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         self.count_flops = bool(count_flops)
         self.allow_random_weights = bool(allow_random_weights)
         self._weights_loaded = dict.fromkeys(PARTS, False)
+        provenance_policy(provenance_check)  # a bad value fails now
+        self.provenance_check = provenance_check
+        self._provenance: Optional[ProvenanceCheck] = None
+        self._provenance_hook = None
         self.load_checkpoints()
 
     # ------------------------------------------------------------ weights
     def load_checkpoints(self) -> None:
-        """Load ``base_checkpoint`` / ``ddnet_checkpoint`` strictly."""
+        """Load ``base_checkpoint`` / ``ddnet_checkpoint`` strictly; check
+        the DDNet checkpoint's provenance against the base checkpoint (now
+        when the aggregator runs the DDNet, else at its first forward) and
+        against every input shape the DDNet receives."""
         for part in PARTS:
             ckpt, model = getattr(self,
                                   f'{part}_checkpoint'), getattr(self, part)
             if ckpt and model is not None:
-                load_submodule_checkpoint(model, ckpt, part)
+                meta = load_submodule_checkpoint(model, ckpt, part)
                 self._weights_loaded[part] = True
+                if part == 'ddnet':
+                    self._attach_provenance(meta.get(PROVENANCE_KEY), ckpt)
+        if self._provenance is None:
+            return
+        if self.base_checkpoint and self._weights_loaded['base']:
+            self._provenance.set_base(self.base_checkpoint, 'its checkpoint')
+            if self.aggregator.needs_scores:
+                self._provenance.check_base()
+        else:  # weights from a state dict later, or untrained
+            self._provenance.set_base(None, 'no base checkpoint file')
+
+    def _attach_provenance(self, provenance: Optional[dict],
+                           source: str) -> None:
+        """Check the DDNet against ``provenance`` (None: it has none, a
+        warning once) from now on, replacing an earlier check."""
+        if self._provenance_hook is not None:
+            self._provenance_hook.remove()
+        self._provenance = ProvenanceCheck(provenance, source,
+                                           self.provenance_check,
+                                           type(self).__name__)
+        self._provenance_hook = self._provenance.attach(self.ddnet)
 
     def init_weights(self) -> None:
         """Initialise, then re-load the checkpoints (so a Runner's weight
@@ -220,6 +280,12 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
             state_dict.update((prefix + k, v) for k, v in state.items())
             for part in given:
                 self._weights_loaded[part] = True
+            if 'ddnet' in given:
+                self._attach_provenance(
+                    None, f'state dict loaded into {type(self).__name__}')
+            if 'base' in given and self._provenance is not None:
+                self._provenance.set_base(
+                    None, "a state dict (e.g. the Runner's load_from)")
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_weights(self) -> None:
@@ -368,39 +434,153 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                                                    for g in groups]))
         return [fn(g) for g in groups]
 
+    def group_names(self, data_samples: Optional[list],
+                    num_groups: int) -> List[str]:
+        """Each group's name in messages: ``"video 'a.mp4'"`` from the first
+        of :data:`NAME_KEYS` its data sample has, else its batch position.
+
+        Args:
+            data_samples (list, optional): One per group.
+            num_groups (int): Groups of the batch.
+        """
+        names = []
+        for i in range(num_groups):
+            sample = None if not data_samples else data_samples[i]
+            key = None if sample is None else next(
+                (k for k in NAME_KEYS if k in sample), None)
+            names.append(f'{self.group_noun} {sample.get(key)!r}'
+                         if key else f'{self.group_noun} #{i} of the batch')
+        return names
+
+    @staticmethod
+    def identical_groups(groups: List[torch.Tensor]) -> List[bool]:
+        """Whether all elements of each group are identical (e.g. the clips
+        of a 1-frame video): a cheap sum per element first, exact
+        comparison only when those agree.
+
+        Args:
+            groups (list[Tensor]): ``(n_i, ...)`` elements per group.
+        """
+        out = []
+        for g in groups:
+            same = g.shape[0] > 1 and g.dim() > 1
+            if same:
+                sums = g.sum(dim=tuple(range(1, g.dim())), dtype=torch.float64)
+                same = bool((sums == sums[0]).all()) and all(
+                    torch.equal(g[i], g[0]) for i in range(1, g.shape[0]))
+            out.append(same)
+        return out
+
+    def check_scores(self, scores: List[torch.Tensor],
+                     groups: List[torch.Tensor], names: List[str]) -> None:
+        """Raise :class:`NonFiniteError` naming the first group with a NaN /
+        inf D-score and the cause: non-finite DDNet weights (named, with
+        the checkpoint), non-finite inputs, or an overflow in the DDNet.
+
+        Args:
+            scores (list[Tensor]): (n_i,) D-scores per group.
+            groups (list[Tensor]): The groups' elements.
+            names (list[str]): The groups' names.
+        """
+        for s, g, name in zip(scores, groups, names):
+            bad = ~torch.isfinite(s)
+            if not bool(bad.any()):
+                continue
+            nan = int(torch.isnan(s).sum())
+            weights = [
+                k for k, v in self.ddnet.state_dict().items()
+                if v.is_floating_point() and not bool(torch.isfinite(v).all())
+            ]
+            if weights:
+                cause = (f'the DDNet holds {len(weights)} non-finite weight '
+                         f'tensors (first: {weights[:3]}) loaded from '
+                         f'{self.ddnet_checkpoint!r}: retrain or use another '
+                         'checkpoint')
+            elif g.is_floating_point() and not bool(torch.isfinite(g).all()):
+                cause = ('its inputs hold NaN / inf: check the file and the '
+                         'test pipeline')
+            else:
+                cause = ('the DDNet weights and the inputs are finite, so '
+                         'its forward overflowed: check the input '
+                         'normalisation / size against what the DDNet was '
+                         'trained with')
+            raise NonFiniteError(
+                f'the D-scores of {name} hold {nan} NaN and '
+                f'{int(bad.sum()) - nan} inf of {s.numel()} (first at '
+                f'elements {torch.nonzero(bad).flatten()[:5].tolist()}): '
+                f'{cause}.')
+
+    @contextlib.contextmanager
+    def operating_point(self, aggregator: Union[dict, DDLAggregator]
+                        ) -> Iterator[DDLAggregator]:
+        """Use another aggregator (mode, K, t, fusion level) inside the
+        ``with`` block, then restore the wrapper's own.
+
+        Args:
+            aggregator (dict | DDLAggregator): The operating point.
+
+        Yields:
+            DDLAggregator: The aggregator in use.
+        """
+        saved = self.aggregator
+        self.aggregator = build_aggregator(copy.deepcopy(aggregator))
+        try:
+            yield self.aggregator
+        finally:
+            self.aggregator = saved
+
     def encode_groups(self,
                       groups: List[torch.Tensor],
-                      data_samples: Optional[list] = None) -> List[Dict]:
+                      data_samples: Optional[list] = None,
+                      source: Optional[Any] = None) -> List[Dict]:
         """Score, select, run the base on the selected elements, fuse.
 
         Args:
             groups (list[Tensor]): ``(n_i, ...)`` elements per group.
             data_samples (list, optional): One per group (read by
                 :meth:`fuse` of subclasses that need meta information).
+            source (object, optional): Where the elements' D-scores, base
+                outputs and GFLOPs come from: an object with this class's
+                element interface (``identical_groups``, ``score_elements``,
+                ``element_inputs``, ``inputs_are_elements``,
+                ``element_outputs``, ``element_gflops``, ``count_flops``),
+                e.g. a sweep dump's recorded values
+                (:class:`mmddl.analysis.sweep.DumpElements`). Default: the
+                wrapper's own forwards. Selection, weights and fusion are
+                always the wrapper's.
 
         Returns:
             list[dict]: Per group ``pred`` and the contract's fields.
         """
-        self._check_weights()
+        src = self if source is None else source
+        if source is None:
+            self._check_weights()
         agg = self.aggregator
         device = groups[0].device
+        names = self.group_names(data_samples, len(groups))
+        identical = src.identical_groups(groups)  # not part of the timing
         _sync(device)
         t0 = time.perf_counter()
         scores = (
-            self.map_groups(self.score_elements, groups)
+            self.map_groups(src.score_elements, groups)
             if agg.needs_scores else None)
         _sync(device)
         t1 = time.perf_counter()
-        selected = agg.select_groups(
+        if scores is not None:
+            self.check_scores(scores, groups, names)
+        selected, fallbacks = agg.select_and_report(
             None if scores is None else torch.cat(scores),
-            [g.shape[0] for g in groups])
+            [g.shape[0] for g in groups], names, identical)
+        for fb, sample in zip(fallbacks, data_samples or []):
+            if sample is not None and sample.get(UNCHECKED_FIELD, False):
+                fb.append('unchecked_layout')
         selected = [s.to(g.device) for s, g in zip(selected, groups)]
         t_in = time.perf_counter()
-        inputs = self.element_inputs(groups, selected, data_samples)
+        inputs = src.element_inputs(groups, selected, data_samples)
         _sync(device)
-        decode_s = 0.0 if self.inputs_are_elements(data_samples) else \
+        decode_s = 0.0 if src.inputs_are_elements(data_samples) else \
             time.perf_counter() - t_in
-        outputs = self.map_groups(self.element_outputs, inputs)
+        outputs = self.map_groups(src.element_outputs, inputs)
         kept = None if scores is None else torch.cat(
             [sc[s.to(sc.device)] for sc, s in zip(scores, selected)])
         preds = self.fused_prediction(
@@ -422,39 +602,50 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
                 time_base_s=base_s / n_groups,
                 time_model_s=(t1 - t0 + base_s) / n_groups,
                 time_decode_s=decode_s / n_groups)
-            if self.count_flops:
+            res[FALLBACK_FIELD] = fallbacks[i]
+            if src.count_flops:
                 res['gflops_base'] = (
-                    self.element_gflops('base', inputs[i][:1]) *
+                    src.element_gflops('base', inputs[i][:1]) *
                     res['base_elements'] if res['base_elements'] else 0.0)
                 res['gflops_ddnet'] = (
-                    self.element_gflops('ddnet', group[:1]) *
+                    src.element_gflops('ddnet', group[:1]) *
                     res['ddnet_elements'] if scores is not None else 0.0)
             results.append(res)
         return results
 
     # ------------------------------------------------------------ interface
-    def _groups(self, inputs,
-                data_samples: Optional[list]) -> List[torch.Tensor]:
-        """:meth:`split_groups`, checked against the data samples."""
-        groups = self.split_groups(inputs, data_samples)
+    def _groups(self,
+                inputs,
+                data_samples: Optional[list],
+                source: Optional[Any] = None) -> List[torch.Tensor]:
+        """:meth:`split_groups` (the source's), checked against the data
+        samples."""
+        groups = (self if source is None else source).split_groups(
+            inputs, data_samples)
         if data_samples is not None and len(data_samples) != len(groups):
             raise ValueError(f'{len(data_samples)} data samples for '
                              f'{len(groups)} groups')
         return groups
 
-    def predict(self, inputs, data_samples: Optional[list] = None) -> list:
+    def predict(self,
+                inputs,
+                data_samples: Optional[list] = None,
+                source: Optional[Any] = None) -> list:
         """Data samples with the fused prediction and the contract's fields.
 
         Args:
-            inputs (Tensor | list): Collated groups (see the subclass).
+            inputs (Tensor | list): Collated groups (see the subclass), or
+                the source's groups when ``source`` is given.
             data_samples (list, optional): One per group; filled in place.
+            source (object, optional): Recorded elements instead of the
+                wrapper's forwards (see :meth:`encode_groups`).
 
         Returns:
             list: The data samples.
         """
-        groups = self._groups(inputs, data_samples)
+        groups = self._groups(inputs, data_samples, source)
         with torch.no_grad():
-            results = self.encode_groups(groups, data_samples)
+            results = self.encode_groups(groups, data_samples, source)
         if data_samples is None:
             data_samples = [None] * len(groups)
         out = []

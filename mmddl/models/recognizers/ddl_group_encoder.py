@@ -112,6 +112,9 @@ class DDLGroupEncoder(BaseDDLModel):
         data_preprocessor (dict, optional): Defaults to mmengine's
             ``BaseDataPreprocessor`` (device transfer only).
         init_cfg (dict, optional): Initialisation config.
+        provenance_check (str | Sequence[str]): ``'error'`` (default),
+            ``'warn'`` or the fields allowed to differ from the DDNet
+            checkpoint's provenance (see :class:`BaseDDLModel`).
     """
     data_sample_type = DataSample
 
@@ -132,7 +135,8 @@ class DDLGroupEncoder(BaseDDLModel):
                  count_flops: bool = False,
                  allow_random_weights: bool = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 provenance_check: Union[str, Sequence[str]] = 'error'):
         if feature_stage not in ('pre_logits', 'neck', 'backbone'):
             raise ValueError('feature_stage must be pre_logits, neck or '
                              f'backbone, got {feature_stage!r}.')
@@ -144,7 +148,8 @@ class DDLGroupEncoder(BaseDDLModel):
         super().__init__(
             build_part(self._config(base, base_checkpoint, 'base')),
             build_part(self._config(ddnet, ddnet_checkpoint, 'ddnet')),
-            *common)
+            *common,
+            provenance_check=provenance_check)
         if self.aggregator.fusion_level != 'feature':
             raise ValueError(
                 f'{self.aggregator!r}: DDLGroupEncoder fuses features '

@@ -1,7 +1,8 @@
 """Test-time DDL recognition of untrimmed videos (paper Sec. 3.3 / 4.3)."""
 import copy
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -11,7 +12,7 @@ from mmengine.logging import MMLogger
 
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.utils import GFlopsCache
-from .base import BaseDDLModel, build_part, part_config
+from .base import UNCHECKED_FIELD, BaseDDLModel, build_part, part_config
 
 
 def recognizer_views(model: nn.Module, views: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,13 @@ class DDLRecognizer(BaseDDLModel):
     ``v = crop * num_clips + clip``; ``num_clips`` in the metainfo lets
     :meth:`check_layout` verify the count). The DDNet scores all views (on
     a cheaper copy, see ``ddnet_input``), a clip's D-score is the mean over
-    its crops; the base runs on all crops of the selected clips only. Per
+    its crops; the base runs on all crops of the selected clips only.
+    Without ``num_clips`` (or ``frame_inds`` and ``clip_len``) in a sample's
+    metainfo the views cannot be told apart into clips and crops (a 1-crop
+    pipeline run with ``num_crops=3`` would fuse clips as crops and count a
+    third of the clips that ran), so the video stops with an error unless
+    ``allow_unchecked_layout=True`` (videos passed without data samples
+    are split by ``num_crops``, see :meth:`check_layout`). Per
     clip, the base's class scores are averaged over crops and the clips are
     fused with the aggregator's weights: at ``fusion_level='feature'`` (the
     paper's Eq. 8; equal to fusing features for a linear head) the logits,
@@ -164,9 +171,17 @@ class DDLRecognizer(BaseDDLModel):
         count_flops (bool): Measure and report GFLOPs. Defaults to True.
         allow_random_weights (bool): Allow predicting without loaded
             checkpoints (tests only). Defaults to False.
+        allow_unchecked_layout (bool): Without ``num_clips`` in a sample,
+            split its views by ``num_crops`` anyway (warned once, counted in
+            ``unchecked_layouts`` and as the fallback ``unchecked_layout``)
+            instead of stopping. Defaults to False.
         init_cfg (dict, optional): mmengine init config.
+        provenance_check (str | Sequence[str]): ``'error'`` (default),
+            ``'warn'`` or the fields allowed to differ from the DDNet
+            checkpoint's provenance (see :class:`BaseDDLModel`).
     """
     data_sample_type = ActionDataSample
+    group_noun = 'video'
 
     def __init__(self,
                  base: Optional[Union[str, dict]],
@@ -180,7 +195,9 @@ class DDLRecognizer(BaseDDLModel):
                  max_testing_views: Optional[int] = None,
                  count_flops: bool = True,
                  allow_random_weights: bool = False,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 provenance_check: Union[str, Sequence[str]] = 'error',
+                 allow_unchecked_layout: bool = False) -> None:
         base = part_config(base, base_checkpoint, 'base', 'mmaction')
         ddnet = part_config(
             ddnet, ddnet_checkpoint, 'ddnet', 'mmaction', required=False)
@@ -195,13 +212,18 @@ class DDLRecognizer(BaseDDLModel):
             raise ValueError('max_testing_views must be >= 1 or None, got '
                              f'{max_testing_views}')
         self.num_crops = int(num_crops)
+        self.allow_unchecked_layout = bool(allow_unchecked_layout)
         self.unchecked_layouts = 0
         self.max_testing_views = (None if max_testing_views is None else
                                   int(max_testing_views))
         # the remaining BaseDDLModel arguments, in its order
         common = (aggregator, base_checkpoint, ddnet_checkpoint, count_flops,
                   allow_random_weights, data_preprocessor, init_cfg)
-        super().__init__(build_part(base), build_part(ddnet), *common)
+        super().__init__(
+            build_part(base),
+            build_part(ddnet),
+            *common,
+            provenance_check=provenance_check)
         self.num_frames, self.size = self._parse_ddnet_input(ddnet_input)
         self._base_gflops = GFlopsCache(self.base, recognizer_views)
         self._ddnet_gflops = GFlopsCache(self.ddnet, recognizer_views)
@@ -306,41 +328,77 @@ class DDLRecognizer(BaseDDLModel):
                        *video.shape[1:]).transpose(0, 1) for video in inputs
         ]
 
+    @staticmethod
+    def sample_num_clips(meta: dict) -> Optional[int]:
+        """Clips of a video by its metainfo: ``num_clips``, else
+        ``len(frame_inds) / clip_len``, else None.
+
+        Args:
+            meta (dict): A data sample's metainfo.
+        """
+        if meta.get('num_clips') is not None:
+            return int(meta['num_clips'])
+        inds, clip_len = meta.get('frame_inds'), meta.get('clip_len')
+        if inds is None or not clip_len:
+            return None
+        total = int(np.asarray(inds).size)
+        return total // int(clip_len) if total % int(clip_len) == 0 else None
+
     def check_layout(self, num_views: int, data_samples: list) -> None:
         """Check that each video has ``num_clips x num_crops`` views.
 
         ``num_clips`` is read from the data samples' metainfo (add it to
-        ``PackActionInputs``' ``meta_keys``); without it only divisibility
-        by ``num_crops`` is checked, a warning is logged once and the video
-        is counted in ``unchecked_layouts``.
+        ``PackActionInputs``' ``meta_keys``; ``frame_inds`` and ``clip_len``
+        do too). A data sample without it stops the video, unless
+        ``allow_unchecked_layout``; a video without a data sample (a
+        ``mode='tensor'`` call on bare inputs: no cost is reported) and the
+        allowed ones are split by ``num_crops``: only divisibility is
+        checked, a warning is logged once, the video is counted in
+        ``unchecked_layouts`` and its data sample flagged (the fallback
+        ``unchecked_layout``).
 
         Args:
             num_views (int): Views per video in the batch.
             data_samples (list): One per video (None entries allowed).
 
         Raises:
-            ValueError: The numbers do not agree (both are named).
+            ValueError: The numbers do not agree (both are named), or the
+                clips are unknown and ``allow_unchecked_layout`` is False.
         """
-        for sample in data_samples:
+        for i, sample in enumerate(data_samples):
             meta = {} if sample is None else sample.metainfo
-            clips = meta.get('num_clips')
+            clips = self.sample_num_clips(meta)
+            video = meta.get('video_id', meta.get('filename'))
+            name = f'video {video!r}' if video else f'video #{i} of the batch'
+            if (clips is None and sample is not None
+                    and not self.allow_unchecked_layout):
+                raise ValueError(
+                    f'{name}: no num_clips in its data sample, so its '
+                    f'{num_views} views cannot be split into clips x crops '
+                    f'(model.num_crops={self.num_crops} would make '
+                    f'{num_views // max(1, self.num_crops)} clips, and count '
+                    'them as such); add \'num_clips\' to PackActionInputs\' '
+                    'meta_keys, or set model.allow_unchecked_layout=True '
+                    'to split by num_crops unchecked (counted).')
             if clips is None:
                 self.unchecked_layouts += 1
+                if sample is not None:
+                    sample.set_field(True, UNCHECKED_FIELD)
                 if self.unchecked_layouts == 1:
                     MMLogger.get_current_instance().warning(
                         'DDLRecognizer: no num_clips in the data samples, '
-                        'so views = clips x num_crops cannot be checked; '
-                        "add 'num_clips' to PackActionInputs' meta_keys.")
+                        'so views = clips x num_crops cannot be checked '
+                        '(allow_unchecked_layout=True); add \'num_clips\' '
+                        "to PackActionInputs' meta_keys.")
                 if num_views % self.num_crops:
                     raise ValueError(
-                        f'{num_views} views per video is not a multiple of '
-                        f'num_crops={self.num_crops}')
-            elif int(clips) * self.num_crops != num_views:
+                        f'{name}: {num_views} views per video is not a '
+                        f'multiple of num_crops={self.num_crops}')
+            elif clips * self.num_crops != num_views:
                 raise ValueError(
-                    f"video {meta.get('video_id', meta.get('filename'))}: "
-                    f'{num_views} views, but num_clips={int(clips)} x '
+                    f'{name}: {num_views} views, but num_clips={clips} x '
                     f'num_crops={self.num_crops} = '
-                    f'{int(clips) * self.num_crops}; set model.num_crops '
+                    f'{clips * self.num_crops}; set model.num_crops '
                     'to the crops of the test pipeline (ThreeCrop: 3, '
                     'CenterCrop: 1).')
 
@@ -486,13 +544,45 @@ class DDLRecognizer(BaseDDLModel):
 
     def encode_groups(self,
                       groups: List[torch.Tensor],
-                      data_samples: Optional[list] = None) -> List[Dict]:
-        """:meth:`BaseDDLModel.encode_groups` plus the views run."""
-        results = super().encode_groups(groups, data_samples)
+                      data_samples: Optional[list] = None,
+                      source: Optional[object] = None) -> List[Dict]:
+        """:meth:`BaseDDLModel.encode_groups` plus the views run; a label
+        outside the base head's classes stops the batch before any model
+        runs on it, naming the video."""
+        self.check_labels(data_samples, len(groups))
+        results = super().encode_groups(groups, data_samples, source)
         for res in results:
             res['base_views'] = self.num_crops * res['base_elements']
             res['ddnet_views'] = self.num_crops * res['ddnet_elements']
         return results
+
+    def check_labels(self, data_samples: Optional[list],
+                     num_groups: int) -> None:
+        """Raise ``ValueError`` naming the first video whose ground-truth
+        label is not below the base head's ``num_classes`` (the metric
+        would otherwise fail after the model ran, naming no video).
+
+        Args:
+            data_samples (list, optional): One per video.
+            num_groups (int): Videos of the batch.
+        """
+        num_classes = getattr(getattr(self.base, 'cls_head', None),
+                              'num_classes', None)
+        if not data_samples or num_classes is None:
+            return
+        names = self.group_names(data_samples, num_groups)
+        for name, sample in zip(names, data_samples):
+            label = sample.get('gt_label') if sample is not None else None
+            if label is None:
+                continue
+            values = torch.as_tensor(label).reshape(-1)
+            bad = values[(values < 0) | (values >= int(num_classes))]
+            if bad.numel():
+                raise ValueError(
+                    f'{name}: label {int(bad[0])} is outside the base '
+                    f"head's classes [0, {int(num_classes)}); check the test "
+                    'list (a CheckedVideoDataset with num_classes names its '
+                    'line before any model runs)')
 
     def set_prediction(self, sample: ActionDataSample,
                        pred: torch.Tensor) -> None:

@@ -122,13 +122,17 @@ def wrapper_state(state: Dict[str, torch.Tensor], parts: Dict[str, nn.Module],
 
 
 def load_submodule_checkpoint(model: nn.Module, filename: str,
-                              part: str) -> None:
+                              part: str) -> Dict:
     """Load ``filename`` into the wrapper's sub-model ``part`` strictly.
 
     Args:
         model (nn.Module): The sub-model.
         filename (str): Checkpoint path or URL (mmengine loaders).
         part (str): The sub-model's attribute name in the wrapper.
+
+    Returns:
+        dict: The checkpoint's ``meta`` (empty if it has none), e.g. a
+        DDNet's provenance (:mod:`mmddl.models.utils.provenance`).
 
     Raises:
         RuntimeError: The checkpoint does not match (see
@@ -140,3 +144,5 @@ def load_submodule_checkpoint(model: nn.Module, filename: str,
         raise RuntimeError(f'{filename}: no state dict in the checkpoint')
     model.load_state_dict(
         submodule_state(state, part, model, filename), strict=True)
+    meta = ckpt.get('meta') if 'state_dict' in ckpt else None
+    return meta if isinstance(meta, dict) else {}

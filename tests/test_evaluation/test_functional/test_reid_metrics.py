@@ -10,10 +10,13 @@ from mmddl.evaluation.functional import cmc_at, pairwise_l2, reid_evaluate
 
 
 def _naive_reid(dist, q_pids, g_pids, q_cams, g_cams, max_rank):
-    """Plain-python Market-1501 evaluation (one query at a time, lists only)."""
+    """Plain-python Market-1501 evaluation (one query at a time, lists
+    only); at equal distance the non-matches rank first (a tie is no hit)."""
     cmcs, aps = [], []
     for q in range(len(q_pids)):
-        ranked = sorted(range(len(g_pids)), key=lambda g: (dist[q][g], g))
+        ranked = sorted(
+            range(len(g_pids)),
+            key=lambda g: (dist[q][g], g_pids[g] == q_pids[q], g))
         ranked = [g for g in ranked
                   if not (g_pids[g] == q_pids[q] and g_cams[g] == q_cams[q])]
         matches = [1 if g_pids[g] == q_pids[q] else 0 for g in ranked]

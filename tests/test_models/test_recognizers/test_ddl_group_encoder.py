@@ -347,13 +347,17 @@ def _save(tmp_path, name, state):
 
 def test_strict_loading(tmp_path):
     torch.manual_seed(7)
-    src = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2))
+    # every weight + 1 saturates the DDNet (all D-scores 1): counted, not
+    # stopped, here (this test is about loading)
+    agg = dict(type='DDLAggregator', mode='ddl', topk=2,
+               on_constant_scores='uniform')
+    src = make_encoder(agg)
     for p in src.parameters():
         p.data.add_(1.0)
     base = src.base.state_dict()
     # a whole-wrapper checkpoint (base.* and ddnet.* keys) serves both
     wrapper = _save(tmp_path, 'wrapper.pth', src.state_dict())
-    enc = make_encoder(dict(type='DDLAggregator', mode='ddl', topk=2),
+    enc = make_encoder(agg,
                        base_checkpoint=wrapper, ddnet_checkpoint=wrapper,
                        allow_random_weights=False)
     for k, v in src.state_dict().items():

@@ -119,7 +119,8 @@ def build(base=None, aggregator=None, spread=True, **kwargs):
 
 
 def video_batch(num_crops=3, label=3, seed=0):
-    """One packed + collated video through ThreeCrop/FormatShape/Pack."""
+    """One packed + collated video through ThreeCrop/FormatShape/Pack
+    (``num_clips`` packed, as the DDL configs do)."""
     rng = np.random.default_rng(seed)
     width = CROP * (3 if num_crops == 3 else 1)
     region = np.arange(width) // CROP  # column -> region
@@ -132,7 +133,9 @@ def video_batch(num_crops=3, label=3, seed=0):
     pipeline = ([dict(type='ThreeCrop', crop_size=CROP)]
                 if num_crops == 3 else []) + [
                     dict(type='FormatShape', input_format='NCTHW'),
-                    dict(type='PackActionInputs')]
+                    dict(type='PackActionInputs',
+                         meta_keys=('img_shape', 'img_key', 'video_id',
+                                    'timestamp', 'num_clips'))]
     for t in pipeline:
         results = TRANSFORMS.build(t)(results)
     return pseudo_collate([results])

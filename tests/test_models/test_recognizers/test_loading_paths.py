@@ -52,13 +52,19 @@ def assert_same(a, b):
 
 
 def test_bare_checkpoints_through_every_loader(tmp_path):
+    # the perturbed DDNet saturates (every D-score equal): counted, not
+    # stopped, here (this test is about loading)
+    agg = dict(type='DDLAggregator', mode='ddl', topk=2,
+               on_constant_scores='uniform')
     with DefaultScope.overwrite_default_scope('mmaction'):
-        src = perturbed(video.build(count_flops=False, spread=False), 1)
+        src = perturbed(
+            video.build(aggregator=agg, count_flops=False, spread=False), 1)
         base_ckpt = save(tmp_path / 'base.pth', src.base)
         ddnet_ckpt = save(tmp_path / 'ddnet.pth', src.ddnet)
         x = src.data_preprocessor(video.video_batch(num_crops=1))['inputs']
-        model = video.build(ddnet_checkpoint=ddnet_ckpt, spread=False,
-                            allow_random_weights=False, count_flops=False)
+        model = video.build(aggregator=agg, ddnet_checkpoint=ddnet_ckpt,
+                            spread=False, allow_random_weights=False,
+                            count_flops=False)
         with pytest.raises(RuntimeError, match='the base has no trained'):
             model(x, mode='tensor')
         # mmengine's load_checkpoint: the Runner's load_from, stock tools
@@ -175,13 +181,28 @@ def test_view_layout_check(caplog):
         (sample, ) = data['data_samples']
         x = model.data_preprocessor(data)['inputs']
         assert x.shape[1] == 15
-        # no num_clips in the metainfo: 15 % 1 passes, counted + warned
-        model(x, data['data_samples'], mode='tensor')
-        assert model.unchecked_layouts == 1
-        sample.set_metainfo(dict(num_clips=video.N_CLIPS))
         with pytest.raises(ValueError, match=r'15 views, but num_clips=5 x '
                            r'num_crops=1 = 5'):
             model(x, data['data_samples'], mode='tensor')
+        # no num_clips in the metainfo: clips and crops cannot be told
+        # apart, so the video stops ...
+        sample = sample.__class__(metainfo={
+            k: v
+            for k, v in sample.metainfo.items() if k != 'num_clips'
+        })
+        with pytest.raises(ValueError, match=r"video 'vid0': no num_clips "
+                           r'.* 15 views .*allow_unchecked_layout'):
+            model(x, [sample], mode='tensor')
+        assert model.unchecked_layouts == 0
+        # ... unless allowed: 15 % 1 passes, counted, flagged + warned
+        model.allow_unchecked_layout = True
+        model(x, [sample], mode='tensor')
+        assert model.unchecked_layouts == 1
+        assert sample.ddl_unchecked_layout
+        # bare inputs (no data sample): split by num_crops, counted
+        model.allow_unchecked_layout = False
+        model(x, mode='tensor')
+        assert model.unchecked_layouts == 2
         model.num_crops = 3
         model(x, data['data_samples'], mode='tensor')
-        assert model.unchecked_layouts == 1
+        assert model.unchecked_layouts == 2

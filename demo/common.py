@@ -5,16 +5,16 @@ The stage cache and the step-by-step flows are described in docs/demos.md.
 import contextlib
 import functools
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
 import shutil
-import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from mmddl.utils.atomic_write import atomic_write
 
 #: Aggregator settings of the compared methods (paper's baselines + DDL).
 METHODS: Dict[str, dict] = {
@@ -106,69 +106,25 @@ def add_repro_args(p) -> None:
 
 
 def repo_root() -> str:
-    """The source tree holding ``configs/`` and ``tools/``.
+    """The source tree holding ``demo/``, ``configs/`` and ``tools/``.
 
     Raises:
-        FileNotFoundError: When mmddl is not used from its source tree (an
-            installed copy has no configs or tools).
+        FileNotFoundError: When the tree lacks ``configs/`` or ``tools/``.
     """
-    import mmddl
-    root = osp.dirname(osp.dirname(osp.abspath(mmddl.__file__)))
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     for sub in ('configs', 'tools'):
         if not osp.isdir(osp.join(root, sub)):
             raise FileNotFoundError(
-                f'{osp.join(root, sub)} not found: the demos need the mmddl '
-                'source tree (pip install -e .).')
+                f'{osp.join(root, sub)} not found: the demos run from the '
+                'mmddl source tree.')
     return root
-
-
-def load_tool(name: str):
-    """Import ``tools/<name>.py`` of the source tree as a module.
-
-    Args:
-        name (str): The tool's file name without ``.py``.
-    """
-    path = osp.join(repo_root(), 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'mmddl_tools_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@contextlib.contextmanager
-def _argv(argv: Sequence[str]):
-    old = sys.argv
-    sys.argv = [str(a) for a in argv]
-    try:
-        yield
-    finally:
-        sys.argv = old
-
-
-def cfg_options(options: Dict[str, object]) -> List[str]:
-    """``{'a.b': 1}`` -> ``['--cfg-options', 'a.b=1']`` (empty if none).
-
-    Values are written so that mmengine's ``DictAction`` parses them back:
-    ``None`` as ``None``, tuples/lists as ``[a,b]``.
-
-    Args:
-        options (dict): Dotted keys and their values.
-    """
-    if not options:
-        return []
-    items = []
-    for key, value in options.items():
-        if isinstance(value, (list, tuple)):
-            value = '[' + ','.join(str(v) for v in value) + ']'
-        items.append(f'{key}={value}')
-    return ['--cfg-options'] + items
 
 
 def train_config(config: str,
                  work_dir: str,
                  options: Optional[Dict[str, object]] = None):
     """The config ``tools/train.py config --work-dir ... --cfg-options``
-    would train.
+    would train (:func:`mmddl.apis.tool_configs.train_config`).
 
     Args:
         config (str): Config file (relative to the source tree or absolute).
@@ -178,13 +134,9 @@ def train_config(config: str,
     Returns:
         mmengine.Config: The merged config.
     """
-    from mmengine.config import Config
-    tool = load_tool('train')
-    with _argv(
-        ['train.py', _config_path(config), '--work-dir', work_dir] +
-            cfg_options(options)):
-        args = tool.parse_args()
-    return tool.merge_args(Config.fromfile(args.config), args)
+    from mmddl.apis.tool_configs import train_config as merged_train_config
+    return merged_train_config(
+        _config_path(config), work_dir=work_dir, cfg_options=options)
 
 
 def run_train(config: str,
@@ -370,16 +322,16 @@ def ddnet_hook_options(base_config: str,
 
     A score table left by an earlier run with another base or other data
     is recomputed, with a log line saying what changed
-    (``on_stale='recompute'``); a matching one is reused.
+    (``table.on_stale='recompute'``); a matching one is reused.
 
     Args:
         base_config (str): The base model's config file.
         base_checkpoint (str): The base model's checkpoint.
     """
     return {
-        'custom_hooks.0.base_config': base_config,
-        'custom_hooks.0.base_checkpoint': base_checkpoint,
-        'custom_hooks.0.on_stale': 'recompute'
+        'custom_hooks.0.base.config': base_config,
+        'custom_hooks.0.base.checkpoint': base_checkpoint,
+        'custom_hooks.0.table.on_stale': 'recompute'
     }
 
 
@@ -447,8 +399,8 @@ def merged_test_config(config: str,
                        ddnet_checkpoint: Optional[str] = None,
                        options: Optional[Dict[str, object]] = None,
                        dump: Optional[str] = None):
-    """The config ``tools/test.py`` runs for these arguments (its own
-    ``parse_args`` and ``merge_args``).
+    """The config ``tools/test.py`` runs for these arguments
+    (:func:`mmddl.apis.tool_configs.test_config`).
 
     Args:
         config (str): Config file (relative to the source tree or absolute).
@@ -461,19 +413,14 @@ def merged_test_config(config: str,
     Returns:
         mmengine.Config: The merged config.
     """
-    from mmengine.config import Config
-    tool = load_tool('test')
-    argv = [
-        'test.py',
-        _config_path(config), checkpoint, '--work-dir', work_dir
-    ]
-    if ddnet_checkpoint:
-        argv += ['--ddnet-checkpoint', ddnet_checkpoint]
-    if dump:
-        argv += ['--dump', dump]
-    with _argv(argv + cfg_options(options)):
-        args = tool.parse_args()
-    return tool.merge_args(Config.fromfile(args.config), args)
+    from mmddl.apis.tool_configs import test_config
+    return test_config(
+        _config_path(config),
+        checkpoint,
+        ddnet_checkpoint=ddnet_checkpoint,
+        work_dir=work_dir,
+        cfg_options=options,
+        dump=dump)
 
 
 def _config_path(config: str) -> str:
@@ -702,12 +649,12 @@ def write_results(path: str, results: Dict[str, object]) -> str:
         path (str): The JSON file.
         results (dict): JSON-able results (numpy values are converted).
     """
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(results, f, indent=2, sort_keys=True, default=_json_default)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(
+        path,
+        lambda f: json.dump(
+            results, f, indent=2, sort_keys=True, default=_json_default),
+        'results',
+        text=True)
 
 
 def _json_default(obj):

@@ -182,7 +182,7 @@ def summarize_ceilings(per_seed: Dict[int, Rows],
 
     Returns:
         dict: ``per_seed`` (``{seed: {row: metrics}}``) and ``summary``
-        (:func:`~mmddl.demo.common.summarize_seeds`).
+        (:func:`~demo.common.summarize_seeds`).
     """
     if set(per_seed) != set(ceilings):
         raise ValueError(f'ceilings of sets {sorted(ceilings)} for the test '
@@ -204,7 +204,7 @@ def summarize_ceilings(per_seed: Dict[int, Rows],
 
 def format_ceiling_table(title: str, columns, summary: dict,
                          percent: Sequence[str]) -> str:
-    """:func:`~mmddl.demo.common.format_summary_table` with the ceiling
+    """:func:`~demo.common.format_summary_table` with the ceiling
     rows' names.
 
     Args:

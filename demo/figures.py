@@ -63,6 +63,7 @@ def plot_group_dscores(dump_file: str,
     import matplotlib.pyplot as plt
 
     from mmddl.evaluation.prediction_dump import load_prediction_dump
+    from mmddl.utils.atomic_write import save_figure
     samples = load_prediction_dump(dump_file)
     idx = pick_group(samples) if group is None else int(group)
     s = samples[idx]
@@ -105,6 +106,6 @@ def plot_group_dscores(dump_file: str,
         fontsize=10)
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    fig.savefig(out_file, dpi=100)
+    save_figure(fig, out_file, dpi=100)
     plt.close(fig)
     return out_file

@@ -594,7 +594,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         opts = data_options(data_dir, 'train_dataloader', 'train_list.txt')
         opts.update(ddnet_hook_options(base_cfg, base_ckpt))
         opts.update({
-            'custom_hooks.0.candidate_pipeline.1.num_clips':
+            'custom_hooks.0.candidates.pipeline.1.num_clips':
             args.num_candidates,
             'train_cfg.max_epochs': args.ddnet_epochs,
             'param_scheduler.0.T_max': args.ddnet_epochs,
