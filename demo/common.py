@@ -4,7 +4,6 @@ The stage cache and the step-by-step flows are described in docs/demos.md.
 """
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import os.path as osp
@@ -15,6 +14,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmddl.utils.atomic_write import atomic_write
+from mmddl.utils.content_hash import (  # noqa: F401 (file_sha256: demo API)
+    file_sha256, tree_sha256)
 
 #: Aggregator settings of the compared methods (paper's baselines + DDL).
 METHODS: Dict[str, dict] = {
@@ -124,7 +125,7 @@ def train_config(config: str,
                  work_dir: str,
                  options: Optional[Dict[str, object]] = None):
     """The config ``tools/train.py config --work-dir ... --cfg-options``
-    would train (:func:`mmddl.apis.tool_configs.train_config`).
+    would train (:func:`mmddl.utils.tool_configs.train_config`).
 
     Args:
         config (str): Config file (relative to the source tree or absolute).
@@ -134,7 +135,7 @@ def train_config(config: str,
     Returns:
         mmengine.Config: The merged config.
     """
-    from mmddl.apis.tool_configs import train_config as merged_train_config
+    from mmddl.utils.tool_configs import train_config as merged_train_config
     return merged_train_config(
         _config_path(config), work_dir=work_dir, cfg_options=options)
 
@@ -167,7 +168,8 @@ STAGE_FILE = 'demo_stage.json'
 
 @functools.lru_cache(maxsize=None)
 def code_digest(subpackage: str = '') -> str:
-    """SHA-256 of the sources of ``mmddl`` (or one of its subpackages).
+    """SHA-256 of the sources of ``mmddl`` (or one of its subpackages):
+    :func:`mmddl.utils.content_hash.tree_sha256` of its ``.py`` files.
 
     Args:
         subpackage (str): e.g. ``'testing'``; empty for the whole package.
@@ -177,28 +179,7 @@ def code_digest(subpackage: str = '') -> str:
     """
     import mmddl
     top = osp.join(osp.dirname(osp.abspath(mmddl.__file__)), subpackage)
-    digest = hashlib.sha256()
-    for root, dirs, files in os.walk(top):
-        dirs[:] = sorted(d for d in dirs if d != '__pycache__')
-        for name in sorted(f for f in files if f.endswith('.py')):
-            path = osp.join(root, name)
-            digest.update(osp.relpath(path, top).encode() + b'\0')
-            with open(path, 'rb') as f:
-                digest.update(f.read())
-    return digest.hexdigest()
-
-
-def file_sha256(path: str) -> str:
-    """SHA-256 of a file's bytes.
-
-    Args:
-        path (str): The file.
-    """
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
+    return tree_sha256(top, '.py')
 
 
 def _jsonable(obj):
@@ -400,7 +381,7 @@ def merged_test_config(config: str,
                        options: Optional[Dict[str, object]] = None,
                        dump: Optional[str] = None):
     """The config ``tools/test.py`` runs for these arguments
-    (:func:`mmddl.apis.tool_configs.test_config`).
+    (:func:`mmddl.utils.tool_configs.test_config`).
 
     Args:
         config (str): Config file (relative to the source tree or absolute).
@@ -413,7 +394,7 @@ def merged_test_config(config: str,
     Returns:
         mmengine.Config: The merged config.
     """
-    from mmddl.apis.tool_configs import test_config
+    from mmddl.utils.tool_configs import test_config
     return test_config(
         _config_path(config),
         checkpoint,
@@ -700,7 +681,9 @@ def choose_operating_point(val: Dict[str, Dict[str, float]],
                            candidates: Dict[str, dict],
                            keys: Sequence[str],
                            reference: str = 'average') -> dict:
-    """The validation-chosen operating point.
+    """The validation-chosen operating point: the reference rule of
+    :func:`mmddl.analysis.budget.select_point` with the cost
+    ``base_images``.
 
     Among the candidates whose validation ``keys`` are all at least the
     ``reference`` method's, the one running the base on the fewest images
@@ -719,21 +702,17 @@ def choose_operating_point(val: Dict[str, Dict[str, float]],
         dict: ``name``, ``settings``, ``qualified`` (met the reference),
         ``base_images`` and the validation ``metrics`` of the choice.
     """
+    from mmddl.analysis.budget import select_point
     missing = [n for n in list(candidates) + [reference] if n not in val]
     if missing:
         raise KeyError(f'no validation metrics for {missing}')
-    ref = val[reference]
-    score = {n: sum(val[n][k] for k in keys) for n in candidates}
-    ok = [n for n in candidates if all(val[n][k] >= ref[k] for k in keys)]
-    if ok:
-        name = min(ok, key=lambda n: (val[n]['base_images'], -score[n]))
-    else:
-        name = max(
-            candidates, key=lambda n: (score[n], -val[n]['base_images']))
+    points = {n: val[n] for n in candidates}
+    name, qualified = select_point(
+        points, keys, 'base_images', reference=val[reference])
     return dict(
         name=name,
         settings=dict(candidates[name]),
-        qualified=bool(ok),
+        qualified=qualified,
         rule=('fewest base images per group with ' + ', '.join(keys) +
               f' >= {reference} on validation (else the best sum of them)'),
         base_images=val[name]['base_images'],

@@ -66,7 +66,7 @@ def parse_args() -> argparse.Namespace:
 
 def merge_args(cfg, args: argparse.Namespace):
     """Merge the command-line options into the config
-    (:func:`mmddl.apis.tool_configs.merge_test_options`).
+    (:func:`mmddl.utils.tool_configs.merge_test_options`).
 
     Args:
         cfg (mmengine.Config): The loaded config.
@@ -75,7 +75,7 @@ def merge_args(cfg, args: argparse.Namespace):
     Returns:
         mmengine.Config: The updated config.
     """
-    from mmddl.apis.tool_configs import ToolOptionError, merge_test_options
+    from mmddl.utils.tool_configs import ToolOptionError, merge_test_options
     try:
         return merge_test_options(
             cfg,

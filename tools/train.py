@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
 
 def merge_args(cfg, args: argparse.Namespace):
     """Merge the command-line options into the config, in mmaction2's order
-    (:func:`mmddl.apis.tool_configs.merge_train_options`).
+    (:func:`mmddl.utils.tool_configs.merge_train_options`).
 
     Args:
         cfg (mmengine.Config): The loaded config.
@@ -72,7 +72,7 @@ def merge_args(cfg, args: argparse.Namespace):
     Returns:
         mmengine.Config: The updated config.
     """
-    from mmddl.apis.tool_configs import ToolOptionError, merge_train_options
+    from mmddl.utils.tool_configs import ToolOptionError, merge_train_options
     try:
         return merge_train_options(
             cfg,

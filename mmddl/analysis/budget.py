@@ -1,6 +1,6 @@
-"""Operating-point choice under a compute budget: the best validation
-accuracy whose validation GFLOPs per group respect the budget."""
-from typing import Dict, List, Optional
+"""Operating-point choice on validation results: the best one under a
+compute budget, or the cheapest one that matches a reference method."""
+from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from mmddl.utils.atomic_write import atomic_write
 
@@ -31,13 +31,61 @@ def budget_gflops(sweep: dict,
     return float(ratio) * sweep['methods']['dense']['all']['gflops_total']
 
 
+def select_point(points: Dict[Hashable, dict],
+                 keys: Sequence[str],
+                 cost: str,
+                 budget: Optional[float] = None,
+                 reference: Optional[dict] = None) -> Tuple[Hashable, bool]:
+    """The operating point a rule chooses, and whether it met the rule.
+
+    ``points`` maps a point's name to its validation results (the metrics
+    ``keys`` and the ``cost`` of a group). Exactly one rule applies:
+
+    * ``budget``: the largest sum of ``keys`` among the points whose cost
+      is <= ``budget`` (ties: lower cost, then the earlier point); when
+      none fits, the cheapest point, not met.
+    * ``reference`` (results of a method to match): the lowest cost among
+      the points whose every key is >= the reference's (ties: larger sum of
+      ``keys``, then the earlier point); when none matches, the largest sum
+      of ``keys`` (ties: lower cost, then the earlier point), not met.
+
+    Args:
+        points (dict): ``{name: {metric: value, ..., cost: value}}``.
+        keys (Sequence[str]): Metrics the rule compares.
+        cost (str): The key of the cost (``'gflops_total'``,
+            ``'base_images'``).
+        budget (float, optional): The largest cost allowed.
+        reference (dict, optional): The results to match.
+
+    Returns:
+        tuple: The chosen name and whether it met the rule.
+    """
+    if (budget is None) == (reference is None):
+        raise ValueError('give exactly one of a budget and a reference')
+    if not points:
+        raise ValueError('no operating point to choose from')
+    total = {n: sum(res[k] for k in keys) for n, res in points.items()}
+    if budget is not None:
+        ok = [n for n, res in points.items() if res[cost] <= budget]
+        if not ok:
+            return min(points, key=lambda n: points[n][cost]), False
+        return max(ok, key=lambda n: (total[n], -points[n][cost])), True
+    ok = [
+        n for n, res in points.items()
+        if all(res[k] >= reference[k] for k in keys)
+    ]
+    if ok:
+        return min(ok, key=lambda n: (points[n][cost], -total[n])), True
+    return max(points, key=lambda n: (total[n], -points[n][cost])), False
+
+
 def choose_point(sweep: dict,
                  budget: float,
                  methods: List[str] = ('ddl', ),
                  metric: Optional[str] = None) -> Dict:
     """The operating point of ``methods`` with the best ``metric`` among
     those whose GFLOPs per group are <= ``budget`` (ties: fewer GFLOPs,
-    then the earlier point).
+    then the earlier point): :func:`select_point`'s budget rule.
 
     Args:
         sweep (dict): ``sweep.json`` content (validation split).
@@ -51,25 +99,21 @@ def choose_point(sweep: dict,
         ``value``, ``gflops_total`` and ``budget``.
     """
     metric = metric or sweep['main_metric']
-    best, cheapest = None, None
+    points = {}
     for method in methods:
         if method not in sweep['methods']:
             raise KeyError(f'method {method!r} is not in the sweep '
                            f'({sorted(sweep["methods"])})')
         for point, res in sweep['methods'][method].items():
-            cand = (res[metric], -res['gflops_total'])
-            if cheapest is None or res['gflops_total'] < cheapest[0]:
-                cheapest = (res['gflops_total'], method, point)
-            if res['gflops_total'] <= budget and (best is None
-                                                  or cand > best[0]):
-                best = (cand, method, point)
-    if best is None:
+            points[method, point] = res
+    (method, point), fits = select_point(
+        points, [metric], 'gflops_total', budget=budget)
+    res = sweep['methods'][method][point]
+    if not fits:
         raise ValueError(
             f'no point of {list(methods)} fits {budget:.4g} GFLOPs per '
-            f'group; the cheapest is {cheapest[1]} {cheapest[2]} at '
-            f'{cheapest[0]:.4g}')
-    _, method, point = best
-    res = sweep['methods'][method][point]
+            f'group; the cheapest is {method} {point} at '
+            f'{res["gflops_total"]:.4g}')
     return dict(
         method=method,
         point=point,

@@ -26,6 +26,13 @@ METHODS = ('dense', 'top1', 'random', 'uniform', 'ddl_norescale', 'ddl',
 MAIN_METRICS = ('top1', 'mAP', 'kfold_acc')
 #: mmaction's default ``PackActionInputs`` meta keys.
 PACK_ACTION_META_KEYS = ('img_shape', 'img_key', 'video_id', 'timestamp')
+#: Arrays of ``sweep_dump.npz`` (fields of :class:`SweepDump`), as stored.
+DUMP_ARRAYS = dict(
+    group_ptr=np.int64,
+    scores=np.float32,
+    outputs=np.float32,
+    gflops_base=np.float64,
+    gflops_ddnet=np.float64)
 #: Metainfo keys not copied into a group's evaluator meta.
 _BULKY = ('img_paths', 'frame_inds', 'ddl_clip_source', 'landmarks', 'bboxes',
           'det_scores', 'media_ids', 'kept_indices', 'img_shape', 'pad_shape',
@@ -106,14 +113,10 @@ def save_sweep_dump(dump: SweepDump, out_dir: str) -> str:
     """
     dump.check()
     os.makedirs(out_dir, exist_ok=True)
+    arrays = {k: getattr(dump, k).astype(t) for k, t in DUMP_ARRAYS.items()}
     atomic_write(
-        osp.join(out_dir, DUMP_FILE), lambda f: np.savez(
-            f,
-            group_ptr=dump.group_ptr.astype(np.int64),
-            scores=dump.scores.astype(np.float32),
-            outputs=dump.outputs.astype(np.float32),
-            gflops_base=dump.gflops_base.astype(np.float64),
-            gflops_ddnet=dump.gflops_ddnet.astype(np.float64)), 'sweep dump')
+        osp.join(out_dir, DUMP_FILE), lambda f: np.savez(f, **arrays),
+        'sweep dump')
     atomic_write(
         osp.join(out_dir, GROUPS_FILE),
         lambda f: json.dump(dump.groups, f, indent=1),
@@ -150,10 +153,7 @@ def load_sweep_dump(dump_dir: str) -> SweepDump:
             'tools/analysis/ddl_sweep.py again.')
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [
-                k for k in ('group_ptr', 'scores', 'outputs', 'gflops_base',
-                            'gflops_ddnet') if k not in z
-            ]
+            missing = [k for k in DUMP_ARRAYS if k not in z]
             if missing:
                 raise KeyError(f'{path} lacks the arrays {missing}')
             arrays = {k: z[k] for k in z.files}
@@ -167,13 +167,7 @@ def load_sweep_dump(dump_dir: str) -> SweepDump:
     except (OSError, ValueError) as err:
         raise ValueError(f'{groups_file}: not a readable group file ({err})'
                          '; run tools/analysis/ddl_sweep.py again') from err
-    dump = SweepDump(
-        group_ptr=arrays['group_ptr'],
-        scores=arrays['scores'],
-        outputs=arrays['outputs'],
-        gflops_base=arrays['gflops_base'],
-        gflops_ddnet=arrays['gflops_ddnet'],
-        groups=groups)
+    dump = SweepDump(**{k: arrays[k] for k in DUMP_ARRAYS}, groups=groups)
     dump.check(path)
     return dump
 
@@ -199,7 +193,7 @@ def sweep_config(config: str,
     """
     from mmengine.config import Config
 
-    from mmddl.apis.tool_configs import DDL_MODELS, merge_test_options
+    from mmddl.utils.tool_configs import DDL_MODELS, merge_test_options
     cfg = Config.fromfile(config)
     work_dir = work_dir or (options or {}).get('work_dir') or cfg.get(
         'work_dir') or osp.join('work_dirs', 'sweep',
@@ -276,11 +270,10 @@ def group_record(task: str, sample, num_elements: int, index: int) -> dict:
         index (int): Position of the group in the test set.
     """
     meta = dict(sample.metainfo)
+    id_keys = (('filename', 'video_id', 'frame_dir') if task == 'video' else
+               ('group_id', 'template_id', 'group_name'))
+    gid = next((meta[k] for k in id_keys if k in meta), index)
     if task == 'video':
-        gid = next(
-            (meta[k]
-             for k in ('filename', 'video_id', 'frame_dir') if k in meta),
-            index)
         inds = meta.get('frame_inds')
         if inds is None:
             raise KeyError(f'video {gid}: no frame_inds in the data sample; '
@@ -288,10 +281,6 @@ def group_record(task: str, sample, num_elements: int, index: int) -> dict:
         inds = np.asarray(inds).reshape(num_elements, -1)
         elements = [dict(frame_inds=r.tolist()) for r in inds]
     else:
-        gid = next(
-            (meta[k]
-             for k in ('group_id', 'template_id', 'group_name') if k in meta),
-            index)
         paths = meta.get('img_paths')
         if paths is None:
             raise KeyError(f'group {gid}: the data sample has no img_paths '
@@ -352,7 +341,7 @@ def dense_pass(runner,
     Returns:
         SweepDump: The dump, with the data samples.
     """
-    from mmddl.engine.progress import LogProgress
+    from mmddl.utils.progress import LogProgress
     model = _unwrap(runner.model)
     if getattr(model, 'ddnet', None) is None:
         raise ValueError('the DDL wrapper has no DDNet: a sweep needs the '
@@ -751,7 +740,7 @@ def run_grid(model, evaluator, dump: SweepDump,
     Returns:
         dict: ``{method: {point key: metrics + 'aggregator'}}``.
     """
-    from mmddl.engine.progress import LogProgress
+    from mmddl.utils.progress import LogProgress
     progress = LogProgress(
         sum(len(v) for v in points.values()), 'sweep grid', 'points',
         interval_s=10.0)
@@ -803,7 +792,8 @@ def run_sweep(config: str,
     Args:
         config (str): A ``DDLRecognizer`` / ``DDLGroupEncoder`` config.
         checkpoint (str): The base model's checkpoint.
-        out_dir (str): Output folder (also the Runner's work dir).
+        out_dir (str): Output folder of the dump and ``sweep.json`` (also
+            the Runner's work dir).
         ddnet_checkpoint (str, optional): The DDNet's checkpoint.
         options (dict, optional): ``--cfg-options`` overrides.
         topks (Sequence[int]): The K grid (each >= 1); values >= the
@@ -901,7 +891,8 @@ def dense_run(config: str,
     Args:
         config (str): A ``DDLRecognizer`` / ``DDLGroupEncoder`` config.
         checkpoint (str): The base model's checkpoint.
-        out_dir (str): Output folder (also the Runner's work dir).
+        out_dir (str): Output folder of the dump (also the Runner's work
+            dir).
         ddnet_checkpoint (str, optional): The DDNet's checkpoint.
         options (dict, optional): ``--cfg-options`` overrides.
 

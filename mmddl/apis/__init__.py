@@ -1,6 +1,6 @@
-"""Entry points: the configs the tools run (train / test options merged),
-and over footage: detect and track with mmdet, encode every track with DDL,
-match tracks across cameras (mmdet is imported only when a detector runs)."""
+"""Entry points over footage: detect and track persons or faces with mmdet,
+encode every track with DDL, match tracks across cameras (mmdet is imported
+only when a detector runs)."""
 from .contact_sheet import draw_contact_sheet
 from .mot_tracker import (TARGET_CLASSES, MOTTracker, TrackingResult,
                           config_classes, init_tracker,
@@ -10,8 +10,6 @@ from .track_ddl import open_inputs, run_track_ddl
 from .track_encoder import (METHODS, TrackEncoder, TrackEncoding,
                             build_track_encoder, config_target, encode_tracks,
                             method_summary)
-from .tool_configs import (ToolOptionError, merge_test_options,
-                           merge_train_options, test_config, train_config)
 from .track_matching import cross_video_matches, normalize_rows
 
 __all__ = [
@@ -20,6 +18,5 @@ __all__ = [
     'config_classes', 'cross_video_matches', 'draw_contact_sheet',
     'encode_tracks', 'init_tracker', 'load_tracker_checkpoint',
     'method_summary', 'normalize_rows', 'open_inputs', 'run_track_ddl',
-    'target_labels', 'track_footage', 'ToolOptionError', 'merge_test_options',
-    'merge_train_options', 'test_config', 'train_config'
+    'target_labels', 'track_footage'
 ]

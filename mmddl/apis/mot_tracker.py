@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from mmddl.datasets.tracks import FrameSource, write_mot
-from mmddl.engine.progress import LogProgress
+from mmddl.utils.progress import LogProgress
 
 #: class names (lower case) that count as each target
 TARGET_CLASSES = dict(person=('person', 'pedestrian'), face=('face', ))

@@ -171,7 +171,7 @@ def run_track_ddl(inputs: Sequence[str],
     Returns:
         dict: The content of ``summary.json``.
     """
-    from mmddl.engine.progress import LogProgress
+    from mmddl.utils.progress import LogProgress
     from .contact_sheet import draw_contact_sheet
     from .mot_tracker import init_tracker, track_footage
     from .track_encoder import (METHODS, build_track_encoder, config_target,

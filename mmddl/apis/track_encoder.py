@@ -10,7 +10,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from mmddl.engine.progress import LogProgress
+from mmddl.utils.progress import LogProgress
 
 #: the methods every track is encoded with, and their aggregator settings
 #: (``ddl``: the config's own aggregator)

@@ -5,6 +5,8 @@ from typing import Dict, List, NamedTuple, Tuple, Union
 
 import numpy as np
 
+from .pickle_state import state_without
+
 MAGIC = 0xCED7230A
 _LEN_MASK = (1 << 29) - 1
 _IR_FORMAT = '<IfQQ'
@@ -184,9 +186,7 @@ class RecordIOReader:
             self._file = None
 
     def __getstate__(self):  # picklable for dataloader workers
-        state = self.__dict__.copy()
-        state['_file'] = state['_pid'] = None
-        return state
+        return state_without(self, _file=None, _pid=None)
 
 
 class RecordIOWriter:

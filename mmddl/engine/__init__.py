@@ -10,7 +10,7 @@ from .features import extract_features
 from .held_out_val_loop import HeldOutValLoop
 from .hooks import DiscriminabilityHook
 from .lock import LockHeldError, WorkDirLock
-from .progress import LogProgress
+from mmddl.utils.progress import LogProgress
 
 __all__ = [
     'base_model_cfg', 'build_base_model', 'load_weights_strict',

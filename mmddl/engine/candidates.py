@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 from mmddl.datasets.video_list import list_location
 from mmddl.structures.data_sources import KEY_FIELDS, sample_key
 from .features import extract_features
-from .progress import LogProgress
+from mmddl.utils.progress import LogProgress
 
 #: Metainfo the pass needs from the candidate pipeline's Pack transform.
 REQUIRED_META_KEYS = KEY_FIELDS + ('frame_inds', 'clip_len', 'num_clips',
@@ -207,7 +207,7 @@ def collect_features(model: nn.Module,
         stage (str): ``extract_feat`` stage, see :func:`extract_features`.
         progress (bool | LogProgress): log progress with ETA over the
             samples (True), count the samples into a given
-            :class:`~mmddl.engine.progress.LogProgress`, or nothing (False).
+            :class:`~mmddl.utils.progress.LogProgress`, or nothing (False).
 
     Returns:
         FeatureCollection: the features (on the CPU) and bookkeeping.

@@ -32,7 +32,7 @@ from .distributed import (all_reduce_centroid_sums, all_reduce_max, barrier,
                           rank_shards, shard_ranges)
 from .feature_store import FeatureStore
 from .lock import LockHeldError, WorkDirLock
-from .progress import LogProgress
+from mmddl.utils.progress import LogProgress
 from .sample_checks import check_two_classes, check_unique_samples
 
 #: Default samples per shard (ids must not depend on the world size).

@@ -11,6 +11,7 @@ import numpy as np
 
 from mmddl.utils.atomic_write import (TMP_PREFIX, atomic_write, fsync_dir,
                                       write_error)
+from mmddl.utils.content_hash import file_sha256
 
 #: v2: the manifest records ``sources_sha256`` (sample-file identities).
 STORE_FORMAT = 2
@@ -35,15 +36,6 @@ def atomic_write_bytes(path: str, writer) -> None:
         writer (Callable): writes the content into the open binary file.
     """
     atomic_write(path, writer, 'feature file')
-
-
-def file_digest(path: str, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _npy_bytes_writer(arr: np.ndarray, digest: 'hashlib._Hash'):
@@ -253,7 +245,7 @@ class FeatureStore:
             if osp.getsize(fpath) != rec['size']:
                 return None, (f'{name}.npy has {osp.getsize(fpath)} bytes, '
                               f'manifest says {rec["size"]}')
-            if verify == 'sha256' and file_digest(fpath) != rec['sha256']:
+            if verify == 'sha256' and file_sha256(fpath, 1 << 22) != rec['sha256']:
                 return None, f'{name}.npy content differs from its manifest'
         return man, 'finished'
 

@@ -7,20 +7,7 @@ from typing import Any, Sequence, Union
 import torch
 from torch import Tensor, nn
 
-
-def global_pool(x: Tensor) -> Tensor:
-    """Average over every dimension after the channel one.
-
-    (N, C, ...) -> (N, C); (N, C) is returned as is.
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(f'expected a feature tensor, got {type(x).__name__}')
-    if x.dim() < 2:
-        raise ValueError(f'cannot pool a feature of shape {tuple(x.shape)}: '
-                         'need (N, C, ...)')
-    if x.dim() == 2:
-        return x
-    return x.flatten(2).mean(2)
+from mmddl.models.utils.pooling import global_pool
 
 
 def _is_instance_of(model: nn.Module, module: str, cls_name: str) -> bool:

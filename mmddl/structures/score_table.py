@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mmddl.utils.atomic_write import atomic_write, write_error  # noqa: F401
+from mmddl.utils.content_hash import checkpoint_sha256, file_sha256  # noqa: F401
 from .data_sources import KEY_FIELDS, DataSources  # noqa: F401
 
 #: v2: per-sample file identities (``source_keys`` / ``source_stats``) and
@@ -30,10 +31,10 @@ FIELD_DESCRIPTIONS = {
     'data_files_sha256': 'data files (size and mtime of every sample file)',
     'checkpoint_sha256': 'base checkpoint (file contents)',
     'metric': 'metric',
-    'candidate_pipeline': 'candidate settings (candidate_pipeline)',
+    'candidate_pipeline': 'candidate settings (candidates.pipeline)',
     'dataset': 'candidate settings (dataset type / prefix / arguments)',
     'base_model': 'candidate settings (base model config)',
-    'num_classes': 'candidate settings (num_classes)',
+    'num_classes': 'candidate settings (dscore.num_classes)',
 }
 
 
@@ -43,36 +44,6 @@ class StaleScoreTableError(RuntimeError):
 
 class CorruptScoreTableError(ValueError):
     """A stored table cannot be read, or its checksum does not match."""
-
-
-def file_sha256(path: str, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's contents, or of a directory's listing.
-
-    A directory (e.g. an image folder used instead of an annotation list) is
-    hashed over its sorted relative file paths and sizes (not contents).
-
-    Args:
-        path (str): a local file or directory.
-        chunk (int): read size in bytes.
-
-    Returns:
-        The hex digest.
-    """
-    h = hashlib.sha256()
-    if osp.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                full = osp.join(root, name)
-                h.update(f'{osp.relpath(full, path)}\0'
-                         f'{osp.getsize(full)}\n'.encode())
-        return h.hexdigest()
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'cannot fingerprint {path!r}: no such file')
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            h.update(block)
-    return h.hexdigest()
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -122,14 +93,9 @@ def make_fingerprint(ann_file: str, checkpoint: str,
         A JSON-serialisable dict: ``ann_file_sha256``, ``checkpoint_sha256``,
         ``algorithm`` (:data:`ALGORITHM_VERSION`) and one entry per setting.
     """
-    if osp.exists(checkpoint):
-        ckpt_hash = file_sha256(checkpoint)
-    else:
-        ckpt_hash = 'uri:' + hashlib.sha256(
-            str(checkpoint).encode()).hexdigest()
     fp = dict(
         ann_file_sha256=file_sha256(ann_file),
-        checkpoint_sha256=ckpt_hash,
+        checkpoint_sha256=checkpoint_sha256(checkpoint),
         algorithm=ALGORITHM_VERSION)
     for k, v in settings.items():
         fp[k] = to_jsonable(v)

@@ -182,36 +182,40 @@ def draw_face(ident: dict, size: int, rng: np.random.Generator):
     return img, (lmk * size / 112.0).astype(np.float32)
 
 
-def make_identities(num_identities: int,
+def draw_image_sets(num_identities: int,
                     images_per_identity: Union[int, Sequence[int]],
-                    size: int = 32,
-                    seed: int = 0,
+                    seed: int,
+                    new_identity: Callable[[np.random.Generator], dict],
+                    render: Callable[[dict, np.random.Generator], tuple],
                     degradation_prob: float = 0.0,
                     kinds: Sequence[str] = DEGRADATIONS,
                     severity: Tuple[float, float] = (0.3, 1.0),
-                    max_kinds: int = 2,
-                    return_meta: bool = False):
-    """Synthetic face identities, optionally degraded per image.
+                    max_kinds: int = 2) -> Tuple[list, list, list]:
+    """Image sets of random identities, optionally degraded per image.
+
+    One generator seeded with ``seed`` draws, identity after identity, the
+    appearance (``new_identity(rng)``), then per image its rendering
+    (``render(identity, rng)``) and its degradation.
 
     Args:
         num_identities (int): Number of identities.
         images_per_identity (int | Sequence[int]): Images per identity (int or
             one int per identity).
-        size (int): Square image side.
         seed (int): Seed of everything.
+        new_identity (Callable): ``rng -> identity`` parameters.
+        render (Callable): ``(identity, rng) -> (image, landmarks or None)``.
         degradation_prob (float): Probability that an image gets
             1..``max_kinds`` degradations drawn from ``kinds`` with a severity
             in ``severity``.
         kinds (Sequence[str]): Allowed degradation names.
         severity (Tuple[float, float]): (low, high) severity range.
         max_kinds (int): Most degradations stacked on one image.
-        return_meta (bool): Also return landmarks and per-image degradation
-            records.
 
     Returns:
-        list[np.ndarray]: (n_i, size, size, 3) uint8 BGR arrays, and with
-        ``return_meta`` a dict with ``landmarks`` (list of (n_i, 5, 2)) and
-        ``degradations`` (list of lists of ``dict(kinds, severity)``).
+        tuple: Per identity its (n_i, H, W, 3) uint8 BGR array of images,
+        the list of its images' landmarks (as ``render`` gave them, moved by
+        the degradations) and the list of its images' degradation records
+        ``dict(kinds, severity)``.
     """
     rng = np.random.default_rng(seed)
     counts = ([images_per_identity] * num_identities if
@@ -221,10 +225,10 @@ def make_identities(num_identities: int,
             f'{len(counts)} image counts for {num_identities} identities.')
     out, lmks, metas = [], [], []
     for n in counts:
-        ident = random_identity(rng)
+        ident = new_identity(rng)
         imgs, pts, meta = [], [], []
         for _ in range(int(n)):
-            img, lmk = draw_face(ident, size, rng)
+            img, lmk = render(ident, rng)
             rec = dict(kinds=(), severity=0.0)
             if rng.random() < degradation_prob:
                 nk = int(rng.integers(1, min(max_kinds, len(kinds)) + 1))
@@ -238,10 +242,42 @@ def make_identities(num_identities: int,
             pts.append(lmk)
             meta.append(rec)
         out.append(np.stack(imgs))
-        lmks.append(np.stack(pts))
+        lmks.append(pts)
         metas.append(meta)
+    return out, lmks, metas
+
+
+def make_identities(num_identities: int,
+                    images_per_identity: Union[int, Sequence[int]],
+                    size: int = 32,
+                    seed: int = 0,
+                    return_meta: bool = False,
+                    **degradation):
+    """Synthetic face identities (:func:`draw_face`), optionally degraded
+    per image.
+
+    Args:
+        num_identities (int): Number of identities.
+        images_per_identity (int | Sequence[int]): Images per identity (int or
+            one int per identity).
+        size (int): Square image side.
+        seed (int): Seed of everything.
+        return_meta (bool): Also return landmarks and per-image degradation
+            records.
+        **degradation: ``degradation_prob``, ``kinds``, ``severity`` and
+            ``max_kinds`` of :func:`draw_image_sets` (default: none).
+
+    Returns:
+        list[np.ndarray]: (n_i, size, size, 3) uint8 BGR arrays, and with
+        ``return_meta`` a dict with ``landmarks`` (list of (n_i, 5, 2)) and
+        ``degradations`` (list of lists of ``dict(kinds, severity)``).
+    """
+    out, lmks, metas = draw_image_sets(
+        num_identities, images_per_identity, seed, random_identity,
+        lambda ident, rng: draw_face(ident, size, rng), **degradation)
     if return_meta:
-        return out, dict(landmarks=lmks, degradations=metas)
+        return out, dict(
+            landmarks=[np.stack(pts) for pts in lmks], degradations=metas)
     return out
 
 

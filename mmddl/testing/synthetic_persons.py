@@ -4,7 +4,7 @@ from typing import Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-from mmddl.testing.synthetic_faces import DEGRADATIONS, degrade
+from mmddl.testing.synthetic_faces import draw_image_sets
 
 
 def random_person(rng: np.random.Generator) -> dict:
@@ -90,12 +90,10 @@ def make_persons(num_identities: int,
                  images_per_identity: Union[int, Sequence[int]],
                  size: Tuple[int, int] = (64, 32),
                  seed: int = 0,
-                 degradation_prob: float = 0.0,
-                 kinds: Sequence[str] = DEGRADATIONS,
-                 severity: Tuple[float, float] = (0.3, 1.0),
-                 max_kinds: int = 2,
-                 return_meta: bool = False):
-    """Synthetic pedestrian identities, optionally degraded per image.
+                 return_meta: bool = False,
+                 **degradation):
+    """Synthetic pedestrian identities (:func:`draw_person`), optionally
+    degraded per image.
 
     Args:
         num_identities (int): Number of identities.
@@ -103,46 +101,22 @@ def make_persons(num_identities: int,
             one per identity).
         size (Tuple[int, int]): ``(h, w)`` of every image.
         seed (int): Seed of everything.
-        degradation_prob (float): Probability that an image gets
-            1..``max_kinds`` degradations from ``kinds`` with a severity in
-            ``severity``.
-        kinds (Sequence[str]): Allowed degradation names (see
-            ``synthetic_faces``).
-        severity (Tuple[float, float]): (low, high) severity range.
-        max_kinds (int): Most degradations stacked on one image.
         return_meta (bool): Also return the per-image degradation records
             (the images are the same either way).
+        **degradation: ``degradation_prob``, ``kinds``, ``severity`` and
+            ``max_kinds`` of
+            :func:`~mmddl.testing.synthetic_faces.draw_image_sets` (default:
+            none).
 
     Returns:
         List[np.ndarray]: One (n_i, h, w, 3) uint8 BGR array per identity,
         and with ``return_meta`` a dict with ``degradations`` (list of lists
         of ``dict(kinds, severity)``).
     """
-    rng = np.random.default_rng(seed)
-    counts = ([images_per_identity] * num_identities if
-              np.ndim(images_per_identity) == 0 else list(images_per_identity))
-    if len(counts) != num_identities:
-        raise ValueError(f'{len(counts)} image counts for {num_identities} '
-                         'identities.')
-    out, metas = [], []
-    for n in counts:
-        ident = random_person(rng)
-        imgs, meta = [], []
-        for _ in range(int(n)):
-            img = draw_person(ident, size, rng)
-            rec = dict(kinds=(), severity=0.0)
-            if rng.random() < degradation_prob:
-                k = int(rng.integers(1, min(max_kinds, len(kinds)) + 1))
-                chosen = [
-                    str(c) for c in rng.choice(list(kinds), k, replace=False)
-                ]
-                sev = float(rng.uniform(*severity))
-                img, _ = degrade(img, chosen, rng, sev)
-                rec = dict(kinds=tuple(chosen), severity=sev)
-            imgs.append(img)
-            meta.append(rec)
-        out.append(np.stack(imgs))
-        metas.append(meta)
+    out, _, metas = draw_image_sets(
+        num_identities, images_per_identity, seed, random_person,
+        lambda ident, rng: (draw_person(ident, size, rng), None),
+        **degradation)
     if return_meta:
         return out, dict(degradations=metas)
     return out

@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 import mmddl  # noqa: F401  (compat fixes, registration)
 from mmddl.analysis import (budget_gflops, cfg_options_line, choose_point,
-                            config_snippet)
+                            config_snippet, select_point)
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 import sweep_testutils as tu  # noqa: E402
@@ -61,6 +61,28 @@ def test_choose_point_best_within_budget():
         budget_gflops(SWEEP, gflops=1.0, ratio=0.2)
     with pytest.raises(ValueError, match='> 0'):
         budget_gflops(SWEEP, ratio=0)
+
+
+def test_select_point_both_rules():
+    """One chooser: best sum under a budget, or cheapest matching a
+    reference (the demos' rule); each falls back, flagged, when nothing
+    meets it."""
+    points = {
+        'a': dict(m=0.7, n=0.2, cost=3.0),
+        'b': dict(m=0.6, n=0.3, cost=2.0),  # same sum as a, cheaper
+        'c': dict(m=0.5, n=0.1, cost=1.0),
+    }
+    assert select_point(points, ['m', 'n'], 'cost', budget=2.5) == ('b', True)
+    assert select_point(points, ['m'], 'cost', budget=5) == ('a', True)
+    assert select_point(points, ['m'], 'cost', budget=0.5) == ('c', False)
+    ref = dict(m=0.55, n=0.15)
+    assert select_point(points, ['m', 'n'], 'cost',
+                        reference=ref) == ('b', True)
+    assert select_point(points, ['m'], 'cost', reference=ref) == ('b', True)
+    assert select_point(points, ['m', 'n'], 'cost',
+                        reference=dict(m=0.9, n=0.0)) == ('b', False)
+    with pytest.raises(ValueError, match='exactly one'):
+        select_point(points, ['m'], 'cost', budget=1.0, reference=ref)
 
 
 def test_cfg_options_and_snippet(tmp_path):

@@ -6,20 +6,12 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from track_testutils import (DET_CONFIG, FACE_DET_CONFIG, few_boxes_options,
+                             mmdet_missing)
 
 from mmddl.apis import config_classes, target_labels
-from track_testutils import DET_CONFIG, FACE_DET_CONFIG, mmdet_missing
 
 needs_mmdet = pytest.mark.skipif(bool(mmdet_missing()), reason=mmdet_missing())
-#: an untrained detector scores low: keep its 5 best boxes per frame and let
-#: the tracker start tracks from them (wiring, not accuracy)
-LOW = {
-    'model.detector.test_cfg.score_thr': 0.0,
-    'model.detector.test_cfg.max_per_img': 5,
-    'model.tracker.init_track_thr': 0.0,
-    'model.tracker.obj_score_thrs.high': 0.0,
-    'model.tracker.obj_score_thrs.low': 0.0,
-}
 
 
 def test_config_classes_and_target_labels():
@@ -75,9 +67,11 @@ def clip(tmp_path_factory):
         dict(
             state_dict=model.state_dict(),
             meta=dict(dataset_meta=dict(classes=('pedestrian', )))), ckpt)
+    seq = osp.join(root, 'footage', 'SYNTH-01')
     return dict(
         root=root,
-        seq=osp.join(root, 'footage', 'SYNTH-01'),
+        seq=seq,
+        low=few_boxes_options(DET_CONFIG, ckpt, seq),
         video=osp.join(root, 'footage', 'SYNTH-01.mp4'),
         ckpt=ckpt,
         state=model.state_dict())
@@ -140,21 +134,23 @@ def test_tracks_equal_mmdet_inference_mot(clip, tmp_path, which):
     """``track_footage`` writes what mmdet's ``init_track_model`` +
     ``inference_mot`` give frame by frame (ids + 1, boxes as x, y, w, h)."""
     from mmdet.apis import inference_mot, init_track_model
+    from mmengine.registry import DefaultScope
 
     from mmddl.apis import init_tracker, track_footage
     from mmddl.datasets.tracks import FrameSource, read_mot
-    tracker = init_tracker(DET_CONFIG, clip['ckpt'], cfg_options=LOW)
+    tracker = init_tracker(DET_CONFIG, clip['ckpt'], cfg_options=clip['low'])
     out = str(tmp_path / 'tracks.txt')
     res = track_footage(tracker, clip[which], out)
     assert res.num_frames == 12 and res.num_boxes > 0
     assert res.times['detect'] > 0 and res.times['track'] > 0
     got = read_mot(out, 'results')
     ref_model = init_track_model(
-        DET_CONFIG, clip['ckpt'], device='cpu', cfg_options=dict(LOW))
+        DET_CONFIG, clip['ckpt'], device='cpu', cfg_options=dict(clip['low']))
     src = FrameSource.open(clip[which])
     rows = []
     for k, img in enumerate(src.read(range(1, 13))):
-        inst = inference_mot(ref_model, img, k, 12)[0].pred_track_instances
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            inst = inference_mot(ref_model, img, k, 12)[0].pred_track_instances
         for b, i, s in zip(inst.bboxes.numpy(), inst.instances_id.numpy(),
                            inst.scores.numpy()):
             rows.append(

@@ -154,3 +154,94 @@ def write_face_clip(root: str,
             SeqInfo(name, 'img1', 10.0, frames, w, h, '.jpg'))
         seqs.append(seq)
     return seqs
+
+
+def few_boxes_options(config: str,
+                      checkpoint: str,
+                      frame_source: str,
+                      num: int = 5) -> dict:
+    """Config overrides that let an untrained detector give about ``num``
+    boxes a frame and the tracker start tracks from them: every score
+    threshold (the detector's and ByteTracker's) at the ``num``-th best
+    score of frame 1 (wiring tests, not accuracy)."""
+    from mmengine.dataset import default_collate
+    from mmengine.registry import DefaultScope
+
+    from mmddl.apis import init_tracker
+    from mmddl.apis.mot_tracker import _frame_pipeline
+    from mmddl.datasets.tracks import FrameSource
+    tracker = init_tracker(
+        config,
+        checkpoint,
+        cfg_options={'model.detector.test_cfg.score_thr': 0})
+    img = FrameSource.open(frame_source).read([1])[0]
+    with DefaultScope.overwrite_default_scope('mmdet'), torch.no_grad():
+        data = dict(
+            img=[img.astype('float32')],
+            frame_id=[0],
+            ori_shape=[img.shape[:2]],
+            img_id=[1],
+            ori_video_length=[1])
+        data = tracker.model.data_preprocessor(
+            default_collate([_frame_pipeline(tracker.cfg)(data)]), False)
+        det = tracker.model.detector.predict(data['inputs'][:, 0].contiguous(),
+                                             [data['data_samples'][0][0]])
+    scores = det[0].pred_instances.scores.sort(descending=True).values
+    thr = float(scores[min(num, len(scores)) - 1]) * (1 - 1e-6)
+    return {
+        'model.detector.test_cfg.score_thr': thr,
+        'model.tracker.init_track_thr': thr,
+        'model.tracker.obj_score_thrs.high': thr,
+        'model.tracker.obj_score_thrs.low': thr,
+    }
+
+
+def register_gt_detector():
+    """Register ``GTBoxDetector`` in mmdet's MODELS: a test double for a
+    trained detector that returns a video's ground-truth boxes (score 0.9)
+    for each frame, the video told apart by its length. mmdet's real
+    ByteTracker then links them. It has one parameter, so checkpoints are
+    loaded (strictly) as for any detector."""
+    import numpy as np
+    from mmdet.models.detectors.base import BaseDetector
+    from mmdet.registry import MODELS
+    from mmengine.structures import InstanceData
+
+    from mmddl.datasets.tracks import read_mot
+
+    @MODELS.register_module(force=True)
+    class GTBoxDetector(BaseDetector):
+
+        def __init__(self, gt_files: dict, **kwargs):
+            super().__init__(**kwargs)
+            self.scale = torch.nn.Parameter(torch.ones(1))
+            self.boxes = {}
+            for length, path in gt_files.items():
+                t = read_mot(path, 'gt')
+                xyxy = np.concatenate(
+                    [t.boxes[:, :2], t.boxes[:, :2] + t.boxes[:, 2:]], 1)
+                for f in np.unique(t.frames):
+                    self.boxes[(int(length), int(f) - 1)] = torch.as_tensor(
+                        xyxy[t.frames == f], dtype=torch.float32)
+
+        def predict(self, batch_inputs, batch_data_samples, rescale=True):
+            for ds in batch_data_samples:
+                b = self.boxes.get(
+                    (int(ds.ori_video_length), int(ds.frame_id)),
+                    torch.zeros(0, 4)) * self.scale
+                ds.pred_instances = InstanceData(
+                    bboxes=b,
+                    scores=torch.full((len(b), ), 0.9),
+                    labels=torch.zeros(len(b), dtype=torch.long))
+            return batch_data_samples
+
+        def loss(self, batch_inputs, batch_data_samples):
+            raise NotImplementedError('a test double')
+
+        def _forward(self, batch_inputs, batch_data_samples=None):
+            raise NotImplementedError('a test double')
+
+        def extract_feat(self, batch_inputs):
+            raise NotImplementedError('a test double')
+
+    return GTBoxDetector

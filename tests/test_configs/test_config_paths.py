@@ -12,19 +12,22 @@ from mmddl.models.utils import config_file
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ALL = sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                        recursive=True))
-CONFIG_KEYS = ('base_config', 'base', '_base_')
+# config-path keys; 'base.config' is DiscriminabilityHook's base group
+CONFIG_KEYS = ('base_config', 'base', '_base_', 'base.config')
 
 
-def config_paths(node, key=None):
+def config_paths(node, key=None, parent=None):
     """(key, value) of every string under a config-path key, recursively."""
     if isinstance(node, dict):
         for k, v in node.items():
-            yield from config_paths(v, k)
+            yield from config_paths(v, k, key)
     elif isinstance(node, (list, tuple)):
         for v in node:
-            yield from config_paths(v, key)
-    elif isinstance(node, str) and key in CONFIG_KEYS:
-        yield key, node
+            yield from config_paths(v, key, parent)
+    elif isinstance(node, str):
+        name = f'{parent}.{key}' if key == 'config' else key
+        if name in CONFIG_KEYS:
+            yield name, node
 
 
 def test_every_config_is_found():
@@ -33,10 +36,12 @@ def test_every_config_is_found():
 
 
 def test_config_path_finder_sees_nested_keys():
-    found = list(config_paths(dict(model=dict(base='a.py', ddnet=dict()),
-                                   custom_hooks=[dict(base_config='b.py')],
-                                   data_root='c')))
-    assert found == [('base', 'a.py'), ('base_config', 'b.py')]
+    found = list(
+        config_paths(
+            dict(model=dict(base='a.py', ddnet=dict()),
+                 custom_hooks=[dict(base=dict(config='b.py'))],
+                 config='d.py', data_root='c')))
+    assert found == [('base', 'a.py'), ('base.config', 'b.py')]
 
 
 @pytest.mark.parametrize('path', ALL, ids=lambda p: osp.relpath(p, ROOT))

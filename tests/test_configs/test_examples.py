@@ -58,7 +58,7 @@ def test_examples_are_short_and_listed():
     for name in VIDEO:
         (hook, ) = Config.fromfile(
             osp.join(EXAMPLES, f'ddnet_{name}_k400.py')).custom_hooks
-        cfg, scope = resolve_model_config(hook.base_config)
+        cfg, scope = resolve_model_config(hook.base.config)
         assert cfg['type'] == 'Recognizer3D' and scope == 'mmaction'
 
 
@@ -90,13 +90,14 @@ def test_video_ddnet_example_trains(name, videos, tmp_path):
     from mmddl.models.utils import resolve_model_config
     cfg = Config.fromfile(osp.join(EXAMPLES, f'ddnet_{name}_k400.py'))
     (hook, ) = cfg.custom_hooks
-    base_cfg, scope = resolve_model_config(hook.base_config)
+    base_cfg, scope = resolve_model_config(hook.base.config)
     assert scope == 'mmaction'
     with DefaultScope.overwrite_default_scope('mmaction'):
         base = MODELS.build(base_cfg)
-    hook.update(base_checkpoint=save_checkpoint(
-        base, str(tmp_path / 'base.pth')), num_workers=0, progress=False,
-        candidate_pipeline=_tiny_views(hook.candidate_pipeline))
+    hook.base.checkpoint = save_checkpoint(base, str(tmp_path / 'base.pth'))
+    hook.candidates.update(num_workers=0,
+                           pipeline=_tiny_views(hook.candidates.pipeline))
+    hook.compute.progress = False
     loader = cfg.train_dataloader
     loader.dataset.update(ann_file=videos,
                           data_prefix=dict(video=osp.dirname(videos)))
@@ -133,8 +134,8 @@ def test_image_examples_build(tmp_path):
     for name in ('resnet50-in1k', 'reid-r50'):
         (hook, ) = Config.fromfile(
             osp.join(EXAMPLES, f'ddnet_{name}_mars.py')).custom_hooks
-        cfg, scope = resolve_model_config(hook.base_config)
-        assert cfg['type'] == 'ImageClassifier' and hook.stage == \
+        cfg, scope = resolve_model_config(hook.base.config)
+        assert cfg['type'] == 'ImageClassifier' and hook.base.stage == \
             'pre_logits'
     stock = Config.fromfile(
         osp.join(EXAMPLES, 'ddl_resnet50-in1k_thr0.15_mars.py'))

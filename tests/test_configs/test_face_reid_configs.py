@@ -132,7 +132,7 @@ def test_ddnet_training_configs(rel):
     assert cfg.model.head.type == 'DDNetHead'
     hook = cfg.custom_hooks[0]
     assert hook.type == 'DiscriminabilityHook'
-    assert hook.stage == 'pre_logits'
+    assert hook.base.stage == 'pre_logits'
     pipeline = cfg.train_dataloader.dataset.pipeline
     types = [t['type'] for t in pipeline]
     assert 'LoadDScore' in types
@@ -140,9 +140,9 @@ def test_ddnet_training_configs(rel):
                                 algorithm_keys=('gt_dscore', ))
     # the hook's base config sits beside the config; the real ones train on
     # the base's training set (the demos pass the data on the command line)
-    assert osp.isfile(hook.base_config), hook.base_config
+    assert osp.isfile(hook.base.config), hook.base.config
     if not rel.split('/')[2] == 'demo':
-        base = Config.fromfile(hook.base_config)
+        base = Config.fromfile(hook.base.config)
         assert base.train_dataloader.dataset.type == \
             cfg.train_dataloader.dataset.type
         assert base.train_dataloader.dataset.data_root == \

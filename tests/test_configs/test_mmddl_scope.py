@@ -16,7 +16,7 @@ from mmddl.compat import config_scope
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PTH_LINE = 'import _mmddl_config_scope; _mmddl_config_scope.install()\n'
 # one config of each kind: video DDL test, face DDL test, re-ID DDNet
-# training (its hook's base_config is a '{{ fileDirname }}' path)
+# training (its hook's base.config is a '{{ fileDirname }}' path)
 CONFIGS = ('recognition/ddl_slowfast-r50_top5-of-30_kinetics700-rgb.py',
            'face/ddl_arcface-r101-ms1m_thr0.15_ijbc.py',
            'reid/ddnet_r18cd_reid-r50-dscore-10e_mars.py')
@@ -118,7 +118,7 @@ def test_this_environment_has_the_startup_hook():
 
 
 def test_model_references_accept_mmddl_paths():
-    """``model.base`` / the hook's ``base_config`` given as ``mmddl::``:
+    """``model.base`` / the hook's ``base.config`` given as ``mmddl::``:
     the shipped config's model, in its own default scope."""
     from mmddl.models.utils import resolve_model_config
     rel = 'recognition/demo/slowfast_r18-tiny_1xb8-16x1x1-15e_synthetic-rgb.py'

@@ -37,7 +37,7 @@ def test_config_loads(path):
     if name.startswith('ddnet_'):
         hook = cfg.custom_hooks[0]
         assert hook.type == 'DiscriminabilityHook'
-        assert osp.isfile(hook.base_config), hook.base_config
+        assert osp.isfile(hook.base.config), hook.base.config
         assert cfg.model.backbone.type == 'DDNetResNet3d'
         steps = [t.type for t in cfg.train_dataloader.dataset.pipeline]
         assert 'SampleScoredClips' in steps and 'SampleFrames' not in steps
@@ -81,9 +81,9 @@ def test_ddl_models_build(name):
 def test_candidates_are_the_base_test_clips(path):
     """The hook scores the base config's test clips, one centre view each."""
     hook = Config.fromfile(path).custom_hooks[0]
-    base = Config.fromfile(hook.base_config)
+    base = Config.fromfile(hook.base.config)
     test = {t.type: t for t in base.test_dataloader.dataset.pipeline}
-    cand = {t.type: t for t in hook.candidate_pipeline}
+    cand = {t.type: t for t in hook.candidates.pipeline}
     assert cand['SampleFrames'] == test['SampleFrames']
     assert cand['CenterCrop'].crop_size == test['ThreeCrop'].crop_size
     assert cand['Resize'] == test['Resize']

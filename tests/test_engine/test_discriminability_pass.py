@@ -253,7 +253,7 @@ def test_progress_is_logged_with_eta(setup, tmp_path):
 
 
 def test_log_progress_every_fraction_and_skip():
-    from mmddl.engine.progress import LogProgress, format_seconds
+    from mmddl.utils.progress import LogProgress, format_seconds
     p = LogProgress(200, fraction=0.1, interval_s=1e9)
     p.skip(100)  # e.g. reused shards: no rate yet
     assert p.lines == 1 and p.eta() is None

@@ -93,7 +93,7 @@ def test_wheel_installs_the_mmddl_config_scope_hook(wheel, tmp_path):
             'from mmengine.config import Config\n'
             f'cfg = Config.fromfile({str(cfg)!r}, '
             'import_custom_modules=False)\n'
-            'print(json.dumps([cfg.custom_hooks[0].base_config, '
+            'print(json.dumps([cfg.custom_hooks[0].base.config, '
             "'mmddl' in sys.modules]))\n")
     env = dict(os.environ)
     env.pop('PYTHONPATH', None)

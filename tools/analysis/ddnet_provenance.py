@@ -57,10 +57,10 @@ def main(argv=None) -> dict:
 
     import mmddl  # noqa: F401  (safe checkpoint loading)
     from mmddl.models.utils.provenance import (PROVENANCE_KEY, InputShapes,
-                                               checkpoint_sha256,
                                                make_provenance)
     from mmddl.structures import ScoreTable
     from mmddl.utils.atomic_write import atomic_write
+    from mmddl.utils.content_hash import checkpoint_sha256
 
     ckpt = CheckpointLoader.load_checkpoint(
         args.checkpoint, map_location='cpu')

@@ -1,17 +1,16 @@
 """iQIYI-VID-FACE style video set: frame folders and a ``name label`` list."""
-import os
 import os.path as osp
 
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError,
-                                  format_error, parse_int, read_lines)
-from .ytf import frame_sort_key
+from ..base_group_dataset import (DatasetFormatError, format_error, parse_int,
+                                  read_lines)
+from .frame_folders import FrameFolderDataset
 
 
 @DATASETS.register_module()
-class IQIYIVidFaceDataset(BaseGroupDataset):
+class IQIYIVidFaceDataset(FrameFolderDataset):
     """Videos of faces, verified over ALL pairs (TPR at FPR = 1e-4).
 
     The iQIYI-VID-FACE test labels were never published, so the list format
@@ -30,8 +29,8 @@ class IQIYIVidFaceDataset(BaseGroupDataset):
         ann_file (str): The list file, default ``labels.txt``.
         data_prefix (str): Folder of frame folders, default ``frames``.
         fpr (float): Target FPR reported by the metric.
-        img_exts (Sequence[str]): Frame file extensions.
-        **kwargs: See :class:`BaseGroupDataset`.
+        **kwargs: ``img_exts`` (frame file extensions, see
+            :class:`FrameFolderDataset`) and :class:`BaseGroupDataset`'s.
     """
 
     def __init__(self,
@@ -39,10 +38,8 @@ class IQIYIVidFaceDataset(BaseGroupDataset):
                  ann_file: str = 'labels.txt',
                  data_prefix='frames',
                  fpr: float = 1e-4,
-                 img_exts=('.jpg', '.png'),
                  **kwargs):
         self.fpr = float(fpr)
-        self.img_exts = tuple(e.lower() for e in img_exts)
         super().__init__(
             data_root=data_root,
             ann_file=ann_file,
@@ -67,23 +64,13 @@ class IQIYIVidFaceDataset(BaseGroupDataset):
                     self.ann_file, lineno,
                     f'video {f[0]!r} already listed at line {seen[f[0]]}.')
             seen[f[0]] = lineno
-            vdir = osp.join(self.img_prefix, f[0])
-            if not osp.isdir(vdir):
-                raise FileNotFoundError(
-                    f'Frame folder {vdir} ({self.ann_file}:{lineno}) '
-                    'does not exist.')
-            frames = sorted((n for n in os.listdir(vdir)
-                             if n.lower().endswith(self.img_exts)),
-                            key=frame_sort_key)
-            if not frames:
-                raise FileNotFoundError(
-                    f'Frame folder {vdir} ({self.ann_file}:{lineno}) '
-                    'has no frames.')
             data_list.append(
                 dict(
                     group_name=f[0],
                     gt_label=label,
-                    img_paths=[osp.join(vdir, n) for n in frames]))
+                    img_paths=self.list_frames(
+                        osp.join(self.img_prefix, f[0]),
+                        f'{self.ann_file}:{lineno}')))
         if not data_list:
             raise DatasetFormatError(f'{self.ann_file}: no videos listed.')
         labels = np.array([d['gt_label'] for d in data_list])

@@ -1,36 +1,17 @@
 """YouTube Faces (YTF) video verification dataset (10-fold, 5000 pairs)."""
-import os
 import os.path as osp
 import re
 
 import numpy as np
 from mmpretrain.registry import DATASETS
 
-from ..base_group_dataset import (BaseGroupDataset, DatasetFormatError,
-                                  format_error, parse_int, read_lines)
-
-_FRAME_NUM = re.compile(r'(\d+)\.[^.]+$')
-
-
-def frame_sort_key(filename: str):
-    """Sort key of a frame file: its trailing frame number, then its name.
-
-    ``aligned_detect_0.555.jpg`` sorts as 555, so frame 999 comes before
-    frame 1000 (a lexicographic sort would not); names without a number come
-    last.
-
-    Args:
-        filename (str): Frame file name.
-
-    Returns:
-        tuple: ``(0, number, filename)`` or ``(1, 0, filename)``.
-    """
-    m = _FRAME_NUM.search(filename)
-    return (0, int(m.group(1)), filename) if m else (1, 0, filename)
+from ..base_group_dataset import (DatasetFormatError, format_error, parse_int,
+                                  read_lines)
+from .frame_folders import FrameFolderDataset, frame_sort_key  # noqa: F401
 
 
 @DATASETS.register_module()
-class YTFDataset(BaseGroupDataset):
+class YTFDataset(FrameFolderDataset):
     """YouTube Faces: one item per video, pairs from ``splits.txt``.
 
     Layout: ``<data_root>/<data_prefix>/<Name>/<video>/*.jpg`` where
@@ -50,17 +31,15 @@ class YTFDataset(BaseGroupDataset):
         data_root (str): Dataset root.
         ann_file (str): Pair list, default ``'splits.txt'``.
         data_prefix (str): Frame database directory.
-        img_exts (Sequence[str]): Frame file extensions.
-        **kwargs: See :class:`BaseGroupDataset`.
+        **kwargs: ``img_exts`` (frame file extensions, see
+            :class:`FrameFolderDataset`) and :class:`BaseGroupDataset`'s.
     """
 
     def __init__(self,
                  data_root: str = '',
                  ann_file: str = 'splits.txt',
                  data_prefix='aligned_images_DB',
-                 img_exts=('.jpg', '.png'),
                  **kwargs):
-        self.img_exts = tuple(e.lower() for e in img_exts)
         super().__init__(
             data_root=data_root,
             ann_file=ann_file,
@@ -106,21 +85,6 @@ class YTFDataset(BaseGroupDataset):
             raise DatasetFormatError(f'{self.ann_file}: no pairs found.')
         return rows
 
-    def _frames(self, video: str, lineno: int):
-        vdir = osp.join(self.img_prefix, video)
-        if not osp.isdir(vdir):
-            raise FileNotFoundError(
-                f'Video folder {vdir} (referenced at '
-                f'{self.ann_file}:{lineno}) does not exist.')
-        names = sorted(
-            (n for n in os.listdir(vdir) if n.lower().endswith(self.img_exts)),
-            key=frame_sort_key)
-        if not names:
-            raise FileNotFoundError(
-                f'Video folder {vdir} (referenced at '
-                f'{self.ann_file}:{lineno}) has no {self.img_exts} frames.')
-        return [osp.join(vdir, n) for n in names]
-
     def load_data_list(self):
         """Parse ``splits.txt`` and list every referenced video's frames."""
         rows = self._parse_pairs()
@@ -135,7 +99,9 @@ class YTFDataset(BaseGroupDataset):
             dict(
                 group_name=v,
                 gt_label=person_idx[v.split('/')[0]],
-                img_paths=self._frames(v, first_line[v])) for v in videos
+                img_paths=self.list_frames(
+                    osp.join(self.img_prefix, v),
+                    f'{self.ann_file}:{first_line[v]}')) for v in videos
         ]
         gid = {v: i for i, v in enumerate(videos)}
         pairs = np.array([(gid[r[2]], gid[r[3]], r[4]) for r in rows],

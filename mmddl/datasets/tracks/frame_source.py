@@ -9,6 +9,7 @@ import numpy as np
 
 from ..base_group_dataset import DatasetFormatError
 from ..image_io import read_image
+from ..pickle_state import state_without
 from ..transforms.checked_decord import _fail, decode_frames
 from .mot_format import read_seqinfo
 
@@ -64,9 +65,7 @@ class FrameSource:
         self._reader = None
 
     def __getstate__(self):
-        state = dict(self.__dict__)
-        state['_reader'] = None
-        return state
+        return state_without(self, _reader=None)
 
     def __repr__(self) -> str:
         return (f'FrameSource({self.kind!r}, {self.path!r}, '

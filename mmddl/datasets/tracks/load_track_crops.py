@@ -7,7 +7,8 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
 from ..image_io import ImageDecodeError, read_image
-from ..transforms.group_transforms import DEFAULT_META_KEYS
+from ..pickle_state import state_without
+from ..transforms.group_transforms import DEFAULT_META_KEYS, spread_indices
 from .crop_geometry import cut_crop
 from .frame_source import FrameSource
 
@@ -65,9 +66,7 @@ class LoadTrackCrops(BaseTransform):
         self._cache = OrderedDict()
 
     def __getstate__(self):
-        state = dict(self.__dict__)
-        state['_videos'], state['_cache'] = {}, OrderedDict()
-        return state
+        return state_without(self, _videos={}, _cache=OrderedDict())
 
     def _read(self, results: dict, frames: np.ndarray,
               paths: Optional[list]) -> list:
@@ -114,12 +113,7 @@ class LoadTrackCrops(BaseTransform):
         """
         frames = np.asarray(results['frame_ids'], np.int64)
         boxes = np.asarray(results['bboxes'], np.float64).reshape(-1, 4)
-        idx = np.arange(len(frames))
-        if self.max_images is not None and len(frames) > self.max_images:
-            idx = np.unique(
-                np.linspace(0,
-                            len(frames) - 1,
-                            self.max_images).round().astype(int))
+        idx = spread_indices(len(frames), self.max_images)
         paths = None
         if results['source_type'] == 'frames':
             paths = [results['img_paths'][i] for i in idx]

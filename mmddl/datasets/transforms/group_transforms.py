@@ -26,6 +26,22 @@ def _hw(size: Union[int, Tuple[int, int]]) -> Tuple[int, int]:
     return tuple(int(s) for s in size)
 
 
+def spread_indices(n: int, most: Optional[int]) -> np.ndarray:
+    """Indices of at most ``most`` of ``n`` items, evenly spaced from the
+    first to the last (all ``n`` when ``most`` is None or not smaller).
+
+    Args:
+        n (int): Number of items.
+        most (int, optional): Most indices to keep.
+
+    Returns:
+        np.ndarray: Ascending indices.
+    """
+    if most is None or n <= most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, most).round().astype(int))
+
+
 @TRANSFORMS.register_module()
 class LoadGroupImages(BaseTransform):
     """Read every image of a group into ``imgs`` (n, H, W, 3) uint8 BGR.
@@ -139,12 +155,7 @@ class LoadGroupImages(BaseTransform):
             results (dict): Data info of one group.
         """
         paths = results['img_paths']
-        idx = np.arange(len(paths))
-        if self.max_images is not None and len(paths) > self.max_images:
-            idx = np.unique(
-                np.linspace(0,
-                            len(paths) - 1,
-                            self.max_images).round().astype(int))
+        idx = spread_indices(len(paths), self.max_images)
         imgs = []
         group = results.get('group_name', '?')
         for i in idx:

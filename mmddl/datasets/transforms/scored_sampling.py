@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from mmengine.registry import TRANSFORMS
 
 from mmddl.structures.score_table import KEY_FIELDS, ScoreTable
+from ..pickle_state import state_without
 from .checked_decord import CheckedDecordInit
 
 _CACHE: Dict[Tuple[str, int, int], ScoreTable] = {}
@@ -87,9 +88,7 @@ class _ScoredTransform(BaseTransform):
             'it')
 
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state['_warned'] = set()
-        return state
+        return state_without(self, _warned=set())
 
 
 @TRANSFORMS.register_module()

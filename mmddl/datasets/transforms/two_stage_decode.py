@@ -8,6 +8,7 @@ import torch
 from mmaction.registry import TRANSFORMS
 from mmcv.transforms import BaseTransform, Compose
 
+from ..pickle_state import state_without
 from .checked_decord import CheckedDecordInit, _fail, decode_frames
 
 
@@ -107,9 +108,7 @@ class ClipSource:
         return self.frame_inds.shape[1]
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state['_pipeline'] = None
-        return state
+        return state_without(self, _pipeline=None)
 
     def __repr__(self) -> str:
         return (f'ClipSource({self.filename!r}, clips={self.num_clips}, '

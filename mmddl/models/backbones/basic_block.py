@@ -28,6 +28,40 @@ def same_padding(kernel_size: IntOrSeq) -> Union[int, tuple]:
         k // 2 for k in sizes)
 
 
+def conv_norm(in_channels: int,
+              out_channels: int,
+              kernel_size: IntOrSeq,
+              stride: IntOrSeq = 1,
+              conv_cfg: Optional[dict] = None,
+              norm_cfg: Optional[dict] = None,
+              act_cfg: Optional[dict] = None) -> ConvModule:
+    """A bias-free conv with :func:`same_padding`, then norm, then the
+    activation (none when ``act_cfg`` is None).
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int | Sequence[int]): Kernel (odd sizes).
+        stride (int | Sequence[int]): Stride.
+        conv_cfg (dict, optional): mmcv conv config; None means ``Conv2d``.
+        norm_cfg (dict, optional): mmcv norm config.
+        act_cfg (dict, optional): mmcv activation config.
+
+    Returns:
+        ConvModule: The layer.
+    """
+    return ConvModule(
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=same_padding(kernel_size),
+        bias=False,
+        conv_cfg=conv_cfg,
+        norm_cfg=norm_cfg,
+        act_cfg=act_cfg)
+
+
 def _is_unit(stride: IntOrSeq) -> bool:
     return stride == 1 if isinstance(stride, int) else all(s == 1
                                                            for s in stride)
@@ -67,37 +101,20 @@ class DDNetBasicBlock(BaseModule):
                  act_cfg: dict = dict(type='ReLU'),
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.conv1 = ConvModule(
+        cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        self.conv1 = conv_norm(
             in_channels,
             out_channels,
             conv1_kernel,
-            stride=stride,
-            padding=same_padding(conv1_kernel),
-            bias=False,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
-        self.conv2 = ConvModule(
-            out_channels,
-            out_channels,
-            conv2_kernel,
-            stride=1,
-            padding=same_padding(conv2_kernel),
-            bias=False,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=None)
+            stride,
+            act_cfg=act_cfg,
+            **cfgs)
+        self.conv2 = conv_norm(out_channels, out_channels, conv2_kernel,
+                               **cfgs)
         self.downsample = None
         if not _is_unit(stride) or in_channels != out_channels:
-            self.downsample = ConvModule(
-                in_channels,
-                out_channels,
-                1,
-                stride=stride,
-                bias=False,
-                conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg,
-                act_cfg=None)
+            self.downsample = conv_norm(in_channels, out_channels, 1, stride,
+                                        **cfgs)
         self.relu = (
             build_activation_layer(act_cfg)
             if act_cfg is not None else nn.Identity())

@@ -3,12 +3,11 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .basic_block import DDNetBasicBlock, same_padding
+from .basic_block import DDNetBasicBlock, conv_norm
 
 #: Blocks per stage of the supported depths (BasicBlock ResNets).
 STAGE_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3)}
@@ -20,13 +19,11 @@ class DDNetResNetBase(BaseModule):
     """ResNet-18/34 made of :class:`DDNetBasicBlock` with free stage widths.
 
     Subclasses fix the dimensionality and translate their user-facing
-    arguments into the per-stage settings taken here.
+    arguments into the per-stage settings taken here; the arguments from
+    ``depth`` on are the ones every DDNet ResNet takes as they are.
 
     Args:
-        depth (int): 18 or 34.
-        stage_widths (Sequence[int]): Output channels of the 4 stages.
-        in_channels (int): Input channels.
-        stem_channels (int): Output channels of the stem conv.
+        ndim (int): 2 or 3 spatial(-temporal) dimensions.
         stem_kernel (int | Sequence[int]): Kernel of the stem conv.
         stem_stride (int | Sequence[int]): Stride of the stem conv.
         stem_pool (dict, optional): ``kernel_size``/``stride``/``padding``
@@ -34,15 +31,20 @@ class DDNetResNetBase(BaseModule):
         stage_strides (Sequence): Stride of the first block of each stage.
         stage_conv1_kernels (Sequence): ``conv1`` kernel of each stage.
         conv2_kernel (int | Sequence[int]): ``conv2`` kernel of every block.
+        norm_cfg (dict): mmcv norm config.
+        init_cfg (dict | list[dict], optional): mmengine init config (a
+            tuple is taken as a list).
+        depth (int): 18 or 34 (blocks [2, 2, 2, 2] or [3, 4, 6, 3]).
+        stage_widths (Sequence[int]): Output channels of the 4 stages.
+        in_channels (int): Input channels.
+        stem_channels (int, optional): Output channels of the stem conv;
+            None means ``stage_widths[0]``.
         out_indices (Sequence[int]): Stages (0-3) whose outputs are returned.
         frozen_stages (int): -1 freezes nothing, 0 the stem, k the stem and
             stages 1..k (parameters fixed, norms in eval mode).
         norm_eval (bool): Keep every norm layer in eval mode while training.
-        ndim (int): 2 or 3 spatial(-temporal) dimensions.
-        norm_cfg (dict): mmcv norm config.
         act_cfg (dict): mmcv activation config.
         zero_init_residual (bool): Zero the last norm of every block.
-        init_cfg (dict | list[dict], optional): mmengine init config.
         channels_last (bool): Run the layers on ``channels_last``
             (``channels_last_3d`` for 3D) memory: the input is converted
             once (no copy when it is in that format already); values and
@@ -50,25 +52,28 @@ class DDNetResNetBase(BaseModule):
     """
 
     def __init__(self,
-                 depth: int,
-                 stage_widths: Sequence[int],
-                 in_channels: int,
-                 stem_channels: int,
+                 ndim: int,
                  stem_kernel: IntOrSeq,
                  stem_stride: IntOrSeq,
                  stem_pool: Optional[dict],
                  stage_strides: Sequence[IntOrSeq],
                  stage_conv1_kernels: Sequence[IntOrSeq],
                  conv2_kernel: IntOrSeq,
-                 out_indices: Sequence[int],
-                 frozen_stages: int,
-                 norm_eval: bool,
-                 ndim: int,
                  norm_cfg: dict,
-                 act_cfg: dict,
-                 zero_init_residual: bool,
-                 init_cfg: Optional[Union[dict, list]],
+                 init_cfg: Optional[Union[dict, list, tuple]],
+                 depth: int = 18,
+                 stage_widths: Sequence[int] = (8, 16, 32, 48),
+                 in_channels: int = 3,
+                 stem_channels: Optional[int] = None,
+                 out_indices: Sequence[int] = (3, ),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 act_cfg: dict = dict(type='ReLU'),
+                 zero_init_residual: bool = False,
                  channels_last: bool = False) -> None:
+        if isinstance(init_cfg, tuple):
+            init_cfg = list(init_cfg)
+        stem_channels = stem_channels or stage_widths[0]
         super().__init__(init_cfg=init_cfg)
         if depth not in STAGE_BLOCKS:
             raise ValueError(
@@ -107,16 +112,8 @@ class DDNetResNetBase(BaseModule):
             torch.channels_last if ndim == 2 else torch.channels_last_3d)
         conv_cfg = dict(type=f'Conv{ndim}d')
 
-        self.stem = ConvModule(
-            in_channels,
-            stem_channels,
-            stem_kernel,
-            stride=stem_stride,
-            padding=same_padding(stem_kernel),
-            bias=False,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+        self.stem = conv_norm(in_channels, stem_channels, stem_kernel,
+                              stem_stride, conv_cfg, norm_cfg, act_cfg)
         pool_cls = nn.MaxPool2d if ndim == 2 else nn.MaxPool3d
         self.stem_pool = pool_cls(
             **stem_pool) if stem_pool is not None else nn.Identity()

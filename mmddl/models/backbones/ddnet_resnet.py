@@ -18,52 +18,32 @@ class DDNetResNet(DDNetResNetBase):
     ``depth=34`` and plain ResNet-18 is ``stage_widths=(64, 128, 256, 512)``.
 
     Args:
-        depth (int): 18 or 34 (blocks [2, 2, 2, 2] or [3, 4, 6, 3]).
-        stage_widths (Sequence[int]): Output channels of the 4 stages.
-        in_channels (int): Input image channels.
-        stem_channels (int, optional): Stem conv channels; None means
-            ``stage_widths[0]``.
         stem_kernel_size (int): Stem conv kernel (odd).
         stem_stride (int): Stem conv stride.
         stem_pool (bool): Add a 3x3 stride-2 max-pool after the stem
             (the ImageNet ResNet stem when combined with kernel 7, stride 2).
         strides (Sequence[int]): Stride of the first block of each stage.
-        out_indices (Sequence[int]): Stages (0-3) to return.
-        frozen_stages (int): -1 none, 0 the stem, k the stem and stages 1..k.
-        norm_eval (bool): Keep norm layers in eval mode while training.
         norm_cfg (dict): mmcv norm config.
-        act_cfg (dict): mmcv activation config.
-        zero_init_residual (bool): Zero-init the last norm of every block.
         init_cfg (dict | list[dict], optional): mmengine init config.
             Defaults to Kaiming for convs and constant 1 for norms.
+        **kwargs: ``depth`` (18 or 34), ``stage_widths``, ``in_channels``,
+            ``stem_channels``, ``out_indices``, ``frozen_stages``,
+            ``norm_eval``, ``act_cfg``, ``zero_init_residual`` and
+            ``channels_last`` (see :class:`DDNetResNetBase`).
     """
 
-    def __init__(
-        self,
-        depth: int = 18,
-        stage_widths: Sequence[int] = (8, 16, 32, 48),
-        in_channels: int = 3,
-        stem_channels: Optional[int] = None,
-        stem_kernel_size: int = 3,
-        stem_stride: int = 1,
-        stem_pool: bool = False,
-        strides: Sequence[int] = (1, 2, 2, 2),
-        out_indices: Sequence[int] = (3, ),
-        frozen_stages: int = -1,
-        norm_eval: bool = False,
-        norm_cfg: dict = dict(type='BN', requires_grad=True),
-        act_cfg: dict = dict(type='ReLU'),
-        zero_init_residual: bool = False,
-        init_cfg: Optional[Union[dict, list]] = (dict(
-            type='Kaiming',
-            layer=['Conv2d'
-                   ]), dict(type='Constant', val=1, layer=['_BatchNorm']))
-    ) -> None:
+    def __init__(self,
+                 stem_kernel_size: int = 3,
+                 stem_stride: int = 1,
+                 stem_pool: bool = False,
+                 strides: Sequence[int] = (1, 2, 2, 2),
+                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 init_cfg: Optional[Union[dict, list]] = (
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])),
+                 **kwargs) -> None:
         super().__init__(
-            depth=depth,
-            stage_widths=stage_widths,
-            in_channels=in_channels,
-            stem_channels=stem_channels or stage_widths[0],
+            ndim=2,
             stem_kernel=stem_kernel_size,
             stem_stride=stem_stride,
             stem_pool=dict(kernel_size=3, stride=2, padding=1)
@@ -71,12 +51,6 @@ class DDNetResNet(DDNetResNetBase):
             stage_strides=tuple(strides),
             stage_conv1_kernels=(3, 3, 3, 3),
             conv2_kernel=3,
-            out_indices=out_indices,
-            frozen_stages=frozen_stages,
-            norm_eval=norm_eval,
-            ndim=2,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            zero_init_residual=zero_init_residual,
-            init_cfg=list(init_cfg)
-            if isinstance(init_cfg, tuple) else init_cfg)
+            init_cfg=init_cfg,
+            **kwargs)

@@ -18,11 +18,6 @@ class DDNetResNet3d(DDNetResNetBase):
     (measured numbers in ``docs/models.md``).
 
     Args:
-        depth (int): 18 or 34.
-        stage_widths (Sequence[int]): Output channels of the 4 stages.
-        in_channels (int): Input channels.
-        stem_channels (int, optional): Stem channels; None means
-            ``stage_widths[0]``.
         stem_kernel_size (Sequence[int]): (t, h, w) stem kernel (odd sizes).
         stem_stride (Sequence[int]): (t, h, w) stem stride.
         stem_pool (bool): Add a (1, 3, 3) max-pool of stride (1, 2, 2).
@@ -30,40 +25,31 @@ class DDNetResNet3d(DDNetResNetBase):
         temporal_strides (Sequence[int]): Temporal stride of each stage.
         temporal_kernels (Sequence[int]): Temporal kernel (odd) of the first
             conv of every block in each stage.
-        out_indices (Sequence[int]): Stages (0-3) to return.
-        frozen_stages (int): -1 none, 0 the stem, k the stem and stages 1..k.
-        norm_eval (bool): Keep norm layers in eval mode while training.
         norm_cfg (dict): mmcv norm config.
-        act_cfg (dict): mmcv activation config.
-        zero_init_residual (bool): Zero-init the last norm of every block.
         init_cfg (dict | list[dict], optional): mmengine init config.
             Defaults to Kaiming for convs and constant 1 for norms.
         channels_last (bool): Run on ``channels_last_3d`` memory (same
             values; faster on CPU, measured in ``docs/benchmarks.md``).
             Defaults to True.
+        **kwargs: ``depth`` (18 or 34), ``stage_widths``, ``in_channels``,
+            ``stem_channels``, ``out_indices``, ``frozen_stages``,
+            ``norm_eval``, ``act_cfg`` and ``zero_init_residual`` (see
+            :class:`DDNetResNetBase`).
     """
 
     def __init__(self,
-                 depth: int = 18,
-                 stage_widths: Sequence[int] = (8, 16, 32, 48),
-                 in_channels: int = 3,
-                 stem_channels: Optional[int] = None,
                  stem_kernel_size: Sequence[int] = (3, 3, 3),
                  stem_stride: Sequence[int] = (1, 2, 2),
                  stem_pool: bool = True,
                  spatial_strides: Sequence[int] = (1, 2, 2, 2),
                  temporal_strides: Sequence[int] = (1, 2, 2, 2),
                  temporal_kernels: Sequence[int] = (3, 3, 3, 3),
-                 out_indices: Sequence[int] = (3, ),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
                  norm_cfg: dict = dict(type='BN3d', requires_grad=True),
-                 act_cfg: dict = dict(type='ReLU'),
-                 zero_init_residual: bool = False,
                  init_cfg: Optional[Union[dict, list]] = (
                      dict(type='Kaiming', layer=['Conv3d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm'])),
-                 channels_last: bool = True) -> None:
+                 channels_last: bool = True,
+                 **kwargs) -> None:
         stem_kernel_size = _triple(stem_kernel_size, 'stem_kernel_size')
         stem_stride = _triple(stem_stride, 'stem_stride')
         for name, seq in (('spatial_strides', spatial_strides),
@@ -73,10 +59,7 @@ class DDNetResNet3d(DDNetResNetBase):
                 raise ValueError(
                     f'{name} needs one entry per stage (4), got {seq}')
         super().__init__(
-            depth=depth,
-            stage_widths=stage_widths,
-            in_channels=in_channels,
-            stem_channels=stem_channels or stage_widths[0],
+            ndim=3,
             stem_kernel=stem_kernel_size,
             stem_stride=stem_stride,
             stem_pool=dict(
@@ -86,16 +69,10 @@ class DDNetResNet3d(DDNetResNetBase):
                            for t, s in zip(temporal_strides, spatial_strides)],
             stage_conv1_kernels=[(k, 3, 3) for k in temporal_kernels],
             conv2_kernel=(1, 3, 3),
-            out_indices=out_indices,
-            frozen_stages=frozen_stages,
-            norm_eval=norm_eval,
-            ndim=3,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            zero_init_residual=zero_init_residual,
-            init_cfg=list(init_cfg)
-            if isinstance(init_cfg, tuple) else init_cfg,
-            channels_last=channels_last)
+            init_cfg=init_cfg,
+            channels_last=channels_last,
+            **kwargs)
 
 
 def _triple(value: Union[int, Sequence[int]],

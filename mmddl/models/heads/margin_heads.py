@@ -41,35 +41,28 @@ class CosFaceClsHead(ArcFaceClsHead):
     Args:
         num_classes (int): Number of identities.
         in_channels (int): Feature dimension.
-        num_subcenters (int): Sub-centres per class (max over them).
-            Defaults to 1.
-        scale (float): Logit scale ``s``. Defaults to 64.
         margins (float | Sequence[float] | str): Additive cosine margin ``m``:
             one float, one per class, or a ``.txt`` file with one per line.
             Defaults to 0.35 (the paper's value).
-        loss (dict): Classification loss config.
-        init_cfg (dict, optional): Initialisation config.
+        **kwargs: The other arguments of ``ArcFaceClsHead`` but
+            ``easy_margin``: ``num_subcenters`` (sub-centres per class, max
+            over them; default 1), ``scale`` (logit scale ``s``; default
+            64), ``loss`` (classification loss config) and ``init_cfg``.
     """
 
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
-                 num_subcenters: int = 1,
-                 scale: float = 64.,
                  margins: Union[float, Sequence[float], str] = 0.35,
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 init_cfg: Optional[dict] = None):
+                 **kwargs):
         if isinstance(margins, int):
             margins = float(margins)
         super().__init__(
-            num_classes=num_classes,
-            in_channels=in_channels,
-            num_subcenters=num_subcenters,
-            scale=scale,
+            num_classes,
+            in_channels,
             margins=margins,
             easy_margin=False,
-            loss=loss,
-            init_cfg=init_cfg)
+            **kwargs)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Return the last-stage pooled feature ``(N, C)``.

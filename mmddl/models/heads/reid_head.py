@@ -7,6 +7,8 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from mmddl.models.utils.pooling import pool_last
+
 
 @MODELS.register_module()
 class ReIDHead(BaseModule):
@@ -75,10 +77,8 @@ class ReIDHead(BaseModule):
     def _pool(self, feats: Union[torch.Tensor,
                                  Tuple[torch.Tensor]]) -> torch.Tensor:
         """Last-stage feature, globally average-pooled to ``(N, C)``."""
-        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
-        if x.dim() > 2:
-            x = x.flatten(2).mean(dim=2)
-        if x.dim() != 2 or x.shape[1] != self.in_channels:
+        x = pool_last(feats)
+        if x.shape[1] != self.in_channels:
             raise ValueError(f'ReIDHead expects features with '
                              f'{self.in_channels} channels, got '
                              f'{tuple(x.shape)}.')

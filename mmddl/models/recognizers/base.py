@@ -185,6 +185,9 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
     data_sample_type: type = BaseDataElement
     #: What a group is, in messages.
     group_noun: str = 'group'
+    #: Metainfo key of a data sample's two-stage handle, from which
+    #: :meth:`element_inputs` loads the selected elements (None: one-stage).
+    source_key: Optional[str] = None
 
     def __init__(self,
                  base: nn.Module,
@@ -348,17 +351,13 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         """
         return [take_elements(g, s) for g, s in zip(groups, selected)]
 
-    @staticmethod
-    def lazy_sources(data_samples: Optional[list], key: str,
-                     what: str) -> Optional[list]:
-        """The two-stage handle ``key`` of each data sample, or None when no
-        sample has one (one-stage inputs).
+    def two_stage_sources(self,
+                          data_samples: Optional[list]) -> Optional[list]:
+        """The two-stage handle (:attr:`source_key`) of each data sample, or
+        None when no sample has one (one-stage inputs).
 
         Args:
             data_samples (list, optional): One per group.
-            key (str): Metainfo key of the handle (``'ddl_clip_source'``,
-                ``'ddl_group_source'``).
-            what (str): Name of a group in the error message (``'videos'``).
 
         Returns:
             list | None: One handle per group, or None.
@@ -366,7 +365,8 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         Raises:
             ValueError: Some samples carry a handle and others not.
         """
-        if not data_samples:
+        key = self.source_key
+        if not data_samples or key is None:
             return None
         sources = [
             None if s is None else s.metainfo.get(key) for s in data_samples
@@ -375,15 +375,20 @@ class BaseDDLModel(BaseModel, metaclass=ABCMeta):
         if have == 0:
             return None
         if have != len(sources):
-            raise ValueError(f'{have} of {len(sources)} {what} of the batch '
-                             f'carry a {key}: two-stage and one-stage '
-                             'inputs cannot be mixed in a batch')
+            raise ValueError(f'{have} of {len(sources)} {self.group_noun}s of '
+                             f'the batch carry a {key}: two-stage and '
+                             'one-stage inputs cannot be mixed in a batch')
         return sources
 
     def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
         """Whether :meth:`element_inputs` only indexes the groups (its time
-        then counts as the base's, not as decoding)."""
-        return True
+        then counts as the base's, not as decoding): False when the data
+        samples carry two-stage handles.
+
+        Args:
+            data_samples (list, optional): One per group.
+        """
+        return self.two_stage_sources(data_samples) is None
 
     def fuse(self, outputs: torch.Tensor, kept_scores: Optional[torch.Tensor],
              selected: List[torch.Tensor],

@@ -12,21 +12,11 @@ from mmpretrain.structures import DataSample
 from mmddl.evaluation.functional import media_template_pool
 from mmddl.models.aggregators import DDLAggregator
 from mmddl.models.utils import GFlopsCache
+from mmddl.models.utils.pooling import pool_last
 from .base import BaseDDLModel, build_part, part_config
 
 GroupInputs = Union[torch.Tensor, Sequence[Union[torch.Tensor,
                                                  Sequence[torch.Tensor]]]]
-
-
-def _pool_feature(x: Union[torch.Tensor, Tuple[torch.Tensor]]) -> torch.Tensor:
-    """Last feature of a tuple, global-average pooled to ``(n, d)``."""
-    if isinstance(x, (tuple, list)):
-        x = x[-1]
-    if x.dim() > 2:
-        x = x.flatten(2).mean(dim=2)
-    if x.dim() != 2:
-        raise ValueError(f'base features must be (n, d), got {tuple(x.shape)}')
-    return x
 
 
 @MODELS.register_module()
@@ -117,6 +107,7 @@ class DDLGroupEncoder(BaseDDLModel):
             checkpoint's provenance (see :class:`BaseDDLModel`).
     """
     data_sample_type = DataSample
+    source_key = 'ddl_group_source'
 
     def __init__(self,
                  base: Union[None, str, dict, torch.nn.Module],
@@ -215,28 +206,6 @@ class DDLGroupEncoder(BaseDDLModel):
         return groups
 
     # ------------------------------------------------------------ two-stage
-    @staticmethod
-    def group_sources(data_samples: Optional[list]) -> Optional[list]:
-        """The ``ddl_group_source`` of each data sample, or None when no
-        sample has one (one-stage reading).
-
-        Args:
-            data_samples (list, optional): One per group.
-
-        Returns:
-            list | None: One
-            :class:`~mmddl.datasets.transforms.GroupImageSource` per group.
-
-        Raises:
-            ValueError: Some samples carry a source and others not.
-        """
-        return BaseDDLModel.lazy_sources(data_samples, 'ddl_group_source',
-                                         'groups')
-
-    def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
-        """False when the base's images are read from group sources."""
-        return self.group_sources(data_samples) is None
-
     def element_inputs(self, groups: List[torch.Tensor],
                        selected: List[torch.Tensor],
                        data_samples: Optional[list]) -> List[torch.Tensor]:
@@ -253,7 +222,7 @@ class DDLGroupEncoder(BaseDDLModel):
             list[Tensor]: (len(selected[i]), C, H', W') per group, of the
             groups' dtype and device.
         """
-        sources = self.group_sources(data_samples)
+        sources = self.two_stage_sources(data_samples)
         if sources is None:
             return super().element_inputs(groups, selected, data_samples)
         out = []
@@ -320,8 +289,8 @@ class DDLGroupEncoder(BaseDDLModel):
         """Pooled ``(n, d)`` features of normalised images."""
         extract = base.extract_feat
         if 'stage' in inspect.signature(extract).parameters:
-            return _pool_feature(extract(x, stage=self.feature_stage)).float()
-        return _pool_feature(extract(x)).float()
+            return pool_last(extract(x, stage=self.feature_stage)).float()
+        return pool_last(extract(x)).float()
 
     def _base_features(self, x: torch.Tensor) -> torch.Tensor:
         """Element features ``(n, d)`` of a batch of raw images."""

@@ -182,6 +182,7 @@ class DDLRecognizer(BaseDDLModel):
     """
     data_sample_type = ActionDataSample
     group_noun = 'video'
+    source_key = 'ddl_clip_source'
 
     def __init__(self,
                  base: Optional[Union[str, dict]],
@@ -437,23 +438,6 @@ class DDLRecognizer(BaseDDLModel):
         return scores.view(*clips.shape[:2], -1).mean(1)
 
     # ------------------------------------------------------------ two-stage
-    @staticmethod
-    def clip_sources(data_samples: Optional[list]) -> Optional[list]:
-        """The ``ddl_clip_source`` of each data sample, or None when no
-        sample has one (one-stage decoding).
-
-        Args:
-            data_samples (list, optional): One per video.
-
-        Returns:
-            list | None: One :class:`ClipSource` per video, or None.
-
-        Raises:
-            ValueError: Some samples carry a clip source and others not.
-        """
-        return BaseDDLModel.lazy_sources(data_samples, 'ddl_clip_source',
-                                         'videos')
-
     def check_clip_source(self, source, clips: torch.Tensor) -> None:
         """Check that a two-stage video's DDNet inputs match its handle.
 
@@ -481,10 +465,6 @@ class DDLRecognizer(BaseDDLModel):
                 f'={self.num_frames}, clip_len={source.clip_len}); set '
                 'ddnet_frames to the same number')
 
-    def inputs_are_elements(self, data_samples: Optional[list]) -> bool:
-        """False when the base's clips are decoded from clip sources."""
-        return self.clip_sources(data_samples) is None
-
     def element_inputs(self, groups: List[torch.Tensor],
                        selected: List[torch.Tensor],
                        data_samples: Optional[list]) -> List[torch.Tensor]:
@@ -500,7 +480,7 @@ class DDLRecognizer(BaseDDLModel):
         Returns:
             list[Tensor]: (len(selected[i]), num_crops, C, T, H, W) per video.
         """
-        sources = self.clip_sources(data_samples)
+        sources = self.two_stage_sources(data_samples)
         if sources is None:
             return super().element_inputs(groups, selected, data_samples)
         out = []

@@ -1,8 +1,6 @@
 """Provenance of a trained DDNet (its base checkpoint, score table, input
 shape and D-score variant): written into its checkpoint by the training hook
 and checked by the test-time wrappers."""
-import hashlib
-import os
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union
 
@@ -10,7 +8,8 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 
-from mmddl.structures.score_table import file_sha256, to_jsonable
+from mmddl.structures.score_table import to_jsonable
+from mmddl.utils.content_hash import checkpoint_sha256, file_sha256
 
 #: Key of the provenance in a DDNet checkpoint's ``meta``.
 PROVENANCE_KEY = 'ddl_provenance'
@@ -22,33 +21,10 @@ MAX_SHAPES = 16
 
 #: Checkpoints whose missing provenance was already reported (once each).
 _REPORTED: Set[Tuple[str, str]] = set()
-#: ``checkpoint_sha256`` results by (path, size, mtime_ns).
-_DIGESTS: Dict[Tuple[str, int, int], str] = {}
 
 
 class ProvenanceError(RuntimeError):
     """A DDNet is used with another base or input than it was trained on."""
-
-
-def checkpoint_sha256(path: str) -> str:
-    """Identity of a base checkpoint as the score table's fingerprint records
-    it (``checkpoint_sha256``): the SHA-256 of a local file's contents
-    (:func:`~mmddl.structures.score_table.file_sha256`, cached per path,
-    size and mtime), else ``'uri:'`` + the SHA-256 of the string.
-
-    Args:
-        path (str): The checkpoint file or URL.
-
-    Returns:
-        str: The hex digest.
-    """
-    if not osp.isfile(path):
-        return 'uri:' + hashlib.sha256(str(path).encode()).hexdigest()
-    st = os.stat(path)
-    key = (osp.abspath(path), st.st_size, st.st_mtime_ns)
-    if key not in _DIGESTS:
-        _DIGESTS[key] = file_sha256(path)
-    return _DIGESTS[key]
 
 
 def input_module(model: nn.Module) -> nn.Module:
