@@ -118,6 +118,11 @@ val_dataloader = dict(
         metainfo=dict(classes=classes),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# HOTA / CLEAR / Identity of the tracker's own output, as tools/track_ddl.py
+# writes it: no tracklet interpolation (mmdet 3.3's InterpolateTracklets also
+# raises IndexError on a video without any track)
+val_evaluator = dict(postprocess_tracklet_cfg=[])
+test_evaluator = val_evaluator
 
 # a short from-scratch schedule for 2 CPU cores: AdamW instead of the
 # 8-GPU SGD recipe (which needs hundreds of epochs from scratch)

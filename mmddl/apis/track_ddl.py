@@ -2,6 +2,7 @@
 encode every track with DDL, write per-track JSON lines, embeddings, contact
 sheets and cross-video matches (what ``tools/track_ddl.py`` runs)."""
 import json
+import logging
 import os
 import os.path as osp
 import re
@@ -73,6 +74,11 @@ def open_inputs(inputs: Sequence[str],
         name = _safe(src.name)
         names[name] = names.get(name, 0) + 1
         if names[name] > 1:
+            print_log(
+                f'{path}: another input is also named {name!r}; its tracks '
+                f'are named {name}-{names[name]}/<id>',
+                logger='current',
+                level=logging.WARNING)
             name = f'{name}-{names[name]}'
         out.append(dict(source=src, name=name, ann_file=ann))
     return out

@@ -7,45 +7,21 @@ import uuid
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
                                         load_from_local)
-from torch.utils.data import Dataset
 
 import mmddl  # noqa: F401  (hooks mmengine's checkpoint loader)
 from mmddl.compat import safe_checkpoint as sc
+from toy_runner import ToyData, ToyModel
 
 pytestmark = pytest.mark.skipif(
     not sc.weights_only_is_default(),
     reason='torch < 2.6 does not default to weights_only=True')
 
 
-class _ToyModel(BaseModel):
-    """Linear regression y = w.x + b, enough for a Runner."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def forward(self, x, y, mode='loss'):
-        out = self.fc(x).squeeze(-1)
-        if mode == 'loss':
-            return dict(loss=((out - y)**2).mean())
-        return out
-
-
-class _ToyData(Dataset):
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, i):
-        x = torch.tensor([float(i), 1.0])
-        return dict(x=x, y=2 * x[0] - 1)
 
 
 class _IterRecorder(Hook):
@@ -59,10 +35,10 @@ class _IterRecorder(Hook):
 
 def _runner(work_dir, max_iters, **kwargs) -> Runner:
     return Runner(
-        model=_ToyModel(),
+        model=ToyModel(),
         work_dir=str(work_dir),
         experiment_name=f'h1_compat_{uuid.uuid4().hex[:8]}',
-        train_dataloader=dict(dataset=_ToyData(),
+        train_dataloader=dict(dataset=ToyData(8),
                               sampler=dict(type='DefaultSampler',
                                            shuffle=False),
                               collate_fn=dict(type='default_collate'),
@@ -125,7 +101,7 @@ def test_allow_list_covers_what_mmengine_writes(saved):
 
 def test_load_checkpoint_restores_weights_and_history(saved):
     ckpt, state = saved
-    model = _ToyModel()
+    model = ToyModel()
     assert not torch.equal(model.fc.weight, state['fc.weight'])
     checkpoint = load_checkpoint(model, ckpt, map_location='cpu')
     for key, value in state.items():
@@ -182,9 +158,9 @@ class _Evil:
     ])
 def test_untrusted_globals_still_refused(tmp_path, payload, message):
     path = str(tmp_path / 'evil.pth')
-    torch.save({'state_dict': _ToyModel().state_dict(), 'x': payload}, path)
+    torch.save({'state_dict': ToyModel().state_dict(), 'x': payload}, path)
     with pytest.raises(pickle.UnpicklingError, match=message):
-        load_checkpoint(_ToyModel(), path, map_location='cpu')
+        load_checkpoint(ToyModel(), path, map_location='cpu')
     with pytest.raises(pickle.UnpicklingError, match=message):
         CheckpointLoader.load_checkpoint(path, 'cpu')
 
@@ -223,7 +199,7 @@ def test_restricted_getattr():
 
 
 def test_context_only_adds_and_removes_its_own_entries():
-    marker = (_ToyModel, 'h1.marker.ToyModel')
+    marker = (ToyModel, 'h1.marker.ToyModel')
     hb = HistoryBuffer
     original = torch.serialization.get_safe_globals()
     torch.serialization.add_safe_globals([marker, hb])

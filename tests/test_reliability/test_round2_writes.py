@@ -14,11 +14,8 @@ import uuid
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from mmengine.fileio.backends.local_backend import LocalBackend
-from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from torch.utils.data import Dataset
 
 import mmddl  # noqa: F401  (compat fixes: atomic backend, named errors)
 
@@ -32,6 +29,7 @@ from scale_testutils import (save_toy_checkpoint, toy_hook,  # noqa: E402
 from mmddl.engine.lock import LockHeldError  # noqa: E402
 from mmddl.structures import ScoreTable, StaleScoreTableError  # noqa: E402
 from mmddl.utils.atomic_write import TMP_PREFIX  # noqa: E402
+from toy_runner import ToyData, ToyModel  # noqa: E402
 
 ENOSPC = os.strerror(errno.ENOSPC)
 
@@ -90,37 +88,16 @@ def _truncated_copy(src: str, dst: str) -> str:
     return dst
 
 
-class _ToyModel(BaseModel):
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(2, 1)
-
-    def forward(self, x, y, mode='loss'):
-        out = self.fc(x).squeeze(-1)
-        if mode == 'loss':
-            return dict(loss=((out - y)**2).mean())
-        return out
-
-
-class _ToyData(Dataset):
-
-    def __len__(self) -> int:
-        return 4
-
-    def __getitem__(self, i):
-        x = torch.tensor([float(i), 1.0])
-        return dict(x=x, y=2 * x[0] - 1)
 
 
 def _runner(work_dir: str, max_epochs: int, **kwargs) -> Runner:
     """A tiny Runner saving a checkpoint every epoch (CheckpointHook)."""
     return Runner(
-        model=_ToyModel(),
+        model=ToyModel(),
         work_dir=work_dir,
         experiment_name=f'writes_{uuid.uuid4().hex[:8]}',
         train_dataloader=dict(
-            dataset=_ToyData(),
+            dataset=ToyData(4),
             sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='default_collate'),
             batch_size=2,

@@ -431,3 +431,14 @@ def test_detector_tracker_ddl_end_to_end(setup, tmp_path):
         for g, n in zip(gts, (40, 30)))
     assert covered > 0.8 * n_gt
     assert majority > 0.8 * covered
+
+
+def test_inputs_with_the_same_name_get_unique_names(setup):
+    from mmddl.apis import open_inputs
+    gt = osp.join(setup['seqs'][0], 'gt', 'gt.txt')
+    seqs = open_inputs([setup['seqs'][0], setup['videos'][0]], [gt, gt])
+    # the sequence folder and its video are both named SYNTH-01
+    assert [s['name'] for s in seqs] == ['SYNTH-01', 'SYNTH-01-2']
+    assert [s['source'].kind for s in seqs] == ['frames', 'video']
+    with pytest.raises(ValueError, match='no tracks for it'):
+        open_inputs([setup['videos'][0]])
