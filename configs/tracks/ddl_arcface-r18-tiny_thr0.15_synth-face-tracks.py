@@ -10,18 +10,12 @@
 # As written it evaluates ground-truth face tracks of two cameras of
 # <data_root> as cross-camera identification (queries: camera 0);
 # tools/track_ddl.py replaces the sequences with its inputs and their tracks.
-_base_ = ['../face/demo/ddl_arcface-r18-tiny_thr0.15_synth-ytf.py']
+_base_ = ['../face/demo/ddl_arcface-r18-tiny_thr0.15_synth-ytf.py',
+          '../_base_/ddl/track_meta_keys.py']
 
 track_target = 'face'  # tools/track_ddl.py keeps the detector's faces
 crop_size = (_base_.demo_img_size, _base_.demo_img_size)  # (h, w)
 margin = 0.0
-# mmddl.datasets.tracks.TRACK_META_KEYS (a config cannot import it)
-track_meta_keys = ('group_id', 'group_name', 'num_images', 'img_paths',
-                   'template_id', 'media_ids', 'det_scores', 'split', 'pid',
-                   'camid', 'is_query', 'subject_id', 'sample_idx',
-                   'kept_indices', 'ddl_group_source', 'track_id', 'sequence',
-                   'frame_ids', 'bboxes', 'crop_boxes', 'box_scores',
-                   'visibility', 'source', 'source_type', 'image_size')
 
 test_dataloader = dict(
     batch_size=8,
@@ -40,7 +34,7 @@ test_dataloader = dict(
         pipeline=[
             dict(type='LoadTrackCrops', size=crop_size, margin=margin,
                  cache_frames=32),
-            dict(type='PackGroupInputs', meta_keys=track_meta_keys),
+            dict(type='PackGroupInputs', meta_keys=_base_.track_meta_keys),
         ]))
 test_evaluator = dict(
     _delete_=True, type='GroupReIDMetric', ranks=(1, 5, 20), normalize=True)

@@ -11,18 +11,12 @@
 # tools/track_ddl.py replaces the sequences with its inputs (videos, frame
 # folders, MOTChallenge sequences) and their tracks (a detector + tracker's
 # or given ones).
-_base_ = ['../reid/demo/ddl_reid-r18-tiny_thr0.15_synth-mars.py']
+_base_ = ['../reid/demo/ddl_reid-r18-tiny_thr0.15_synth-mars.py',
+          '../_base_/ddl/track_meta_keys.py']
 
 track_target = 'person'  # tools/track_ddl.py keeps the detector's persons
 
 crop_size = (_base_.demo_img_scale[1], _base_.demo_img_scale[0])  # (h, w)
-# mmddl.datasets.tracks.TRACK_META_KEYS (a config cannot import it)
-track_meta_keys = ('group_id', 'group_name', 'num_images', 'img_paths',
-                   'template_id', 'media_ids', 'det_scores', 'split', 'pid',
-                   'camid', 'is_query', 'subject_id', 'sample_idx',
-                   'kept_indices', 'ddl_group_source', 'track_id', 'sequence',
-                   'frame_ids', 'bboxes', 'crop_boxes', 'box_scores',
-                   'visibility', 'source', 'source_type', 'image_size')
 
 test_dataloader = dict(
     batch_size=8,
@@ -41,7 +35,7 @@ test_dataloader = dict(
         pipeline=[
             dict(type='LoadTrackCrops', size=crop_size, margin=0.1,
                  cache_frames=32),
-            dict(type='PackGroupInputs', meta_keys=track_meta_keys),
+            dict(type='PackGroupInputs', meta_keys=_base_.track_meta_keys),
         ]))
 test_evaluator = dict(
     type='GroupReIDMetric', ranks=(1, 5, 20), normalize=True)
