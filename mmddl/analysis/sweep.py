@@ -4,6 +4,7 @@ many operating points with the wrapper's own selection, fusion and metric."""
 import json
 import os
 import os.path as osp
+import time
 from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -331,7 +332,8 @@ def dense_pass(runner,
     A NaN / inf D-score stops the pass naming the group and the cause (the
     wrapper's ``check_scores``); each group record says whether its
     elements are all identical (``identical_elements``, e.g. a 1-frame
-    video), which the replay passes on to the aggregator.
+    video), which the replay passes on to the aggregator; the group file's
+    ``seconds`` holds the total DDNet and base forward times of the pass.
 
     Args:
         runner (mmengine.runner.Runner): Built from a :func:`sweep_config`.
@@ -351,6 +353,7 @@ def dense_pass(runner,
     loader = runner.test_dataloader
     ptr, scores, outputs, gb, gd, records, kept = [0], [], [], [], [], [], []
     batch_sizes = []
+    seconds = dict(ddnet=0.0, base=0.0)  # DDNet / base forwards, all groups
     progress = LogProgress(len(loader), 'sweep dense pass', 'batches')
     # the dump holds outputs as fused at the paper's feature level; the
     # replay applies a 'prob' fusion itself
@@ -366,12 +369,16 @@ def dense_pass(runner,
                         f'batch {b}: {len(groups)} groups but '
                         f'{0 if samples is None else len(samples)}'
                         ' data samples')
+                t0 = time.perf_counter()
                 sc = model.map_groups(model.score_elements, groups)
+                seconds['ddnet'] += time.perf_counter() - t0
                 model.check_scores(sc, groups,
                                    model.group_names(samples, len(groups)))
                 identical = model.identical_groups(groups)
                 base_in = _base_inputs(model, groups, samples)
+                t0 = time.perf_counter()
                 outs = model.map_groups(model.element_outputs, base_in)
+                seconds['base'] += time.perf_counter() - t0
                 batch_sizes.append(len(groups))
                 for g, (grp, x, s, o, smp, same) in enumerate(
                         zip(groups, base_in, sc, outs, samples, identical)):
@@ -406,6 +413,7 @@ def dense_pass(runner,
             config=config_name,
             model=type(model).__name__,
             batch_sizes=batch_sizes,
+            seconds=seconds,
             groups=records),
         samples=kept)
     dump.check()

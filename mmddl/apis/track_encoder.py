@@ -195,18 +195,6 @@ class TrackEncoding:
     dump: object = field(default=None, repr=False)
 
 
-def _timed(fn, times: Dict[str, float], key: str):
-
-    def run(*args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            times[key] += time.perf_counter() - t0
-
-    return run
-
-
 def _list(x) -> list:
     return np.asarray(x).tolist()
 
@@ -255,16 +243,11 @@ def encode_tracks(encoder: TrackEncoder,
         loader = Runner.build_dataloader(cfg.test_dataloader)
     thumbs = [] if keep_thumbnails else None
     wrapped = _ProgressLoader(loader, len(loader.dataset), progress, thumbs)
-    times = dict(ddnet=0.0, base=0.0)
-    model.score_elements = _timed(model.score_elements, times, 'ddnet')
-    model.element_outputs = _timed(model.element_outputs, times, 'base')
-    try:
-        dump = dense_pass(
-            SimpleNamespace(model=model, test_dataloader=wrapped, cfg=cfg),
-            task='reid' if encoder.target == 'person' else 'face',
-            config_name=encoder.config)
-    finally:
-        del model.score_elements, model.element_outputs
+    dump = dense_pass(
+        SimpleNamespace(model=model, test_dataloader=wrapped, cfg=cfg),
+        task='reid' if encoder.target == 'person' else 'face',
+        config_name=encoder.config)
+    times = dict(dump.groups['seconds'])
     times['decode'] = wrapped.decode_s
     aggs = dict(ddl=encoder.aggregator)
     for name, agg in (methods or BASELINES).items():
