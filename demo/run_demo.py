@@ -1,7 +1,7 @@
 """Run a demo: ``python demo/run_demo.py --task video|face|reid [options]``.
 
-``make demo`` runs the video demo; ``make demo TASK=face`` / ``TASK=reid``
-the others. Options after ``--task`` go to the task's demo
+``make demo`` runs the video demo; ``make demo TASK=face`` / ``TASK=reid`` /
+``TASK=tracks`` the others. Options after ``--task`` go to the task's demo
 (``demo.<task>.main``); ``--help`` after the task lists them.
 """
 import argparse
@@ -14,7 +14,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmddl  # noqa: F401,E402  (compatibility fixes + registration)
 
-TASKS = ('video', 'face', 'reid')
+TASKS = ('video', 'face', 'reid', 'tracks')
 
 
 def main() -> None:

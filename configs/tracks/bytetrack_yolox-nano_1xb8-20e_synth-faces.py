@@ -6,8 +6,10 @@
 #   <data_root>/annotations/{train,val}_cocoformat.json
 # and pair it in tools/track_ddl.py with
 # configs/tracks/ddl_arcface-r18-tiny_thr0.15_synth-face-tracks.py.
-# mmddl's footage generator draws persons only: no generated face footage
-# trains this config yet.
+# Generated face footage for it: mmddl.testing.synthetic_face_footage
+# (generate_face_footage) + synthetic_footage.write_coco_annotations(...,
+# category='face'); tests/test_tools/test_track_ddl.py trains it there for 2
+# iterations and tracks faces with it (wiring, not accuracy).
 _base_ = ['./bytetrack_yolox-nano_1xb8-20e_synth-footage.py']
 
 data_root = 'data/synth_faces/'

@@ -23,7 +23,7 @@ classes = ('pedestrian', )
 img_scale = (320, 320)  # (w, h)
 batch_size = 8
 max_epochs = 20
-num_last_epochs = 5  # mosaic / affine off, L1 loss on (YOLOX recipe)
+num_last_epochs = 3  # affine off, L1 loss on (YOLOX recipe)
 
 # YOLOX-nano (mmdet's yolox_nano_8xb8-300e_coco.py sizes: depth 0.33, width
 # 0.25, depthwise convolutions) in place of ByteTrack's YOLOX-X; no
@@ -51,16 +51,19 @@ model = dict(
             feat_channels=64,
             use_depthwise=True)))
 
-# mmdet's yolox_tiny / nano training pipeline at 320 (no MixUp), boxes not
-# clipped at the border as in ByteTrack's pipeline
+# mmdet's YOLOX pipeline without Mosaic and MixUp (a 20-epoch schedule from
+# scratch: mosaic's quartered persons slow it down), a mild random affine
+# (scale 0.75-1.25, no rotation or shear), boxes not clipped at the border as
+# in ByteTrack's pipeline. Measured on the demo's validation cameras (3 x 80
+# frames, docs/tracks.md): HOTA 42.0, MOTA 35.1, IDF1 58.1 with mmdet's
+# ByteTrack thresholds after 20 epochs on 450 frames.
 train_pipeline = [
     dict(
-        type='Mosaic', img_scale=img_scale, pad_val=114.0,
-        bbox_clip_border=False),
-    dict(
         type='RandomAffine',
-        scaling_ratio_range=(0.5, 1.5),
-        border=(-img_scale[0] // 2, -img_scale[1] // 2),
+        scaling_ratio_range=(0.75, 1.25),
+        max_rotate_degree=0.,
+        max_shear_degree=0.,
+        border=(0, 0),
         bbox_clip_border=False),
     dict(type='YOLOXHSVRandomAug'),
     dict(type='RandomFlip', prob=0.5),
@@ -76,7 +79,7 @@ train_pipeline = [
 train_dataloader = dict(
     _delete_=True,
     batch_size=batch_size,
-    num_workers=2,
+    num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
@@ -126,7 +129,7 @@ test_evaluator = val_evaluator
 
 # a short from-scratch schedule for 2 CPU cores: AdamW instead of the
 # 8-GPU SGD recipe (which needs hundreds of epochs from scratch)
-base_lr = 2e-3
+base_lr = 4e-3
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
@@ -168,7 +171,7 @@ custom_hooks = [
     dict(
         type='EMAHook',
         ema_type='ExpMomentumEMA',
-        momentum=0.0001,
+        momentum=0.0002,
         update_buffers=True,
         priority=49)
 ]

@@ -18,7 +18,7 @@ from mmddl.testing.synthetic_persons import draw_person, random_person
 from mmddl.utils import atomic_write
 
 #: bumped whenever rendering or layout changes (stored in footage.json)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: MOTChallenge class of the standing persons (ignored: conf 0)
 STATIC_PERSON = 7
 #: ids of the standing persons start above this (walkers are 1..N)
@@ -63,10 +63,13 @@ class FootageSettings:
         focal (float): Focal length in frame widths.
         depth_range (Tuple[float, float]): Walkers' depth Z (m).
         camera_spacing (float): Distance of neighbouring cameras (m).
-        cross_time (Tuple[float, float]): A walk across the street lasts
-            this fraction of the clip (uniform).
-        reenter_prob (float): Chance that a walker leaves the street, stays
-            away, then walks back (same id: leaves and re-enters views).
+        walk_speed (Tuple[float, float]): A walker's speed (m/s, uniform;
+            people walk at 1 to 1.8 m/s). Each walker starts anywhere
+            along the street (inside or outside the views), in either
+            direction, at the clip's first frame.
+        reenter_prob (float): Chance that a walker leaves the street (a
+            doorway) partway through the clip, stays away, then comes back
+            out at the same place (same id: leaves and re-enters views).
         away_time (Tuple[float, float]): Time away, fraction of the clip.
         poles (int): Poles per camera, in front of every walker.
         pole_width (float): Pole width as a fraction of the frame width.
@@ -100,7 +103,7 @@ class FootageSettings:
     focal: float = 0.9
     depth_range: Tuple[float, float] = (5.0, 12.0)
     camera_spacing: float = 6.0
-    cross_time: Tuple[float, float] = (0.5, 0.9)
+    walk_speed: Tuple[float, float] = (1.0, 1.8)
     reenter_prob: float = 0.3
     away_time: Tuple[float, float] = (0.08, 0.15)
     poles: int = 2
@@ -127,8 +130,8 @@ class FootageSettings:
                 raise ValueError(f'{key} must be >= 1')
         if not 0 < self.depth_range[0] <= self.depth_range[1]:
             raise ValueError(f'bad depth_range {self.depth_range}')
-        if not 0 < self.cross_time[0] <= self.cross_time[1] <= 1:
-            raise ValueError(f'bad cross_time {self.cross_time}')
+        if not 0 < self.walk_speed[0] <= self.walk_speed[1]:
+            raise ValueError(f'bad walk_speed {self.walk_speed}')
 
     def sequence_name(self, camera: int) -> str:
         """Sequence (folder) name of 0-based ``camera``."""
@@ -161,19 +164,19 @@ def _walker_plan(rng: np.random.Generator, s: FootageSettings, x_lo: float,
                  x_hi: float) -> List[Tuple]:
     """Walk segments ``(t0, t1, x0, x1, z)`` of one walker (frames)."""
     T = s.num_frames
+    v = rng.uniform(*s.walk_speed) / s.fps  # metres per frame
     d = 1 if rng.random() < 0.5 else -1
-    ends = (x_lo, x_hi) if d > 0 else (x_hi, x_lo)
     z = rng.uniform(*s.depth_range)
+    x0 = rng.uniform(x_lo, x_hi)
     if rng.random() < s.reenter_prob:
-        dur = rng.uniform(*s.cross_time) * T / 2
-        away = rng.uniform(*s.away_time) * T
-        t0 = rng.uniform(0, max(T - 2 * dur - away, 0.0))
+        t_out = rng.uniform(0.2, 0.6) * T
+        t_back = t_out + rng.uniform(*s.away_time) * T
+        x_out = x0 + d * v * t_out
+        d2 = 1 if rng.random() < 0.5 else -1
         z2 = rng.uniform(*s.depth_range)
-        return [(t0, t0 + dur, ends[0], ends[1], z),
-                (t0 + dur + away, t0 + 2 * dur + away, ends[1], ends[0], z2)]
-    dur = rng.uniform(*s.cross_time) * T
-    t0 = rng.uniform(-0.25 * dur, T - 0.75 * dur)
-    return [(t0, t0 + dur, ends[0], ends[1], z)]
+        return [(0.0, t_out, x0, x_out, z),
+                (t_back, float(T), x_out, x_out + d2 * v * (T - t_back), z2)]
+    return [(0.0, float(T), x0, x0 + d * v * T, z)]
 
 
 def _position(plan: List[Tuple], t: int) -> Optional[Tuple[float, float, int]]:
@@ -558,7 +561,8 @@ def _sequences(footage_dir: str) -> List[str]:
 def write_coco_annotations(footage_dir: str,
                            out_file: str,
                            min_visibility: float = MIN_TRAIN_VISIBILITY,
-                           mot_classes: bool = False) -> Dict:
+                           mot_classes: bool = False,
+                           category: str = 'pedestrian') -> Dict:
     """The footage's gt as COCO-VID json, the format of mmdet's
     ``tools/dataset_converters/mot2coco.py``.
 
@@ -581,6 +585,8 @@ def write_coco_annotations(footage_dir: str,
         out_file (str): The json (written atomically).
         min_visibility (float): See above.
         mot_classes (bool): See above.
+        category (str): Name of category 1 (``'face'`` for the face
+            footage of ``synthetic_face_footage``).
 
     Returns:
         dict: ``videos``, ``images``, ``annotations``, ``ignored``
@@ -632,7 +638,7 @@ def write_coco_annotations(footage_dir: str,
                     instance_id=instances.setdefault((vid, mot_id),
                                                      len(instances) + 1),
                     mot_conf=float(gt.confs[r])))
-    cats = [dict(id=1, name='pedestrian')]
+    cats = [dict(id=1, name=category)]
     if mot_classes:
         cats.append(dict(id=STATIC_PERSON, name='static_person'))
     coco = dict(
@@ -657,7 +663,8 @@ def write_reid_crops(footage_dir: str,
                      margin: float = 0.1,
                      min_visibility: float = MIN_TRAIN_VISIBILITY,
                      num_train: Optional[int] = None,
-                     seed: int = 0) -> Dict:
+                     seed: int = 0,
+                     frame_step: int = 1) -> Dict:
     """Walker crops of the footage as a MARS folder (``write_mars``).
 
     Each walker's crops (gt boxes cut with ``cut_crop``, the crop
@@ -675,6 +682,8 @@ def write_reid_crops(footage_dir: str,
         num_train (int, optional): Identities in ``bbox_train`` (default
             all; the others go to ``bbox_test``).
         seed (int): Seed of ``write_mars`` (MARS camera numbers).
+        frame_step (int): Crops of every ``frame_step``-th frame only
+            (neighbouring frames are near copies).
 
     Returns:
         dict: ``identities``, ``crops``, ``low_visibility`` (left out),
@@ -682,12 +691,14 @@ def write_reid_crops(footage_dir: str,
         ``pids`` (``{MARS pid: walker id}``) and ``root``.
     """
     from mmddl.testing.synthetic_faces import write_mars
+    if frame_step < 1:
+        raise ValueError(f'frame_step must be >= 1, got {frame_step}')
     crops, low = {}, 0
     seqs = _sequences(footage_dir)
     for seq in seqs:
         info = read_seqinfo(seq)
         gt = read_mot(osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)
-        for k in np.unique(gt.frames):
+        for k in np.unique(gt.frames)[::frame_step]:
             rows = np.nonzero(gt.frames == k)[0]
             frame = None
             for r in rows:

@@ -73,15 +73,19 @@ def ddl_checkpoints(root: str, config: str = TRACK_CONFIG) -> Tuple[str, str]:
     return paths
 
 
-def train_tiny_detector(root: str, footage_dir: str, iters: int = 4) -> str:
-    """Train the ByteTrack config's detector for ``iters`` iterations of 2
+def train_tiny_detector(root: str,
+                        footage_dir: str,
+                        iters: int = 4,
+                        config: str = DET_CONFIG,
+                        category: str = 'pedestrian') -> str:
+    """Train a ByteTrack config's detector for ``iters`` iterations of 2
     frames through ``tools/train.py`` (in-process); its checkpoint."""
     from mmddl.testing.synthetic_footage import write_coco_annotations
     ann = osp.join(root, 'annotations', 'train_cocoformat.json')
-    write_coco_annotations(footage_dir, ann)
+    write_coco_annotations(footage_dir, ann, category=category)
     work = osp.join(root, 'det')
     argv = [
-        TRAIN_TOOL, DET_CONFIG, '--work-dir', work, '--no-validate',
+        TRAIN_TOOL, config, '--work-dir', work, '--no-validate',
         '--cfg-options', f'train_dataloader.dataset.dataset.data_root={root}',
         f'train_dataloader.dataset.dataset.data_prefix.img={footage_dir}/',
         'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
@@ -104,62 +108,23 @@ def write_face_clip(root: str,
                     identities: int = 3,
                     frames: int = 8,
                     seed: int = 0) -> List[str]:
-    """MOTChallenge sequences of synthetic faces (``draw_face``, the faces
-    the face demo's base learns) drifting over a background, one 32x32 face
-    per identity and frame, with their boxes as ``gt/gt.txt``.
-
-    Returns:
-        list[str]: The sequence folders ``FACES-01`` ...
-    """
-    import cv2
-    import numpy as np
-
-    from mmddl.datasets.tracks import SeqInfo, write_mot, write_seqinfo
-    from mmddl.testing.synthetic_faces import draw_face, random_identity
-    rng = np.random.default_rng(seed)
-    idents = [random_identity(rng) for _ in range(identities)]
-    h, w, size = 96, 160, 32
-    seqs = []
-    for c in range(cameras):
-        name = f'FACES-0{c + 1}'
-        seq = osp.join(root, name)
-        rows = []
-        for k in range(1, frames + 1):
-            img = np.full((h, w, 3), 60 + 40 * c, np.uint8)
-            for i, ident in enumerate(idents):
-                x = int(4 + i * 50 + 2 * k)
-                y = int(20 + 10 * ((k + i + c) % 3))
-                face, _ = draw_face(ident, size, rng)
-                img[y:y + size, x:x + size] = face
-                rows.append((k, i + 1, x, y))
-            os.makedirs(osp.join(seq, 'img1'), exist_ok=True)
-            cv2.imwrite(
-                osp.join(seq, 'img1', f'{k:06d}.jpg'), img,
-                [cv2.IMWRITE_JPEG_QUALITY, 95])
-        r = np.asarray(rows, float)
-        n = len(r)
-        write_mot(
-            osp.join(seq, 'gt', 'gt.txt'),
-            r[:, 0].astype(int),
-            r[:, 1].astype(int),
-            np.stack([r[:, 2], r[:, 3],
-                      np.full(n, size),
-                      np.full(n, size)], 1),
-            np.ones(n),
-            np.ones(n, int),
-            np.ones(n),
-            kind='gt')
-        write_seqinfo(
-            osp.join(seq, 'seqinfo.ini'),
-            SeqInfo(name, 'img1', 10.0, frames, w, h, '.jpg'))
-        seqs.append(seq)
-    return seqs
+    """Face footage (``generate_face_footage``) of ``cameras`` sequences
+    ``FACES-01`` ...; the sequence folders."""
+    from mmddl.testing.synthetic_face_footage import (FaceFootageSettings,
+                                                      generate_face_footage)
+    return generate_face_footage(
+        root, seed,
+        FaceFootageSettings(
+            num_cameras=cameras,
+            num_identities=identities,
+            num_frames=frames))['sequences']
 
 
 def few_boxes_options(config: str,
                       checkpoint: str,
                       frame_source: str,
-                      num: int = 5) -> dict:
+                      num: int = 5,
+                      target: str = 'person') -> dict:
     """Config overrides that let an untrained detector give about ``num``
     boxes a frame and the tracker start tracks from them: every score
     threshold (the detector's and ByteTracker's) at the ``num``-th best
@@ -173,6 +138,7 @@ def few_boxes_options(config: str,
     tracker = init_tracker(
         config,
         checkpoint,
+        target,
         cfg_options={'model.detector.test_cfg.score_thr': 0})
     img = FrameSource.open(frame_source).read([1])[0]
     with DefaultScope.overwrite_default_scope('mmdet'), torch.no_grad():

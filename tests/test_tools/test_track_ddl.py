@@ -23,7 +23,7 @@ def setup(tmp_path_factory):
     from mmddl.testing.synthetic_footage import generate_footage
     root = str(tmp_path_factory.mktemp('track_tool'))
     footage = osp.join(root, 'footage')
-    generate_footage(footage, seed=0, write_videos=True)
+    made = generate_footage(footage, seed=0, write_videos=True)
     base, ddnet = ttu.ddl_checkpoints(root)
     return dict(
         root=root,
@@ -31,7 +31,8 @@ def setup(tmp_path_factory):
         seqs=[osp.join(footage, f'SYNTH-0{c}') for c in (1, 2)],
         videos=[osp.join(footage, f'SYNTH-0{c}.mp4') for c in (1, 2)],
         base=base,
-        ddnet=ddnet)
+        ddnet=ddnet,
+        made=made)
 
 
 def _args(s, out, inputs, *extra):
@@ -121,10 +122,10 @@ def test_mot_sequences_equal_ddl_by_hand(setup, seq_run):
     s, out = setup, seq_run['out']
     lines = _lines(out)
     summary = seq_run['summary']
-    # 12 ground-truth walker tracks over 2 cameras (footage record)
-    assert len(lines) == summary['num_tracks'] == 12
+    # every ground-truth walker track of the 2 cameras (footage record)
+    assert len(lines) == summary['num_tracks'] == s['made']['tracks'] >= 6
     assert {ln['video'] for ln in lines} == {'SYNTH-01', 'SYNTH-02'}
-    assert summary['track_counts']['crops'] == 175
+    assert summary['track_counts']['crops'] == s['made']['boxes']
     checked = 0
     for ln in lines[:3] + lines[-2:]:
         seq = s['seqs'][ln['camid']]
@@ -176,7 +177,7 @@ def test_cross_video_matches_equal_the_distances(seq_run):
                                        atol=1e-4)
 
 
-def test_summary_times_and_progress(seq_run):
+def test_summary_times_and_progress(setup, seq_run):
     summary = seq_run['summary']
     with open(osp.join(seq_run['out'], 'summary.json')) as f:
         assert json.load(f) == json.loads(json.dumps(summary))
@@ -186,7 +187,8 @@ def test_summary_times_and_progress(seq_run):
     logs = [n for n in os.listdir(seq_run['out']) if n.endswith('.log')]
     with open(osp.join(seq_run['out'], logs[0])) as f:
         log = f.read()
-    assert 'DDL over tracks: 12/12 tracks (100%)' in log and 'ETA' in log
+    n = setup['made']['tracks']
+    assert f'DDL over tracks: {n}/{n} tracks (100%)' in log and 'ETA' in log
 
 
 def test_contact_sheet_marks_the_kept_crops(seq_run):
@@ -213,7 +215,7 @@ def test_videos_with_track_files(setup, tmp_path):
     summary = ttu.run_track_tool(
         _args(s, out, s['videos'], '--tracks', *gts, '--no-sheets'))
     lines = _lines(out)
-    assert summary['num_tracks'] == len(lines) == 12
+    assert summary['num_tracks'] == len(lines) == s['made']['tracks']
     assert [i['kind'] for i in summary['inputs']] == ['video', 'video']
     ln = next(x for x in lines if x['video'] == 'SYNTH-02')
     boxes = _gt_boxes(s['seqs'][1], ln['track_id'])
@@ -228,8 +230,8 @@ def test_videos_with_track_files(setup, tmp_path):
 
 
 def test_face_tracks_with_the_face_config(tmp_path):
-    """The face DDL config through the same tool: synthetic faces in
-    frames, their gt tracks, 32x32 crops without margin."""
+    """The face DDL config through the same tool: generated face footage,
+    its gt tracks, 32x32 crops without margin."""
     root = str(tmp_path)
     seqs = ttu.write_face_clip(osp.join(root, 'faces'))
     base, ddnet = ttu.ddl_checkpoints(root, ttu.FACE_CONFIG)
@@ -258,6 +260,44 @@ def test_face_tracks_with_the_face_config(tmp_path):
         ref['ddl'],
         rtol=1e-4,
         atol=1e-5)
+
+
+@pytest.mark.skipif(bool(ttu.mmdet_missing()), reason=ttu.mmdet_missing())
+def test_face_detector_trains_on_face_footage_and_tracks(tmp_path):
+    """The face detector + tracker config: its YOLOX trains 2 iterations on
+    generated face footage through tools/train.py (category ``face``), the
+    checkpoint loads strictly into the tool's tracker for faces, and the
+    tool runs detector + ByteTrack + face DDL over the footage (with the
+    detector's score thresholds lowered: 2 iterations find nobody above
+    ByteTrack's 0.6)."""
+    from mmddl.apis import init_tracker
+    root = str(tmp_path)
+    seqs = ttu.write_face_clip(osp.join(root, 'faces'), frames=6)
+    ckpt = ttu.train_tiny_detector(
+        root,
+        osp.join(root, 'faces'),
+        iters=2,
+        config=ttu.FACE_DET_CONFIG,
+        category='face')
+    tracker = init_tracker(ttu.FACE_DET_CONFIG, ckpt, target='face')
+    assert tracker.classes == ('face', ) and tracker.labels == [0]
+    with pytest.raises(ValueError, match='face'):
+        init_tracker(ttu.FACE_DET_CONFIG, ckpt, target='person')
+    opts = ttu.few_boxes_options(
+        ttu.FACE_DET_CONFIG, ckpt, seqs[0], num=3, target='face')
+    base, ddnet = ttu.ddl_checkpoints(root, ttu.FACE_CONFIG)
+    out = str(tmp_path / 'out')
+    summary = ttu.run_track_tool([
+        ttu.FACE_CONFIG, base, '--ddnet-checkpoint', ddnet, '--inputs', *seqs,
+        '--det-config', ttu.FACE_DET_CONFIG, '--det-checkpoint', ckpt,
+        '--out-dir', out, '--no-sheets', '--det-cfg-options',
+        *[f'{k}={v}' for k, v in opts.items()]
+    ])
+    assert summary['target'] == 'face'
+    assert summary['num_tracks'] == len(_lines(out)) > 0
+    assert summary['times_s']['detect'] > 0
+    for i, seq in enumerate(seqs):
+        assert osp.isfile(osp.join(out, 'tracks', f'FACES-0{i + 1}.txt'))
 
 
 # ------------------------------------------------------------ bad inputs
