@@ -1,4 +1,5 @@
-"""Fig. 3 style picture: one group's images sorted by predicted D-score."""
+"""Pictures of the demos: one group's images sorted by predicted D-score
+(Fig. 3 style), and cross-camera track matches."""
 import os
 import os.path as osp
 from typing import Optional
@@ -107,5 +108,82 @@ def plot_group_dscores(dump_file: str,
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     save_figure(fig, out_file, dpi=100)
+    plt.close(fig)
+    return out_file
+
+
+def _track_crop(line: dict, size=(96, 48)) -> np.ndarray:
+    """A track's crop at its best D-score (RGB)."""
+    import cv2
+
+    from mmddl.datasets.tracks import FrameSource
+    from mmddl.datasets.tracks.crop_geometry import cut_crop
+    i = int(np.argmax(line['dscores']))
+    frame = FrameSource.open(line['source']).read([line['frames'][i]])[0]
+    crop, _ = cut_crop(frame, line['boxes'][i], 0.1, size)
+    return np.ascontiguousarray(crop[..., ::-1]) if crop.ndim == 3 else crop
+
+
+def plot_track_matches(run_dir: str,
+                       identities: dict,
+                       out_file: str,
+                       method: str = 'ddl',
+                       num_queries: int = 5,
+                       topk: int = 4) -> str:
+    """Queries of the first camera and their nearest tracks in the other
+    cameras (``matches.json``); a green title is the query's identity, a
+    red one another person (or none).
+
+    Args:
+        run_dir (str): A ``tools/track_ddl.py`` output folder.
+        identities (dict): ``{track: ground-truth identity}``.
+        out_file (str): The PNG.
+        method (str): Whose matches (``ddl``, ``average``, ``top1``).
+        num_queries (int): Rows (the longest tracks of the first camera
+            whose identity another camera has).
+        topk (int): Matches per row.
+    """
+    import json
+
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    with open(osp.join(run_dir, 'tracks.jsonl')) as f:
+        lines = {ln['track']: ln for ln in map(json.loads, f)}
+    with open(osp.join(run_dir, 'matches.json')) as f:
+        matches = {m['track']: m for m in json.load(f)['methods'][method]}
+    first = min(ln['camid'] for ln in lines.values())
+    seen = {}
+    for name, ln in lines.items():
+        seen.setdefault(identities.get(name, -1), set()).add(ln['camid'])
+    queries = sorted(
+        (n for n, ln in lines.items() if ln['camid'] == first
+         and identities.get(n, -1) >= 0 and len(seen[identities[n]]) > 1),
+        key=lambda n: -lines[n]['num_crops'])[:num_queries]
+    if not queries:
+        raise ValueError(f'{run_dir}: no track of the first camera has its '
+                         'identity in another camera')
+    fig, axes = plt.subplots(
+        len(queries), topk + 1, figsize=(1.5 * (topk + 1),
+                                         2.3 * len(queries)),
+        squeeze=False)
+    for r, q in enumerate(queries):
+        axes[r, 0].imshow(_track_crop(lines[q]))
+        axes[r, 0].set_title(f'query {q}\n{lines[q]["num_crops"]} crops',
+                             fontsize=7)
+        for c, m in enumerate(matches[q]['matches'][:topk], 1):
+            same = identities.get(m['track'], -1) == identities[q]
+            axes[r, c].imshow(_track_crop(lines[m['track']]))
+            axes[r, c].set_title(
+                f"{m['track']}\nd={m['distance']:.3f}",
+                fontsize=7,
+                color='green' if same else 'red')
+    for ax in axes.ravel():
+        ax.axis('off')
+    fig.suptitle(f'Cross-camera matches ({method}); green: same person',
+                 fontsize=9)
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    fig.savefig(out_file, dpi=110)
     plt.close(fig)
     return out_file

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .common import (Timer, choose_operating_point, data_stage,
+from .common import (Timer, data_stage,
                      ddnet_hook_options, epoch_options, file_sha256,
                      operating_points, repo_root, summarize_seeds,
                      train_stage, write_results)
@@ -22,8 +22,9 @@ DDNET_CONFIG = ('configs/reid/demo/'
                 'ddnet_r18cd_reid-r18-tiny-dscore-15e_synth-mars.py')
 TRACK_CONFIG = ('configs/tracks/'
                 'ddl_reid-r18-tiny_thr0.15_synth-footage-tracks.py')
-#: Seed offsets (from --seed) of the training, validation and test footage.
-TRAIN_OFFSET, VAL_OFFSET, TEST_OFFSET = 5000, 100, 1000
+#: Seed offsets (from --seed) of the detector's training footage, the re-ID
+#: training footage, the validation and the test footage.
+TRAIN_OFFSET, REID_OFFSET, VAL_OFFSET, TEST_OFFSET = 5000, 6000, 100, 1000
 #: The compared methods (the DDL row is the validation-chosen point).
 METHODS = ('ddl', 'average', 'top1')
 METHOD_NAMES = {
@@ -55,8 +56,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    help='frames per camera of a validation / test set')
     p.add_argument('--ids', type=int, default=10,
                    help='walkers of a validation / test set')
-    p.add_argument('--train-frames', type=int, default=150)
+    p.add_argument('--train-frames', type=int, default=150,
+                   help="frames per camera of the detector's training "
+                   'footage')
     p.add_argument('--train-ids', type=int, default=24)
+    p.add_argument('--reid-frames', type=int, default=200,
+                   help='frames per camera of the re-ID training footage')
+    p.add_argument('--reid-ids', type=int, default=48)
     p.add_argument('--reid-frame-step', type=int, default=2,
                    help='re-ID training crops from every n-th frame')
     p.add_argument('--det-epochs', type=int, default=None)
@@ -69,6 +75,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    default=[0.45, 0.6, 0.7],
                    help="ByteTrack's confident-detection thresholds tried "
                    'on the validation cameras')
+    p.add_argument('--val-budget', type=float, default=0.5,
+                   help="DDL's base crops per track at most this x average "
+                   "pooling's (on validation)")
     p.add_argument('--val-thresholds', type=float, nargs='+',
                    default=[0.15, 0.3, 0.5, 0.7])
     p.add_argument('--val-topks', type=int, nargs='+', default=[2, 3, 5, 8])
@@ -89,6 +98,11 @@ def footage_settings(args, role: str):
             num_cameras=args.cameras,
             num_frames=args.train_frames,
             num_identities=args.train_ids)
+    if role == 'reid':
+        return FootageSettings(
+            num_cameras=args.cameras,
+            num_frames=args.reid_frames,
+            num_identities=args.reid_ids)
     return FootageSettings(
         num_cameras=args.cameras,
         num_frames=args.frames,
@@ -101,11 +115,12 @@ def make_footage(out_dir: str, seed: int, settings, role: str,
     from mmddl.testing.synthetic_footage import (generate_footage,
                                                  write_coco_annotations)
     summary = generate_footage(out_dir, seed, settings)
-    split = 'train' if role == 'train' else role
-    coco = write_coco_annotations(
-        out_dir,
-        osp.join(data_root, 'annotations', f'{split}_cocoformat.json'),
-        mot_classes=role != 'train')
+    coco = None
+    if role != 'reid':  # detector training / tracking evaluation
+        coco = write_coco_annotations(
+            out_dir,
+            osp.join(data_root, 'annotations', f'{role}_cocoformat.json'),
+            mot_classes=role != 'train')
     summary = {
         k: v
         for k, v in summary.items() if k not in ('sequences', 'videos')
@@ -182,6 +197,28 @@ def aggregator_options(settings: dict) -> dict:
     return {'model.aggregator': agg}
 
 
+def choose_point(metrics: Dict[str, dict], candidates: Dict[str, dict],
+                 budget: float) -> dict:
+    """DDL's operating point: the best validation mAP + CMC-1 among the
+    candidates whose base sees at most ``budget`` x average pooling's
+    crops per track (the budget rule of
+    :func:`mmddl.analysis.budget.select_point`)."""
+    from mmddl.analysis.budget import select_point
+    limit = budget * metrics['average']['base_images']
+    name, ok = select_point({n: metrics[n]
+                             for n in candidates}, VAL_KEYS, 'base_images',
+                            budget=limit)
+    return dict(
+        name=name,
+        settings=dict(candidates[name]),
+        qualified=ok,
+        rule=(f'best {" + ".join(VAL_KEYS)} on validation with at most '
+              f'{budget:g} x average pooling\'s base crops per track '
+              f'({limit:.2f})'),
+        base_images=metrics[name]['base_images'],
+        metrics=dict(metrics[name]))
+
+
 def tracker_options(score: float) -> dict:
     """ByteTrack overrides: detections above ``score`` are its confident
     ones, and a new track starts above ``score + 0.1`` (mmdet's MOT17
@@ -255,9 +292,9 @@ def validation_stage(args, val_dir: str, out_dir: str, det: dict,
         names, cams, {m: e
                       for m, e in enc.embeddings.items() if m != 'ddl'},
         enc.base_crops, identities)
-    chosen = choose_operating_point(metrics, candidates, VAL_KEYS)
+    chosen = choose_point(metrics, candidates, args.val_budget)
     print(f"validation-chosen operating point: {chosen['name']} "
-          f"(meets average pooling: {chosen['qualified']}; "
+          f"(within the budget: {chosen['qualified']}; "
           f"{chosen['base_images']:.2f} base crops per track, average "
           f"pooling {metrics['average']['base_images']:.2f})")
     return dict(
@@ -345,6 +382,30 @@ def time_split(summary: dict, crops: Dict[str, np.ndarray]) -> dict:
         ddl_crop_share=round(share, 4),
         frames=frames,
         tool_wall_s=summary['wall_s'])
+
+
+def draw_figures(run_dir: str, identities: Dict[str, int],
+                 out_dir: str) -> Dict[str, str]:
+    """The contact sheet of the run's longest track whose crops DDL split
+    (some kept, some dropped) and the cross-camera match picture."""
+    import shutil
+
+    from .figures import plot_track_matches
+    with open(osp.join(run_dir, 'tracks.jsonl')) as f:
+        lines = [json.loads(ln) for ln in f]
+    split = [
+        ln for ln in lines if 'sheet' in ln
+        and 0 < len(ln['kept']) < ln['num_crops']
+    ] or [ln for ln in lines if 'sheet' in ln]
+    best = max(split, key=lambda ln: ln['num_crops'])
+    os.makedirs(out_dir, exist_ok=True)
+    sheet = osp.join(out_dir, 'contact_sheet.png')
+    shutil.copyfile(osp.join(run_dir, best['sheet']), sheet)
+    matches = plot_track_matches(run_dir, identities,
+                                 osp.join(out_dir, 'matches.png'))
+    print(f"figures: {sheet} (track {best['track']}), {matches}")
+    return dict(contact_sheet=sheet, sheet_track=best['track'],
+                matches=matches)
 
 
 def format_tables(per_seed: Dict[int, dict], summary: dict,
@@ -463,14 +524,16 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     timer = Timer()
     val_seed = args.seed + VAL_OFFSET
     test_seeds = [args.seed + TEST_OFFSET + i for i in range(args.test_seeds)]
-    roles = [('train', args.seed + TRAIN_OFFSET), ('val', val_seed)] + [
+    roles = [('train', args.seed + TRAIN_OFFSET),
+             ('reid', args.seed + REID_OFFSET), ('val', val_seed)] + [
         (f'test_seed{s}', s) for s in test_seeds
     ]
     with timer.stage('1/5 generate footage (MOTChallenge layout, COCO-VID '
                      'annotations, MARS re-ID crops)'):
         footage = {}
         for role, seed in roles:
-            s = footage_settings(args, 'train' if role == 'train' else 'test')
+            s = footage_settings(
+                args, role if role in ('train', 'reid') else 'test')
             out = osp.join(data, role)
             footage[role] = data_stage(
                 f'footage {role} (seed {seed})', out,
@@ -479,12 +542,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 args.force)
         mars = osp.join(work, 'mars')
         reid_data = data_stage(
-            'MARS crops of the training footage', mars,
-            dict(seed=args.seed + TRAIN_OFFSET, step=args.reid_frame_step,
-                 footage=footage['train']),
+            'MARS crops of the re-ID training footage', mars,
+            dict(seed=args.seed + REID_OFFSET, step=args.reid_frame_step,
+                 footage=footage['reid']),
             functools.partial(
                 write_reid_crops,
-                osp.join(data, 'train'),
+                osp.join(data, 'reid'),
                 mars,
                 frame_step=args.reid_frame_step), args.force)
         print({k: {kk: v.get(kk) for kk in ('identities', 'frames', 'boxes',
@@ -572,6 +635,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f'seed {s}: ' + '; '.join(
                 f"{m} mAP {v['mAP']:.2f} CMC-1 {v['rank1']:.2f} crops "
                 f"{v['base_images']:.2f}" for m, v in per_seed[s].items()))
+    figures = draw_figures(osp.join(work, f'test_seed{test_seeds[0]}'),
+                           runs[test_seeds[0]]['identities'],
+                           osp.join(work, 'figures'))
     summary = summarize_seeds(per_seed)
     tracking = {
         k: [runs[s]['tracking'][k] for s in test_seeds]
@@ -628,6 +694,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         tracking=tracking_summary,
         time_ms_per_frame=times,
         target=target,
+        figures=figures,
         table=table,
         timing_s=dict(timer.stages, total=timer.total))
     path = write_results(osp.join(work, 'results.json'), results)
