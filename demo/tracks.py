@@ -386,17 +386,20 @@ def time_split(summary: dict, crops: Dict[str, np.ndarray]) -> dict:
 
 def draw_figures(run_dir: str, identities: Dict[str, int],
                  out_dir: str) -> Dict[str, str]:
-    """The contact sheet of the run's longest track whose crops DDL split
-    (some kept, some dropped) and the cross-camera match picture."""
+    """The contact sheet of the run's longest track of a person (a track
+    with a ground-truth identity) whose crops DDL split (some kept, some
+    dropped), and the cross-camera match picture."""
     import shutil
 
     from .figures import plot_track_matches
     with open(osp.join(run_dir, 'tracks.jsonl')) as f:
-        lines = [json.loads(ln) for ln in f]
+        lines = [
+            ln for ln in map(json.loads, f)
+            if 'sheet' in ln and identities.get(ln['track'], -1) >= 0
+        ]
     split = [
-        ln for ln in lines if 'sheet' in ln
-        and 0 < len(ln['kept']) < ln['num_crops']
-    ] or [ln for ln in lines if 'sheet' in ln]
+        ln for ln in lines if 0 < len(ln['kept']) < ln['num_crops']
+    ] or lines
     best = max(split, key=lambda ln: ln['num_crops'])
     os.makedirs(out_dir, exist_ok=True)
     sheet = osp.join(out_dir, 'contact_sheet.png')

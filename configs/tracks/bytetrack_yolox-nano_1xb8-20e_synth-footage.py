@@ -51,8 +51,8 @@ model = dict(
             feat_channels=64,
             use_depthwise=True)))
 
-# mmdet's YOLOX pipeline without Mosaic and MixUp (a 20-epoch schedule from
-# scratch: mosaic's quartered persons slow it down), a mild random affine
+# mmdet's YOLOX pipeline without Mosaic and MixUp (dropped for a 20-epoch
+# schedule from scratch; not compared with them), a mild random affine
 # (scale 0.75-1.25, no rotation or shear), boxes not clipped at the border as
 # in ByteTrack's pipeline. Measured on the demo's validation cameras (3 x 80
 # frames, docs/tracks.md): HOTA 42.0, MOTA 35.1, IDF1 58.1 with mmdet's

@@ -102,6 +102,16 @@ def test_reid_of_the_tool_outputs(gt_run, tmp_path):
     assert res['average']['mAP'] == pytest.approx(100 * np.mean(aps),
                                                   abs=1e-3)
     assert res['average']['queries'] == len(aps)
+    # the match picture of that run (queries of camera 1, their matches)
+    from demo.figures import plot_track_matches
+    png = plot_track_matches(out, {n: v['identity']
+                                   for n, v in ids.items()},
+                             str(tmp_path / 'm.png'), num_queries=2)
+    import cv2
+    img = cv2.imread(png)
+    assert img is not None and img.shape[0] > 200 and img.std() > 10
+    with pytest.raises(ValueError, match='no track of the first camera'):
+        plot_track_matches(out, {}, str(tmp_path / 'none.png'))
 
 
 def test_time_split_scales_the_dense_base():
