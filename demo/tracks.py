@@ -71,6 +71,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                    'config (skips its training)')
     p.add_argument('--base-epochs', type=int, default=None)
     p.add_argument('--ddnet-epochs', type=int, default=None)
+    p.add_argument('--val-sets', type=int, default=3,
+                   help='validation footage sets (seeds --seed + 100 + i)')
     p.add_argument('--val-track-scores', type=float, nargs='+',
                    default=[0.45, 0.6, 0.7],
                    help="ByteTrack's confident-detection thresholds tried "
@@ -135,20 +137,51 @@ def sequences_of(footage_dir: str) -> List[str]:
         if osp.isfile(osp.join(footage_dir, d, 'seqinfo.ini')))
 
 
-def tracking_metrics(footage_dir: str, tracks_dir: str) -> dict:
-    """HOTA / CLEAR / Identity of a tracker's files (TrackEval)."""
+def tracking_metrics(footage_dir: str, tracks_dir: str,
+                     *more: str) -> dict:
+    """HOTA / CLEAR / Identity of a tracker's files (TrackEval), over one
+    footage set or several (``footage_dir, tracks_dir, footage_dir2,
+    tracks_dir2, ...``; sequences named ``<set>/<sequence>`` then)."""
     from mmddl.datasets.tracks import read_seqinfo
     from mmddl.evaluation.functional import mot_challenge_metrics
+    pairs = [(footage_dir, tracks_dir)] + list(zip(more[::2], more[1::2]))
+    if len(more) % 2:
+        raise ValueError('give footage and tracks folders in pairs')
     seqs = []
-    for seq in sequences_of(footage_dir):
-        info = read_seqinfo(seq)
-        seqs.append(
-            dict(
-                name=info.name,
-                gt_file=osp.join(seq, 'gt', 'gt.txt'),
-                pred_file=osp.join(tracks_dir, f'{info.name}.txt'),
-                length=info.seq_length))
+    for k, (footage, tracks) in enumerate(pairs):
+        for seq in sequences_of(footage):
+            info = read_seqinfo(seq)
+            seqs.append(
+                dict(
+                    name=info.name if len(pairs) == 1 else
+                    f'set{k}-{info.name}',
+                    gt_file=osp.join(seq, 'gt', 'gt.txt'),
+                    pred_file=osp.join(tracks, f'{info.name}.txt'),
+                    length=info.seq_length))
     return mot_challenge_metrics(seqs)
+
+
+def pool_sets(per_set: Sequence[Dict[str, dict]]) -> Dict[str, dict]:
+    """Cross-camera re-ID of several footage sets as one: every score
+    weighted by its set's queries (the mean over all queries); base crops
+    weighted by the set's tracks (``tracks``)."""
+    out = {}
+    for m in per_set[0]:
+        q = np.array([s[m]['queries'] for s in per_set], float)
+        t = np.array([s[m]['tracks'] for s in per_set], float)
+        res = {
+            k: float((np.array([s[m][k] for s in per_set]) * q).sum() /
+                     q.sum())
+            for k in per_set[0][m]
+            if k == 'mAP' or k.startswith('rank')
+        }
+        res['base_images'] = float(
+            (np.array([s[m]['base_images'] for s in per_set]) * t).sum() /
+            t.sum())
+        for k in ('queries', 'skipped_queries', 'no_identity', 'tracks'):
+            res[k] = int(sum(s[m][k] for s in per_set))
+        out[m] = res
+    return out
 
 
 def identities_of(footage_dir: str, tracks_dir: str) -> Dict[str, dict]:
@@ -186,6 +219,7 @@ def reid_scores(names: Sequence[str], cameras: Sequence[int],
     for m, emb in embeddings.items():
         res = cross_camera_reid(emb, ids, cameras)
         res['base_images'] = float(np.mean(base_crops[m]))
+        res['tracks'] = len(names)
         out[m] = res
     return out
 
@@ -229,11 +263,11 @@ def tracker_options(score: float) -> dict:
     }
 
 
-def validation_stage(args, val_dir: str, out_dir: str, det: dict,
+def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                      reid: dict) -> dict:
-    """Choose ByteTrack's score thresholds by HOTA on the validation
-    cameras, then encode their tracks at every candidate DDL operating
-    point (one dense pass) and choose DDL's point."""
+    """Choose ByteTrack's score thresholds by HOTA on the validation sets,
+    then encode their tracks at every candidate DDL operating point (one
+    dense pass per set) and choose DDL's point on the pooled queries."""
     from mmddl.apis import (build_track_encoder, encode_tracks,
                             init_tracker, track_footage)
     from mmddl.datasets.tracks import FrameSource
@@ -242,69 +276,78 @@ def validation_stage(args, val_dir: str, out_dir: str, det: dict,
         opts = tracker_options(score)
         tracker = init_tracker(det['config'], det['checkpoint'], 'person',
                                'cpu', opts)
-        tdir = osp.join(out_dir, f'tracks_score{score:g}')
-        for seq in sequences_of(val_dir):
-            src = FrameSource.open(seq)
-            track_footage(tracker, src, osp.join(tdir, f'{src.name}.txt'))
+        tdirs = [
+            osp.join(out_dir, f'set{k}', f'tracks_score{score:g}')
+            for k in range(len(val_dirs))
+        ]
+        for vdir, tdir in zip(val_dirs, tdirs):
+            for seq in sequences_of(vdir):
+                src = FrameSource.open(seq)
+                track_footage(tracker, src,
+                              osp.join(tdir, f'{src.name}.txt'))
+        pairs = [x for pair in zip(val_dirs, tdirs) for x in pair]
         trackers[score] = dict(
             options=opts,
-            tracks_dir=tdir,
-            metrics=tracking_metrics(val_dir, tdir)['combined'])
+            tracks_dirs=tdirs,
+            metrics=tracking_metrics(*pairs)['combined'])
         print(f'validation tracking, score threshold {score:g}: ' +
               ', '.join(f'{k} {trackers[score]["metrics"][k]:.2f}'
                         for k in TRACKING_KEYS))
     best = max(trackers, key=lambda k: (trackers[k]['metrics']['HOTA'], -k))
-    tracks_dir = trackers[best]['tracks_dir']
-    tracking = dict(combined=trackers[best]['metrics'])
     print(f'validation-chosen ByteTrack score threshold: {best:g} '
           '(best HOTA)')
-    identities = identities_of(val_dir, tracks_dir)
     candidates = operating_points(args.val_thresholds, args.val_modes,
                                   args.val_topks)
     encoder = build_track_encoder(reid['track_config'], reid['base'],
                                   reid['ddnet'], 'cpu', reid['options'])
-    enc = encode_tracks(
-        encoder,
-        dict(
-            data_root='',
-            sequences=[
-                dict(
-                    source=seq,
-                    ann_file=osp.join(tracks_dir,
-                                      f'{osp.basename(seq)}.txt'),
-                    camid=c,
-                    kind='results')
-                for c, seq in enumerate(sequences_of(val_dir))
-            ],
-            ids_are_identities=False,
-            query_camids=[]),
-        progress=False,
-        keep_thumbnails=False,
-        methods=dict(
-            average=dict(mode='dense'),
-            **{
-                n: dict(dict(threshold=None, topk=None), **s)
-                for n, s in candidates.items()
-            }))
-    names = [r['name'] for r in enc.tracks]
-    cams = [r['camid'] for r in enc.tracks]
-    metrics = reid_scores(
-        names, cams, {m: e
-                      for m, e in enc.embeddings.items() if m != 'ddl'},
-        enc.base_crops, identities)
+    per_set, tracks = [], 0
+    for vdir, tdir in zip(val_dirs, trackers[best]['tracks_dirs']):
+        enc = encode_tracks(
+            encoder,
+            dict(
+                data_root='',
+                sequences=[
+                    dict(
+                        source=seq,
+                        ann_file=osp.join(tdir, f'{osp.basename(seq)}.txt'),
+                        camid=c,
+                        kind='results')
+                    for c, seq in enumerate(sequences_of(vdir))
+                ],
+                ids_are_identities=False,
+                query_camids=[]),
+            progress=False,
+            keep_thumbnails=False,
+            methods=dict(
+                average=dict(mode='dense'),
+                **{
+                    n: dict(dict(threshold=None, topk=None), **s)
+                    for n, s in candidates.items()
+                }))
+        names = [r['name'] for r in enc.tracks]
+        per_set.append(
+            reid_scores(
+                names, [r['camid'] for r in enc.tracks], {
+                    m: e
+                    for m, e in enc.embeddings.items() if m != 'ddl'
+                }, enc.base_crops, identities_of(vdir, tdir)))
+        tracks += len(names)
+    metrics = pool_sets(per_set)
     chosen = choose_point(metrics, candidates, args.val_budget)
     print(f"validation-chosen operating point: {chosen['name']} "
           f"(within the budget: {chosen['qualified']}; "
           f"{chosen['base_images']:.2f} base crops per track, average "
-          f"pooling {metrics['average']['base_images']:.2f})")
+          f"pooling {metrics['average']['base_images']:.2f}; "
+          f"{metrics['average']['queries']} queries)")
     return dict(
-        tracking=tracking['combined'],
+        tracking=trackers[best]['metrics'],
         tracker_scores={f'{k:g}': v['metrics']
                         for k, v in trackers.items()},
         tracker_score=best,
         tracker_options=trackers[best]['options'],
-        tracks=len(names),
+        tracks=tracks,
         metrics=metrics,
+        per_set=per_set,
         candidates=candidates,
         chosen=chosen)
 
@@ -525,10 +568,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     data = osp.join(work, 'data')
     os.makedirs(data, exist_ok=True)
     timer = Timer()
-    val_seed = args.seed + VAL_OFFSET
+    val_seeds = [args.seed + VAL_OFFSET + i for i in range(args.val_sets)]
     test_seeds = [args.seed + TEST_OFFSET + i for i in range(args.test_seeds)]
     roles = [('train', args.seed + TRAIN_OFFSET),
-             ('reid', args.seed + REID_OFFSET), ('val', val_seed)] + [
+             ('reid', args.seed + REID_OFFSET)] + [
+                 (f'val_seed{s}', s) for s in val_seeds] + [
         (f'test_seed{s}', s) for s in test_seeds
     ]
     with timer.stage('1/5 generate footage (MOTChallenge layout, COCO-VID '
@@ -560,8 +604,18 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     det_opts = {
         'train_dataloader.dataset.dataset.data_root': data + '/',
+        # mmdet's own evaluation (not run: tracking is scored below) reads
+        # the first validation set
         'val_dataloader.dataset.data_root': data + '/',
+        'val_dataloader.dataset.ann_file':
+        f'annotations/val_seed{val_seeds[0]}_cocoformat.json',
+        'val_dataloader.dataset.data_prefix.img_path':
+        f'val_seed{val_seeds[0]}/',
         'test_dataloader.dataset.data_root': data + '/',
+        'test_dataloader.dataset.ann_file':
+        f'annotations/val_seed{val_seeds[0]}_cocoformat.json',
+        'test_dataloader.dataset.data_prefix.img_path':
+        f'val_seed{val_seeds[0]}/',
         'train_cfg.val_begin': 10**6,  # tracking is scored below
         'randomness.seed': args.seed,
         **det_epoch_options(args.det_epochs)
@@ -616,8 +670,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     with timer.stage('3/5 validation cameras: tracking, and DDL\'s '
                      'operating point'):
-        val = validation_stage(args, osp.join(data, 'val'),
-                               osp.join(work, 'val'), det, reid)
+        val = validation_stage(
+            args, [osp.join(data, f'val_seed{s}') for s in val_seeds],
+            osp.join(work, 'val'), det, reid)
     chosen = val['chosen']
     det['options'] = val['tracker_options']
 
@@ -689,7 +744,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             base=dict(config=BASE_CONFIG, checkpoint=base_ckpt),
             ddnet=dict(config=DDNET_CONFIG, checkpoint=ddnet_ckpt),
             track_config=TRACK_CONFIG),
-        validation=val,
+        validation=dict(val, seeds=val_seeds),
         seeds=test_seeds,
         per_seed=per_seed,
         runs=runs,

@@ -54,9 +54,9 @@ model = dict(
 # mmdet's YOLOX pipeline without Mosaic and MixUp (dropped for a 20-epoch
 # schedule from scratch; not compared with them), a mild random affine
 # (scale 0.75-1.25, no rotation or shear), boxes not clipped at the border as
-# in ByteTrack's pipeline. Measured on the demo's validation cameras (3 x 80
-# frames, docs/tracks.md): HOTA 42.0, MOTA 35.1, IDF1 58.1 with mmdet's
-# ByteTrack thresholds after 20 epochs on 450 frames.
+# in ByteTrack's pipeline. Measured on the tracks demo's validation sets
+# (3 x 3 cameras x 80 frames, docs/tracks.md): HOTA 35.7, MOTA 26.0, IDF1
+# 46.9 with mmdet's ByteTrack thresholds after 20 epochs on 450 frames.
 train_pipeline = [
     dict(
         type='RandomAffine',

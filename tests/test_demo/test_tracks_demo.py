@@ -46,6 +46,13 @@ def test_perfect_tracks_score_perfectly(gt_run):
     assert c['HOTA'] == c['MOTA'] == c['IDF1'] == 100.0
     assert c['CLR_TP'] == gt_run['made']['boxes'] and c['IDSW'] == 0
     assert set(m) == {'combined', 'SYNTH-01', 'SYNTH-02', 'SYNTH-03'}
+    # two sets (here the same one twice): every sequence once per set
+    two = tracks.tracking_metrics(gt_run['footage'], gt_run['tracks'],
+                                  gt_run['footage'], gt_run['tracks'])
+    assert two['combined']['CLR_TP'] == 2 * c['CLR_TP']
+    assert {'set0-SYNTH-01', 'set1-SYNTH-03'} <= set(two)
+    with pytest.raises(ValueError, match='pairs'):
+        tracks.tracking_metrics(gt_run['footage'], gt_run['tracks'], 'x')
     ids = tracks.identities_of(gt_run['footage'], gt_run['tracks'])
     assert len(ids) == gt_run['made']['tracks']
     for name, v in ids.items():
@@ -112,6 +119,19 @@ def test_reid_of_the_tool_outputs(gt_run, tmp_path):
     assert img is not None and img.shape[0] > 200 and img.std() > 10
     with pytest.raises(ValueError, match='no track of the first camera'):
         plot_track_matches(out, {}, str(tmp_path / 'none.png'))
+
+
+def test_pool_sets_weights_by_queries_and_tracks():
+    a = dict(ddl=dict(mAP=50.0, rank1=40.0, queries=10, skipped_queries=1,
+                      no_identity=2, tracks=20, base_images=2.0))
+    b = dict(ddl=dict(mAP=80.0, rank1=70.0, queries=30, skipped_queries=0,
+                      no_identity=1, tracks=60, base_images=4.0))
+    p = tracks.pool_sets([a, b])['ddl']
+    assert p['mAP'] == pytest.approx((50 * 10 + 80 * 30) / 40)
+    assert p['rank1'] == pytest.approx((40 * 10 + 70 * 30) / 40)
+    assert p['base_images'] == pytest.approx((2 * 20 + 4 * 60) / 80)
+    assert (p['queries'], p['skipped_queries'], p['no_identity'],
+            p['tracks']) == (40, 1, 3, 80)
 
 
 def test_time_split_scales_the_dense_base():
