@@ -114,8 +114,6 @@ def plot_group_dscores(dump_file: str,
 
 def _track_crop(line: dict, size=(96, 48)) -> np.ndarray:
     """A track's crop at its best D-score (RGB)."""
-    import cv2
-
     from mmddl.datasets.tracks import FrameSource
     from mmddl.datasets.tracks.crop_geometry import cut_crop
     i = int(np.argmax(line['dscores']))

@@ -32,7 +32,7 @@ METHOD_NAMES = {
     'average': 'Average pooling (all crops)',
     'top1': 'Top-1 crop by D-score'
 }
-#: Validation metrics the chosen point must not lose on.
+#: Validation metrics whose sum chooses DDL's point (within the crop budget).
 VAL_KEYS = ('mAP', 'rank1')
 TRACKING_KEYS = ('HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA', 'IDSW')
 #: Wall-time parts of a test run, in pipeline order.

@@ -1,7 +1,6 @@
 """Tiny footage, DDL checkpoints, a tiny trained detector and in-process runs
 of tools/track_ddl.py for the track tool tests."""
 import importlib.util
-import os
 import os.path as osp
 import sys
 from typing import List, Tuple
