@@ -6,14 +6,15 @@ import functools
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from .common import (Timer, data_stage,
-                     ddnet_hook_options, epoch_options, file_sha256,
-                     operating_points, repo_root, summarize_seeds,
-                     train_stage, write_results)
+from mmddl.testing.synthetic_footage import footage_sequences
+
+from .common import (Timer, data_stage, ddnet_hook_options, epoch_options,
+                     file_sha256, operating_points, repo_root,
+                     summarize_seeds, train_stage, write_results)
 
 DET_CONFIG = 'configs/tracks/bytetrack_yolox-nano_1xb8-20e_synth-footage.py'
 BASE_CONFIG = ('configs/reid/demo/'
@@ -130,13 +131,6 @@ def make_footage(out_dir: str, seed: int, settings, role: str,
     return dict(summary, seed=seed, role=role, coco=coco)
 
 
-def sequences_of(footage_dir: str) -> List[str]:
-    """The camera folders of a footage set, in camera order."""
-    return sorted(
-        osp.join(footage_dir, d) for d in os.listdir(footage_dir)
-        if osp.isfile(osp.join(footage_dir, d, 'seqinfo.ini')))
-
-
 def tracking_metrics(footage_dir: str, tracks_dir: str,
                      *more: str) -> dict:
     """HOTA / CLEAR / Identity of a tracker's files (TrackEval), over one
@@ -149,7 +143,7 @@ def tracking_metrics(footage_dir: str, tracks_dir: str,
         raise ValueError('give footage and tracks folders in pairs')
     seqs = []
     for k, (footage, tracks) in enumerate(pairs):
-        for seq in sequences_of(footage):
+        for seq in footage_sequences(footage):
             info = read_seqinfo(seq)
             seqs.append(
                 dict(
@@ -190,7 +184,7 @@ def identities_of(footage_dir: str, tracks_dir: str) -> Dict[str, dict]:
     from mmddl.datasets.tracks import read_mot, read_seqinfo
     from mmddl.evaluation.functional import track_identities
     out = {}
-    for seq in sequences_of(footage_dir):
+    for seq in footage_sequences(footage_dir):
         info = read_seqinfo(seq)
         gt = read_mot(
             osp.join(seq, 'gt', 'gt.txt'),
@@ -281,7 +275,7 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
             for k in range(len(val_dirs))
         ]
         for vdir, tdir in zip(val_dirs, tdirs):
-            for seq in sequences_of(vdir):
+            for seq in footage_sequences(vdir):
                 src = FrameSource.open(seq)
                 track_footage(tracker, src,
                               osp.join(tdir, f'{src.name}.txt'))
@@ -312,7 +306,7 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                         ann_file=osp.join(tdir, f'{osp.basename(seq)}.txt'),
                         camid=c,
                         kind='results')
-                    for c, seq in enumerate(sequences_of(vdir))
+                    for c, seq in enumerate(footage_sequences(vdir))
                 ],
                 ids_are_identities=False,
                 query_camids=[]),
@@ -357,7 +351,7 @@ def test_stage(test_dir: str, out_dir: str, det: dict, reid: dict,
     """``run_track_ddl`` (the tool's flow) on one test set, then tracking
     and cross-camera re-ID against the ground truth."""
     from mmddl.apis import run_track_ddl
-    seqs = sequences_of(test_dir)
+    seqs = footage_sequences(test_dir)
     summary = run_track_ddl(
         seqs,
         reid['track_config'],

@@ -551,7 +551,14 @@ def load_record(footage_dir: str) -> Dict:
 
 
 # ------------------------------------------------------- training material
-def _sequences(footage_dir: str) -> List[str]:
+def footage_sequences(footage_dir: str) -> List[str]:
+    """The camera folders of a footage folder, in camera order (from its
+    ``footage.json``; :func:`load_record` checks the format version).
+
+    Args:
+        footage_dir (str): Folder written by :func:`generate_footage` (or
+            ``synthetic_face_footage.generate_face_footage``).
+    """
     return [
         osp.join(footage_dir, c['name'])
         for c in load_record(footage_dir)['cameras']
@@ -593,7 +600,7 @@ def write_coco_annotations(footage_dir: str,
         (``iscrowd=1``) and ``file``.
     """
     videos, images, anns, instances = [], [], [], {}
-    for seq in _sequences(footage_dir):
+    for seq in footage_sequences(footage_dir):
         info = read_seqinfo(seq)
         gt = read_mot(
             osp.join(seq, 'gt', 'gt.txt'),
@@ -694,7 +701,7 @@ def write_reid_crops(footage_dir: str,
     if frame_step < 1:
         raise ValueError(f'frame_step must be >= 1, got {frame_step}')
     crops, low = {}, 0
-    seqs = _sequences(footage_dir)
+    seqs = footage_sequences(footage_dir)
     for seq in seqs:
         info = read_seqinfo(seq)
         gt = read_mot(osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)

@@ -14,7 +14,9 @@ import mmddl  # noqa: F401  (compat fixes + registration)
 from demo import tracks
 from demo.common import repo_root
 from mmddl.datasets.tracks import read_mot, read_seqinfo, write_mot
-from mmddl.testing.synthetic_footage import FootageSettings, generate_footage
+from mmddl.testing.synthetic_footage import (FootageSettings,
+                                             footage_sequences,
+                                             generate_footage)
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(__file__)), 'test_apis'))
 import track_testutils as ttu  # noqa: E402
@@ -28,7 +30,7 @@ def gt_run(tmp_path_factory):
     footage = osp.join(root, 'footage')
     made = generate_footage(footage, 3, FootageSettings(num_cameras=3))
     out = osp.join(root, 'run', 'tracks')
-    for seq in tracks.sequences_of(footage):
+    for seq in footage_sequences(footage):
         info = read_seqinfo(seq)
         gt = read_mot(osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)
         write_mot(
@@ -66,7 +68,7 @@ def test_reid_of_the_tool_outputs(gt_run, tmp_path):
     with the tool's own embeddings mAP is recomputed here by hand."""
     base, ddnet = ttu.ddl_checkpoints(str(tmp_path))
     from mmddl.apis import run_track_ddl
-    seqs = tracks.sequences_of(gt_run['footage'])
+    seqs = footage_sequences(gt_run['footage'])
     out = str(tmp_path / 'out')
     torch.set_num_threads(1)
     run_track_ddl(

@@ -114,6 +114,27 @@ def test_deterministic_by_seed(tmp_path):
             == {k: v for k, v in sb.items() if k not in drop})
     with pytest.raises(ValueError, match='frame_size'):
         generate_footage(a, settings=FootageSettings(frame_size=(30, 40)))
+    with pytest.raises(ValueError, match='walk_speed'):
+        generate_footage(a, settings=FootageSettings(walk_speed=(2.0, 1.0)))
+
+
+def test_walkers_move_at_walking_speed(footage):
+    # a walker's box moves by about speed / fps x focal / depth a frame:
+    # at most 1.8 m/s / 10 fps x 288 px / 5 m = 10.4 px (format 1 moved
+    # 20-30 px, more than a box's width, and broke IoU association)
+    rec = footage['record']
+    s = rec['settings']
+    steps = []
+    for b0 in rec['boxes']:
+        for b1 in rec['boxes']:
+            if (b1[F['camera']], b1[F['id']], b1[F['frame']]) == (
+                    b0[F['camera']], b0[F['id']], b0[F['frame']] + 1):
+                steps.append(abs((b1[F['x']] + b1[F['w']] / 2) -
+                                 (b0[F['x']] + b0[F['w']] / 2)))
+    bound = (s['walk_speed'][1] / s['fps'] * s['focal'] *
+             s['frame_size'][1] / s['depth_range'][0])
+    assert steps and max(steps) <= bound + 1e-6
+    assert np.median(steps) > 0
 
 
 def test_coco_annotations(footage, tmp_path):
@@ -177,6 +198,10 @@ def test_mmdet_datasets_read_the_annotations(footage, tmp_path):
 
 
 def test_reid_crops_in_mars_layout(footage, tmp_path):
+    with pytest.raises(ValueError, match='frame_step'):
+        write_reid_crops(footage['root'], str(tmp_path / 'x'), frame_step=0)
+    half = write_reid_crops(footage['root'], str(tmp_path / 'half'),
+                            frame_step=2)
     root = str(tmp_path / 'mars')
     res = write_reid_crops(footage['root'], root, num_train=4)
     rec = [b for b in footage['record']['boxes'] if b[F['class']] == 1]
@@ -192,6 +217,16 @@ def test_reid_crops_in_mars_layout(footage, tmp_path):
     assert res['too_few'] == len(by_id) - len(walkers)
     assert res['crops'] == sum(by_id[i] for i in walkers)
     assert res['pids'] == {p + 1: w for p, w in enumerate(walkers)}
+    # every second frame with a walker in each camera (1st, 3rd, ...)
+    kept = {}
+    for cam in {b[F['camera']] for b in rec}:
+        frames = sorted({b[F['frame']] for b in rec if b[F['camera']] == cam})
+        for b in rec:
+            if (b[F['camera']] == cam and b[F['frame']] in frames[::2]
+                    and b[F['visibility']] >= 0.1):
+                kept[b[F['id']]] = kept.get(b[F['id']], 0) + 1
+    assert half['crops'] == sum(n for n in kept.values() if n >= 2)
+    assert half['crops'] < res['crops']
     train = MARSDataset(data_root=root, split='train')
     test = MARSDataset(data_root=root, split='test')
     assert len(train) == 4 * 2  # one tracklet per camera
