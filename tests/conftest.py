@@ -1,8 +1,9 @@
 """Suite-wide settings.
 
-* One torch thread per test process: the suite runs on 2 shared cores and
-  torch's default pool oversubscribes them (measured: some model tests
-  3-30x slower).
+* One torch thread per test (set again before each one, since a demo or
+  tool run may change it): the suite runs on 2 shared cores and torch's
+  default pool oversubscribes them (measured: some model tests 3-30x
+  slower).
 * Each test starts with the default scope it would have alone: mmengine's
   ``DefaultScope`` is process-global (a Runner with ``default_scope=
   'mmpretrain'`` leaves it set), and a leaked scope makes later
@@ -19,6 +20,13 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ import os.path as osp
 import sys
 
 import pytest
-import torch
 
 sys.path.insert(
     0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'test_tools'))
@@ -14,13 +13,6 @@ REPO, DDL_CONFIG, write_videos = (dtu.REPO, dtu.DEMO_DDL_CONFIG,
                                   dtu.write_videos)
 NUM_CLIPS, TOPK = 6, 2
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def write_list(ann: str, names, path: str) -> str:

@@ -20,7 +20,7 @@ DDL_CONFIG = tu.DDL_CONFIG
 REPO = tu.REPO
 write_videos = tu.write_videos
 #: fixtures
-_one_thread, video_setup = tu._one_thread, tu.video_setup
+video_setup = tu.video_setup
 
 TOOL = osp.join(REPO, 'tools', 'analysis', 'ddl_sweep.py')
 

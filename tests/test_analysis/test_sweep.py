@@ -17,7 +17,7 @@ DDL_CONFIG = tu.DDL_CONFIG
 NUM_CLIPS = tu.NUM_CLIPS
 TOPK = tu.TOPK
 #: fixtures
-_one_thread, video_setup = tu._one_thread, tu.video_setup
+video_setup = tu.video_setup
 
 
 def _tool_test(s, work, **agg):

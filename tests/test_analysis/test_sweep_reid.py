@@ -19,13 +19,6 @@ REID_CONFIG = osp.join(REPO, 'configs', 'reid', 'demo',
                        'ddl_reid-r18-tiny_thr0.15_synth-mars.py')
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 @pytest.fixture(scope='module')
 def reid_setup(tmp_path_factory):

@@ -25,14 +25,6 @@ DDNET = [p for p in REL if osp.basename(p).startswith('ddnet_')]
 BASES = [p for p in REL if p not in EVAL and p not in DDNET]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def load(rel: str) -> Config:
     return Config.fromfile(osp.join(ROOT, rel))

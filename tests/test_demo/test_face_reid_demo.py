@@ -24,14 +24,6 @@ from demo.common import (METHODS, choose_operating_point,
                                roc_auc, summarize_seeds, within_group_ranking)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def check_common(res: dict, work: str, groups: dict, figure: str) -> None:
     """Fields every demo writes, and the images-per-group bookkeeping.

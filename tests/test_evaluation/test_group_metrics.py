@@ -16,14 +16,6 @@ from mmddl.evaluation.group_metrics import (GroupReIDMetric,
 from mmddl.models.recognizers import DDLGroupEncoder  # noqa: F401  (registers)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _samples(feats, **fields):
     """Data samples as the Evaluator hands them to metrics (dicts)."""

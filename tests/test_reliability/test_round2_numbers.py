@@ -41,13 +41,6 @@ def _load_tool(path):
     return module
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _edited(src, dst, edit):
     """A copy of checkpoint ``src`` with ``edit(state_dict)`` applied."""

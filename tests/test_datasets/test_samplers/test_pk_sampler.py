@@ -14,14 +14,6 @@ import mmddl.datasets.samplers.pk_sampler as pk_module
 from mmddl.datasets.samplers import PKSampler
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 class ToyReID(BaseDataset):
     """Items with a ``pid`` (and ``gt_label``) and a tiny image."""

@@ -14,14 +14,6 @@ from mmpretrain.structures import DataSample
 from mmddl.models.heads import CosFaceClsHead, SphereFaceClsHead
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _np_cosine(x, w):
     x = x / np.linalg.norm(x, axis=1, keepdims=True)

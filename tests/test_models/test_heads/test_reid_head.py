@@ -16,14 +16,6 @@ from mmddl.models.heads import ReIDHead
 from mmddl.models.losses import batch_hard_triplet_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def _bn_train_np(x, weight, bias, eps):
     mean = x.mean(0)

@@ -15,14 +15,6 @@ from mmpretrain.structures import DataSample
 from mmddl.models.losses import BatchHardTripletLoss, batch_hard_triplet_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def naive_batch_hard(x, labels, margin):
     """Straightforward loops in float64; anchors without a triplet skipped."""

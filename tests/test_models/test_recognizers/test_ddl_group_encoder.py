@@ -11,14 +11,6 @@ from mmddl.datasets import group_collate
 from mmddl.models.recognizers import DDLGroupEncoder
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """2 shared CPU cores: avoid torch thread oversubscription."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 SIZES = (5, 3, 7)
 DDNET_SIZE = 16

@@ -40,15 +40,6 @@ PRE = dict(type='ActionDataPreprocessor', mean=[MEAN] * 3, std=[STD] * 3,
 CROP_REGIONS = (0, 2, 1)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny convs: one intra-op thread is faster than two on a shared CPU
-    (oversubscription made these tests 3-4x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def r3d_cfg():
     return dict(
