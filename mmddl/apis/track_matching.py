@@ -4,16 +4,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-
-def normalize_rows(feats: np.ndarray) -> np.ndarray:
-    """L2-normalised rows (a zero row stays zero).
-
-    Args:
-        feats (np.ndarray): (T, d) features.
-    """
-    feats = np.asarray(feats, np.float64)
-    norm = np.linalg.norm(feats, axis=1, keepdims=True)
-    return feats / np.where(norm > 0, norm, 1.0)
+from mmddl.evaluation.functional import normalize_rows
 
 
 def cross_video_matches(names: Sequence[str],

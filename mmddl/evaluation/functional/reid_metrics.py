@@ -77,6 +77,17 @@ def reid_evaluate(distmat,
     return cmc, m_ap, details
 
 
+def normalize_rows(feats) -> np.ndarray:
+    """L2-normalised rows as float64 (a zero row stays zero).
+
+    Args:
+        feats (np.ndarray | torch.Tensor): (T, d) features.
+    """
+    feats = to_numpy(feats, 'feats', ndim=2, dtype=np.float64)
+    norm = np.linalg.norm(feats, axis=1, keepdims=True)
+    return feats / np.where(norm > 0, norm, 1.0)
+
+
 def pairwise_l2(query, gallery, squared: bool = False) -> np.ndarray:
     """Euclidean distance matrix between two feature sets.
 

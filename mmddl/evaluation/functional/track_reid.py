@@ -5,7 +5,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from .reid_metrics import pairwise_l2, reid_evaluate
+from .reid_metrics import normalize_rows, pairwise_l2, reid_evaluate
 
 #: identity of a track that overlaps no ground-truth box (a false track)
 NO_IDENTITY = -1
@@ -123,8 +123,7 @@ def cross_camera_reid(embeddings: np.ndarray,
                          f'{len(cams)} cameras')
     if not np.isfinite(emb).all():
         raise ValueError('non-finite track embeddings')
-    norm = np.linalg.norm(emb, axis=1, keepdims=True)
-    emb = emb / np.where(norm > 0, norm, 1.0)
+    emb = normalize_rows(emb)
     aps, cmcs, skipped = [], [], 0
     for cam in np.unique(cams):
         q = np.nonzero((cams == cam) & (ids != NO_IDENTITY))[0]
