@@ -24,8 +24,10 @@ DDNET_CONFIG = ('configs/reid/demo/'
 TRACK_CONFIG = ('configs/tracks/'
                 'ddl_reid-r18-tiny_thr0.15_synth-footage-tracks.py')
 #: Seed offsets (from --seed) of the detector's training footage, the re-ID
-#: training footage, the validation and the test footage.
+#: training footage, the validation and the test footage, and the footage
+#: of walkers the re-ID base never sees (the DDNet's training material).
 TRAIN_OFFSET, REID_OFFSET, VAL_OFFSET, TEST_OFFSET = 5000, 6000, 100, 1000
+DDNET_OFFSET = 6500
 #: The compared methods (the DDL row is the validation-chosen point).
 METHODS = ('ddl', 'average', 'top1')
 METHOD_NAMES = {
@@ -66,6 +68,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--reid-ids', type=int, default=48)
     p.add_argument('--reid-frame-step', type=int, default=2,
                    help='re-ID training crops from every n-th frame')
+    p.add_argument('--ddnet-sets', type=int, default=4,
+                   help="footage sets (seeds --seed + 6500 + i, re-ID "
+                   'settings) of walkers the base never sees, whose crops '
+                   "train the DDNet on the base's held-out D-scores; 0: "
+                   "the DDNet trains on the base's own training crops")
     p.add_argument('--det-epochs', type=int, default=None)
     p.add_argument('--det-checkpoint', default=None,
                    help='a trained detector checkpoint of the detector '
@@ -101,7 +108,7 @@ def footage_settings(args, role: str):
             num_cameras=args.cameras,
             num_frames=args.train_frames,
             num_identities=args.train_ids)
-    if role == 'reid':
+    if role in ('reid', 'ddnet'):
         return FootageSettings(
             num_cameras=args.cameras,
             num_frames=args.reid_frames,
@@ -119,7 +126,8 @@ def make_footage(out_dir: str, seed: int, settings, role: str,
                                                  write_coco_annotations)
     summary = generate_footage(out_dir, seed, settings)
     coco = None
-    if role != 'reid':  # detector training / tracking evaluation
+    if role == 'train' or role.startswith(('val_', 'test_')):
+        # detector training / tracking evaluation
         coco = write_coco_annotations(
             out_dir,
             osp.join(data_root, 'annotations', f'{role}_cocoformat.json'),
@@ -564,8 +572,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     timer = Timer()
     val_seeds = [args.seed + VAL_OFFSET + i for i in range(args.val_sets)]
     test_seeds = [args.seed + TEST_OFFSET + i for i in range(args.test_seeds)]
+    ddnet_seeds = [
+        args.seed + DDNET_OFFSET + i for i in range(args.ddnet_sets)
+    ]
     roles = [('train', args.seed + TRAIN_OFFSET),
              ('reid', args.seed + REID_OFFSET)] + [
+                 (f'ddnet_seed{s}', s) for s in ddnet_seeds] + [
                  (f'val_seed{s}', s) for s in val_seeds] + [
         (f'test_seed{s}', s) for s in test_seeds
     ]
@@ -573,8 +585,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                      'annotations, MARS re-ID crops)'):
         footage = {}
         for role, seed in roles:
-            s = footage_settings(
-                args, role if role in ('train', 'reid') else 'test')
+            s = footage_settings(args, role.split('_')[0])
             out = osp.join(data, role)
             footage[role] = data_stage(
                 f'footage {role} (seed {seed})', out,
@@ -591,6 +602,20 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 osp.join(data, 'reid'),
                 mars,
                 frame_step=args.reid_frame_step), args.force)
+        ddnet_mars, ddnet_data = mars, reid_data
+        if ddnet_seeds:
+            ddnet_mars = osp.join(work, 'ddnet_mars')
+            ddnet_data = data_stage(
+                'MARS crops of the held-out footage (the DDNet\'s)',
+                ddnet_mars,
+                dict(seeds=ddnet_seeds, step=args.reid_frame_step,
+                     footage=[footage[f'ddnet_seed{s}']
+                              for s in ddnet_seeds]),
+                functools.partial(
+                    write_reid_crops,
+                    [osp.join(data, f'ddnet_seed{s}') for s in ddnet_seeds],
+                    ddnet_mars,
+                    frame_step=args.reid_frame_step), args.force)
         print({k: {kk: v.get(kk) for kk in ('identities', 'frames', 'boxes',
                                            'tracks', 'reentries')}
                for k, v in footage.items()})
@@ -637,11 +662,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             base_cfg_file = osp.join(base_dir, osp.basename(BASE_CONFIG))
             ddnet_ckpt = train_stage(
                 'DDNet', DDNET_CONFIG, osp.join(work, 'ddnet'), {
-                    'train_dataloader.dataset.data_root': mars,
+                    'train_dataloader.dataset.data_root': ddnet_mars,
                     **ddnet_hook_options(base_cfg_file, base_ckpt),
+                    'custom_hooks.0.dscore.identities':
+                    'held_out' if ddnet_seeds else 'base',
                     'randomness.seed': args.seed,
                     **epoch_options(args.ddnet_epochs)
-                }, dict(data=reid_data, base=file_sha256(base_ckpt)),
+                }, dict(data=ddnet_data, base=file_sha256(base_ckpt)),
                 args.force)
             if det_proc is not None:
                 print('[demo] waiting for the detector\'s training '
@@ -730,6 +757,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         settings=vars(args),
         footage=footage,
         reid_training=reid_data,
+        ddnet_training=dict(ddnet_data, seeds=ddnet_seeds),
         models=dict(
             detector=dict(
                 config=DET_CONFIG,

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import time
 from dataclasses import asdict, dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -664,7 +664,7 @@ def write_coco_annotations(footage_dir: str,
         file=out_file)
 
 
-def write_reid_crops(footage_dir: str,
+def write_reid_crops(footage_dir: Union[str, Sequence[str]],
                      out_root: str,
                      crop_size: Tuple[int, int] = (64, 32),
                      margin: float = 0.1,
@@ -678,10 +678,13 @@ def write_reid_crops(footage_dir: str,
     ``LoadTrackCrops`` makes, at ``crop_size``) in camera then frame order
     are one MARS identity split into one tracklet per camera; crops less
     visible than ``min_visibility`` are left out (counted). MARS pid
-    ``i + 1`` is the ``i``-th walker id in ascending order (``pids``).
+    ``i + 1`` is the ``i``-th walker id in ascending order (``pids``); with
+    several footage folders (different walkers: other generator seeds),
+    the folders' walkers follow each other in the order given.
 
     Args:
-        footage_dir (str): Folder written by :func:`generate_footage`.
+        footage_dir (str | Sequence[str]): Folder(s) written by
+            :func:`generate_footage`.
         out_root (str): MARS root to write.
         crop_size (Tuple[int, int]): ``(h, w)`` of the crops.
         margin (float): Relative box margin.
@@ -695,28 +698,36 @@ def write_reid_crops(footage_dir: str,
     Returns:
         dict: ``identities``, ``crops``, ``low_visibility`` (left out),
         ``too_few`` (walkers with fewer crops than cameras, left out),
-        ``pids`` (``{MARS pid: walker id}``) and ``root``.
+        ``pids`` (``{MARS pid: walker id}``; with several folders
+        ``{MARS pid: [folder index, walker id]}``) and ``root``.
     """
     from mmddl.testing.synthetic_faces import write_mars
     if frame_step < 1:
         raise ValueError(f'frame_step must be >= 1, got {frame_step}')
-    crops, low = {}, 0
-    seqs = footage_sequences(footage_dir)
-    for seq in seqs:
-        info = read_seqinfo(seq)
-        gt = read_mot(osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)
-        for k in np.unique(gt.frames)[::frame_step]:
-            rows = np.nonzero(gt.frames == k)[0]
-            frame = None
-            for r in rows:
-                if gt.visibility[r] < min_visibility:
-                    low += 1
-                    continue
-                if frame is None:
-                    frame = cv2.imread(info.frame_path(seq, int(k)))
-                crop, _ = cut_crop(frame, gt.boxes[r], margin, crop_size)
-                crops.setdefault(int(gt.ids[r]), []).append(crop)
-    parts = min(len(seqs), 6)
+    dirs = [footage_dir] if isinstance(footage_dir, str) else list(
+        footage_dir)
+    if not dirs:
+        raise ValueError('write_reid_crops: no footage folder given')
+    crops, low, parts = {}, 0, 6
+    for d, folder in enumerate(dirs):
+        seqs = footage_sequences(folder)
+        parts = min(parts, len(seqs))
+        for seq in seqs:
+            info = read_seqinfo(seq)
+            gt = read_mot(
+                osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)
+            for k in np.unique(gt.frames)[::frame_step]:
+                rows = np.nonzero(gt.frames == k)[0]
+                frame = None
+                for r in rows:
+                    if gt.visibility[r] < min_visibility:
+                        low += 1
+                        continue
+                    if frame is None:
+                        frame = cv2.imread(info.frame_path(seq, int(k)))
+                    crop, _ = cut_crop(frame, gt.boxes[r], margin,
+                                       crop_size)
+                    crops.setdefault((d, int(gt.ids[r])), []).append(crop)
     walkers = sorted(i for i, c in crops.items() if len(c) >= parts)
     too_few = len(crops) - len(walkers)
     num_train = len(walkers) if num_train is None else num_train
@@ -734,7 +745,7 @@ def write_reid_crops(footage_dir: str,
         low_visibility=low,
         too_few=too_few,
         pids={
-            p + 1: i
+            p + 1: i[1] if len(dirs) == 1 else list(i)
             for p, i in enumerate(walkers)
         },
         root=out_root)

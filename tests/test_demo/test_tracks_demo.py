@@ -191,3 +191,26 @@ def test_tracks_is_a_demo_task():
     assert 'tracks' in run_demo.TASKS
     args = tracks.parse_args([])
     assert args.test_seeds >= 3 and args.work_dir.endswith('demo_tracks')
+
+
+def test_footage_roles_and_their_material(tmp_path):
+    args = tracks.parse_args(['--reid-frames', '6', '--reid-ids', '2',
+                              '--frames', '5', '--ids', '2'])
+    assert args.ddnet_sets == 4  # held-out walkers train the DDNet
+    assert tracks.footage_settings(args, 'ddnet') == \
+        tracks.footage_settings(args, 'reid')
+    assert tracks.footage_settings(args, 'val').num_frames == 5
+    data = str(tmp_path / 'data')
+    made = {}
+    for role in ('ddnet_seed6500', 'val_seed100'):
+        s = tracks.footage_settings(args, role.split('_')[0])
+        made[role] = tracks.make_footage(
+            osp.join(data, role), int(role.split('seed')[1]), s, role, data)
+    # the DDNet's footage gets no COCO file (nothing detects on it); the
+    # validation footage does (its tracking is scored)
+    assert made['ddnet_seed6500']['coco'] is None
+    assert made['val_seed100']['coco'] is not None
+    assert osp.isfile(osp.join(data, 'annotations',
+                               'val_seed100_cocoformat.json'))
+    assert not osp.exists(osp.join(data, 'annotations',
+                                   'ddnet_seed6500_cocoformat.json'))

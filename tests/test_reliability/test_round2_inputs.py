@@ -68,7 +68,7 @@ def _list(tmp_path, lines, name='list.txt'):
 
 def _runner(bench, tmp_path, ann, *, dataset_type='CheckedVideoDataset',
             batch_size=2, drop_last=False, held_out=False, max_iters=1,
-            val_batch=(1, False), size=32):
+            val_batch=(1, False), size=32, dscore=None):
     """A Runner of the demo DDNet (DiscriminabilityHook, 2 candidate clips)
     on ``ann``; ``held_out``: GroupSplitSampler + HeldOutValLoop, one
     epoch (else DefaultSampler, ``max_iters`` iterations)."""
@@ -91,6 +91,7 @@ def _runner(bench, tmp_path, ann, *, dataset_type='CheckedVideoDataset',
                                      checkpoint=bench['ckpt']),
                            candidates=dict(pipeline=candidates, batch_size=2,
                                            num_workers=0),
+                           dscore=dscore,
                            compute=dict(progress=False))],
         default_hooks=dict(checkpoint=None), log_level='WARNING',
         experiment_name=f'inputs_{uuid.uuid4().hex}')
@@ -181,6 +182,36 @@ def test_label_beyond_base_head_names_file_and_line(bench, tmp_path):
     assert f'{ann}:4) has label 6, >= the base head\'s num_classes = 6' in \
         msg, msg
     assert _nothing_computed(tmp_path)
+
+
+def test_held_out_identities_are_not_bounded_by_the_base_head(bench,
+                                                             tmp_path):
+    # identities the base never saw (labels 5 and 6 beyond its 6 classes):
+    # dscore.identities='held_out' lifts the head's bound, and the D-scores
+    # equal those of the same partition labelled 0 / 1 (empty classes are
+    # no negatives)
+    from mmddl.structures.score_table import ScoreTable
+    shifted = [f'{n} {int(y) + 5}' for n, y in
+               (ln.split() for ln in bench['lines'])]
+    ann = _list(tmp_path, shifted, 'shifted.txt')
+    with pytest.raises(ValueError, match="base head's num_classes = 6"):
+        _runner(bench, tmp_path / 'base', ann).train()
+    with pytest.raises(ValueError, match="dscore.identities must be one of"):
+        _runner(bench, tmp_path / 'typo', ann,
+                dscore=dict(identities='heldout'))
+    _runner(bench, tmp_path / 'held', ann,
+            dscore=dict(identities='held_out')).train()
+    _runner(bench, tmp_path / 'ref', _list(tmp_path, bench['lines'])).train()
+    held = ScoreTable.load(str(tmp_path / 'held' / 'work' /
+                               'dscore_table.npz'))
+    ref = ScoreTable.load(str(tmp_path / 'ref' / 'work' / 'dscore_table.npz'))
+    order = np.lexsort((held.positions, held.keys))
+    ref_order = np.lexsort((ref.positions, ref.keys))
+    assert list(held.keys[order]) == list(ref.keys[ref_order])
+    np.testing.assert_array_equal(held.labels[order],
+                                  ref.labels[ref_order] + 5)
+    np.testing.assert_allclose(held.dscores[order], ref.dscores[ref_order],
+                               rtol=1e-6)
 
 
 def test_label_found_only_after_extraction_names_the_sample(tmp_path):

@@ -25,6 +25,10 @@ from ..train_batches import check_train_batches
 from .discriminability_settings import fill_group, flat_arguments_error
 
 
+#: ``dscore.identities``: the base's own classes, or identities it never saw
+IDENTITIES = ('base', 'held_out')
+
+
 @HOOKS.register_module()
 class DiscriminabilityHook(Hook):
     """Compute the D-score table of the training set with a base model.
@@ -94,6 +98,13 @@ class DiscriminabilityHook(Hook):
               target ranks an element among its own class only;
               docs/face_reid.md).
             - ``num_classes`` (int, optional): K; default ``max(label) + 1``.
+            - ``identities`` (str): whose classes the labels are:
+              ``'base'`` (default: the base's own training classes; a
+              label >= the base head's ``num_classes`` raises) or
+              ``'held_out'`` (identities the base never saw, e.g. other
+              persons than its training set's, so that D measures how the
+              base generalises; C_m are the centroids of these identities,
+              and the base head's size does not bound their labels).
         table (dict, optional): where the table goes and when one there is
             reused. Keys:
 
@@ -162,6 +173,10 @@ class DiscriminabilityHook(Hook):
         dscore['metric'] = _checked('dscore', check_metric, dscore['metric'])
         dscore['normalization'] = _checked('dscore', check_normalization,
                                            dscore['normalization'])
+        if dscore['identities'] not in IDENTITIES:
+            raise ValueError('DiscriminabilityHook: dscore.identities must '
+                             f'be one of {IDENTITIES}, got '
+                             f'{dscore["identities"]!r}')
         compute['verify'] = _checked('compute', check_verify,
                                      compute['verify'])
         if isinstance(base['config'], str):
@@ -207,7 +222,9 @@ class DiscriminabilityHook(Hook):
             else runner.model
         device = compute['device'] or model_device(model)
         bounds = {
-            "the base head's num_classes": head_num_classes(model_cfg),
+            "the base head's num_classes": (head_num_classes(model_cfg)
+                                            if dscore['identities'] == 'base'
+                                            else None),
             "the hook's dscore.num_classes": dscore['num_classes']
         }
         bounds = {k: v for k, v in bounds.items() if v is not None}

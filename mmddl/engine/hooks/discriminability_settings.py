@@ -17,7 +17,11 @@ SETTING_GROUPS: Dict[str, Dict[str, Any]] = dict(
         dataset_kwargs=None,
         batch_size=1,
         num_workers=0),
-    dscore=dict(metric='cosine', normalization='global', num_classes=None),
+    dscore=dict(
+        metric='cosine',
+        normalization='global',
+        num_classes=None,
+        identities='base'),
     table=dict(file=None, reuse=True, on_stale='error'),
     compute=dict(
         device=None,

@@ -253,3 +253,26 @@ def test_reid_crops_in_mars_layout(footage, tmp_path):
     assert min(np.abs(c.astype(int) - ref).mean() for c in crops) < 3
     with open(osp.join(footage['root'], 'footage.json')) as f:
         assert json.load(f)['settings']['num_cameras'] == 2
+
+
+def test_reid_crops_of_several_footage_folders(footage, tmp_path):
+    # a second generator seed: other walkers, after the first folder's
+    other = str(tmp_path / 'other')
+    generate_footage(other, seed=7)  # the fixture's settings (defaults)
+    one = write_reid_crops(footage['root'], str(tmp_path / 'one'))
+    two = write_reid_crops(other, str(tmp_path / 'two'))
+    both = write_reid_crops([footage['root'], other],
+                            str(tmp_path / 'both'))
+    assert both['identities'] == one['identities'] + two['identities']
+    assert both['crops'] == one['crops'] + two['crops']
+    assert both['low_visibility'] == (one['low_visibility'] +
+                                      two['low_visibility'])
+    assert both['pids'] == {
+        **{p: [0, w] for p, w in one['pids'].items()},
+        **{p + one['identities']: [1, w] for p, w in two['pids'].items()}
+    }
+    train = MARSDataset(data_root=str(tmp_path / 'both'), split='train')
+    assert sum(len(train.get_data_info(i)['img_paths'])
+               for i in range(len(train))) == both['crops']
+    with pytest.raises(ValueError, match='no footage folder'):
+        write_reid_crops([], str(tmp_path / 'none'))
