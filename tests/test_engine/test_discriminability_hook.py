@@ -218,7 +218,8 @@ def test_settings_groups_fill_defaults_and_name_bad_keys():
         dataset_kwargs={}, batch_size=8, num_workers=0)
     assert hook.settings['dscore'] == dict(metric='cosine',
                                            normalization='global',
-                                           num_classes=None)
+                                           num_classes=None,
+                                           identities='base')
     assert hook.settings['table'] == dict(file=None, reuse=False,
                                           on_stale='error')
     assert hook.settings['compute'] == dict(
