@@ -41,6 +41,42 @@ VAL_MODES = ('ddl', 'ddl_norescale')
 #: degraded (0/1), severity]}``, in the set's folder.
 ELEMENT_META = 'element_meta.json'
 
+#: the demo work dirs this process holds (path -> WorkDirLock)
+_HELD_WORK_DIRS: Dict[str, object] = {}
+LOCK_FILE = 'demo.lock'
+
+
+def hold_work_dir(work_dir: str) -> str:
+    """Create ``work_dir`` and hold it for this process, so that a second
+    demo run in the same folder stops at once instead of overwriting the
+    first one's stages (:class:`mmddl.engine.WorkDirLock` on
+    ``<work_dir>/demo.lock``, released when the process exits; a killed
+    run's lock is taken over with a log line).
+
+    Args:
+        work_dir (str): The demo's work dir.
+
+    Returns:
+        str: The lock file.
+
+    Raises:
+        mmddl.engine.lock.LockHeldError: Another live run holds the folder
+            (its pid, host, start time and command are named).
+    """
+    import atexit
+
+    from mmddl.engine import WorkDirLock
+    work = osp.abspath(work_dir)
+    if work not in _HELD_WORK_DIRS:  # taking it again here: a no-op
+        lock = WorkDirLock(
+            osp.join(work, LOCK_FILE),
+            what=f'demo work dir {work}',
+            advice='pass another --work-dir')
+        lock.acquire()
+        atexit.register(lock.release)
+        _HELD_WORK_DIRS[work] = lock
+    return _HELD_WORK_DIRS[work].path
+
 
 def add_run_args(p) -> None:
     """Options shared by the face and re-ID demos (epochs, methods, logs).

@@ -5,7 +5,6 @@ Steps and configs: docs/demos.md.
 import argparse
 import functools
 import json
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -14,9 +13,9 @@ from .ceilings import (ceilings_per_test_set, format_ceiling_table,
 from .common import (ELEMENT_META, Timer, add_run_args, build_results,
                      data_stage, ddnet_hook_options, element_scores,
                      epoch_options, evaluate_methods, file_sha256,
-                     format_summary_table, format_table, pooling_targets,
-                     print_ranking, ranking_quality, repo_root,
-                     summarize_seeds, targets_line, train_stage,
+                     format_summary_table, format_table, hold_work_dir,
+                     pooling_targets, print_ranking, ranking_quality,
+                     repo_root, summarize_seeds, targets_line, train_stage,
                      validation_choice, write_element_meta, write_results)
 from .figures import plot_group_dscores
 
@@ -225,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     val_seed, test_seeds = mars_seeds(args)
     torch.set_num_threads(args.threads)
     work = osp.abspath(args.work_dir)
-    os.makedirs(work, exist_ok=True)
+    hold_work_dir(work)
     demo_cfg = Config.fromfile(osp.join(repo_root(), BASE_CONFIG))
     w, h = demo_cfg.demo_img_scale
     timer = Timer()

@@ -13,7 +13,7 @@ import numpy as np
 from mmddl.testing.synthetic_footage import footage_sequences
 
 from .common import (Timer, data_stage, ddnet_hook_options, epoch_options,
-                     file_sha256, operating_points, repo_root,
+                     file_sha256, hold_work_dir, operating_points, repo_root,
                      summarize_seeds, train_stage, write_results)
 
 DET_CONFIG = 'configs/tracks/bytetrack_yolox-nano_1xb8-20e_synth-footage.py'
@@ -568,6 +568,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     torch.set_num_threads(args.threads)
     work = osp.abspath(args.work_dir)
     data = osp.join(work, 'data')
+    hold_work_dir(work)
     os.makedirs(data, exist_ok=True)
     timer = Timer()
     val_seeds = [args.seed + VAL_OFFSET + i for i in range(args.val_sets)]

@@ -9,8 +9,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .common import (Timer, add_repro_args, data_stage, ddnet_hook_options,
-                     file_sha256, merged_test_config, run_test, train_stage,
-                     write_results)
+                     file_sha256, hold_work_dir, merged_test_config, run_test,
+                     train_stage, write_results)
 
 FAMILIES = ('slowfast', 'r2plus1d', 'i3d')
 BASE_CONFIG = ('configs/recognition/demo/'
@@ -565,6 +565,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         argv (Sequence[str], optional): Arguments; default ``sys.argv``.
     """
     args = parse_args(argv)
+    hold_work_dir(args.work_dir)
     import torch
     torch.set_num_threads(args.threads)
     timer = Timer()
