@@ -6,7 +6,7 @@ import functools
 import json
 import os
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -41,6 +41,10 @@ TRACKING_KEYS = ('HOTA', 'MOTA', 'IDF1', 'DetA', 'AssA', 'IDSW')
 #: Wall-time parts of a test run, in pipeline order.
 TIME_PARTS = ('decode', 'detect', 'track', 'ddnet', 'base', 'fusion',
               'matching')
+#: Random rankings averaged in the validation sets' selection check.
+CHECK_DRAWS = 5
+#: Rankings of the selection check: the DDNet's, chance and an oracle.
+CHECK_RANKINGS = ('ddnet', 'random', 'true_d')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -265,6 +269,157 @@ def tracker_options(score: float) -> dict:
     }
 
 
+def cross_camera_queries(identities: Sequence[int],
+                         cameras: Sequence[int]) -> int:
+    """The number of re-ID queries of a set: tracks of a walker whom some
+    track of another camera shows too (as ``cross_camera_reid`` counts).
+
+    Args:
+        identities (Sequence[int]): Walker of each track, -1 for nobody.
+        cameras (Sequence[int]): Camera of each track.
+    """
+    ids, cams = np.asarray(identities), np.asarray(cameras)
+    return int(sum(
+        i >= 0 and bool(((ids == i) & (cams != c)).any())
+        for i, c in zip(ids, cams)))
+
+
+def true_d_scores(feats: np.ndarray, group_ptr: np.ndarray,
+                  track_identities: Sequence[int],
+                  own: np.ndarray) -> Tuple[np.ndarray, int]:
+    """The ceilings' true D-score (:func:`demo.ceilings.oracle_scores`) of
+    every crop, a crop's identity being its track's ground-truth walker;
+    crops of tracks of nobody keep ``own`` (counted).
+
+    Args:
+        feats (np.ndarray): (E, d) base outputs of every crop.
+        group_ptr (np.ndarray): (T+1,) offsets of the tracks' crops.
+        track_identities (Sequence[int]): (T,) walker of each track, -1 for
+            nobody.
+        own (np.ndarray): (E,) the DDNet's D-scores.
+
+    Returns:
+        tuple: (E,) float32 scores in (0, 1) and the number of tracks of
+        nobody.
+    """
+    from .ceilings import oracle_scores
+    ptr = np.asarray(group_ptr)
+    ids = np.asarray(track_identities)
+    if len(ids) != len(ptr) - 1 or ptr[-1] != len(own):
+        raise ValueError(f'{len(ids)} track identities and {len(own)} '
+                         f'D-scores for offsets of {len(ptr) - 1} tracks '
+                         f'and {int(ptr[-1])} crops')
+    elem = np.repeat(ids, np.diff(ptr))
+    if len(np.unique(elem[elem >= 0])) < 2:
+        raise ValueError('the selection check needs tracks of two walkers '
+                         'or more (no negative centroid otherwise)')
+    names = [str(i) for i in range(len(elem))]
+    meta = {n: [int(w), False, 0] for n, w in zip(names, elem) if w >= 0}
+    res = oracle_scores(names, feats, own, ptr, meta)
+    return res['true_d'], int((ids < 0).sum())
+
+
+def selection_check(model, dump, track_identities: Sequence[int],
+                    topks: Sequence[int], seed: int) -> tuple:
+    """Each track's top-K crops picked by the DDNet, by chance
+    (:data:`CHECK_DRAWS` uniform rankings) and by :func:`true_d_scores`,
+    each fused as DDL without re-scaling (the wrapper's own selection and
+    fusion, replayed on the dense pass): how much of an oracle's gain the
+    DDNet's ranking reaches.
+
+    Args:
+        model: The DDL wrapper of the dense pass.
+        dump (SweepDump): The dense pass over one set's tracks.
+        track_identities (Sequence[int]): (T,) walker of each track.
+        topks (Sequence[int]): The K compared.
+        seed (int): Seed of the random rankings.
+
+    Returns:
+        tuple: ``{'<ranking>@k=K': (T, d) embeddings}`` (random draws as
+        ``random<d>@k=K``), the matching ``{name: (T,) base crops}`` and
+        the number of tracks of nobody (their crops keep the DDNet's
+        order under the oracle).
+    """
+    import dataclasses
+
+    from mmddl.analysis.sweep import replay_samples
+    oracle, nobody = true_d_scores(dump.outputs, dump.group_ptr,
+                                   track_identities, dump.scores)
+    rng = np.random.default_rng(seed)
+    rankings = {'ddnet': dump.scores, 'true_d': oracle}
+    for d in range(CHECK_DRAWS):
+        rankings[f'random{d}'] = rng.random(len(dump.scores)).astype(
+            np.float32)
+    emb, crops = {}, {}
+    for name, scores in rankings.items():
+        ranked = dataclasses.replace(dump, scores=np.asarray(scores))
+        for k in topks:
+            samples = replay_samples(
+                model, ranked,
+                dict(type='DDLAggregator', mode='ddl_norescale',
+                     threshold=None, topk=int(k)))
+            emb[f'{name}@k={k}'] = np.stack([
+                s.pred_feature.detach().float().cpu().numpy()
+                for s in samples
+            ]).astype(np.float32)
+            crops[f'{name}@k={k}'] = np.asarray(
+                [int(s.base_elements) for s in samples])
+    return emb, crops, nobody
+
+
+def summarize_check(pooled: Dict[str, dict], topks: Sequence[int],
+                    average: dict) -> dict:
+    """The pooled selection check per K: mAP, CMC-1 and base crops of each
+    ranking (random: the mean over its draws), and each mAP minus average
+    pooling's.
+
+    Args:
+        pooled (dict): :func:`pool_sets` of the check's methods.
+        topks (Sequence[int]): The K compared.
+        average (dict): Average pooling's pooled metrics.
+    """
+    out = dict(draws=CHECK_DRAWS, average={
+        k: average[k] for k in ('mAP', 'rank1', 'base_images')})
+    for k in topks:
+        row = {}
+        for r in CHECK_RANKINGS:
+            names = ([f'random{d}@k={k}' for d in range(CHECK_DRAWS)]
+                     if r == 'random' else [f'{r}@k={k}'])
+            row[r] = {
+                m: float(np.mean([pooled[n][m] for n in names]))
+                for m in ('mAP', 'rank1', 'base_images')
+            }
+            row[r]['mAP_minus_average'] = row[r]['mAP'] - average['mAP']
+        gap = row['true_d']['mAP'] - row['random']['mAP']
+        row['ddnet_share_of_oracle_gain'] = (
+            (row['ddnet']['mAP'] - row['random']['mAP']) / gap
+            if gap > 0 else None)
+        out[f'k={k}'] = row
+    return out
+
+
+def format_check(check: dict) -> str:
+    """The selection check as printed lines (mAP minus average pooling's)."""
+    lines = [
+        'selection check on the validation tracks, top-K fused without '
+        're-scaling (mAP minus average pooling\'s '
+        f"{check['average']['mAP']:.2f}; random: mean of "
+        f"{check['draws']} draws):"
+    ]
+    for key, row in check.items():
+        if not key.startswith('k='):
+            continue
+        share = row['ddnet_share_of_oracle_gain']
+        lines.append(
+            f'  {key}: DDNet {row["ddnet"]["mAP_minus_average"]:+.2f}, '
+            f'random {row["random"]["mAP_minus_average"]:+.2f}, true-D '
+            f'oracle {row["true_d"]["mAP_minus_average"]:+.2f} (DDNet '
+            'reaches ' + ('n/a' if share is None else f'{share:.0%}') +
+            ' of the oracle\'s gain over chance; '
+            f'{row["ddnet"]["base_images"]:.2f} crops per track)')
+    return '\n'.join(lines)
+
+
 def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                      reid: dict) -> dict:
     """Choose ByteTrack's score thresholds by HOTA on the validation sets,
@@ -302,7 +457,7 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                                   args.val_topks)
     encoder = build_track_encoder(reid['track_config'], reid['base'],
                                   reid['ddnet'], 'cpu', reid['options'])
-    per_set, tracks = [], 0
+    per_set, tracks, check_sets, check_nobody, left_out = [], 0, [], 0, []
     for vdir, tdir in zip(val_dirs, trackers[best]['tracks_dirs']):
         enc = encode_tracks(
             encoder,
@@ -327,13 +482,32 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                     for n, s in candidates.items()
                 }))
         names = [r['name'] for r in enc.tracks]
-        per_set.append(
-            reid_scores(
-                names, [r['camid'] for r in enc.tracks], {
-                    m: e
-                    for m, e in enc.embeddings.items() if m != 'ddl'
-                }, enc.base_crops, identities_of(vdir, tdir)))
+        cams = [r['camid'] for r in enc.tracks]
+        identities = identities_of(vdir, tdir)
         tracks += len(names)
+        if not cross_camera_queries(
+                [identities[n]['identity'] for n in names], cams):
+            print(f'[demo] validation set {vdir}: no walker is tracked in '
+                  'two cameras, so it has no re-ID query; left out of the '
+                  'operating point\'s choice (counted in results.json: '
+                  'validation.reid_sets_left_out)')
+            left_out.append(vdir)
+            continue
+        per_set.append(
+            reid_scores(names, cams, {
+                m: e
+                for m, e in enc.embeddings.items() if m != 'ddl'
+            }, enc.base_crops, identities))
+        emb, crops, nobody = selection_check(
+            encoder.model, enc.dump,
+            [identities[n]['identity'] for n in names], args.val_topks,
+            args.seed)
+        check_sets.append(
+            reid_scores(names, cams, emb, crops, identities))
+        check_nobody += nobody
+    if not per_set:
+        raise ValueError('no validation set has a walker tracked in two '
+                         f'cameras: {", ".join(val_dirs)}')
     metrics = pool_sets(per_set)
     chosen = choose_point(metrics, candidates, args.val_budget)
     print(f"validation-chosen operating point: {chosen['name']} "
@@ -341,6 +515,10 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
           f"{chosen['base_images']:.2f} base crops per track, average "
           f"pooling {metrics['average']['base_images']:.2f}; "
           f"{metrics['average']['queries']} queries)")
+    check = summarize_check(pool_sets(check_sets), args.val_topks,
+                            metrics['average'])
+    check['nobody_tracks'] = check_nobody
+    print(format_check(check))
     return dict(
         tracking=trackers[best]['metrics'],
         tracker_scores={f'{k:g}': v['metrics']
@@ -351,7 +529,9 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
         metrics=metrics,
         per_set=per_set,
         candidates=candidates,
-        chosen=chosen)
+        chosen=chosen,
+        selection_check=check,
+        reid_sets_left_out=left_out)
 
 
 def test_stage(test_dir: str, out_dir: str, det: dict, reid: dict,

@@ -123,6 +123,127 @@ def test_reid_of_the_tool_outputs(gt_run, tmp_path):
         plot_track_matches(out, {}, str(tmp_path / 'none.png'))
 
 
+def test_true_d_scores_against_numpy():
+    """The oracle's scores: cosine D against the walkers' centroids, then
+    the sigmoid of the z-score within each walker, recomputed here; tracks
+    of nobody keep the DDNet's scores."""
+    rng = np.random.default_rng(0)
+    feats = rng.random((11, 4))  # positive cosines: no floor in Eq. 3
+    ptr = np.array([0, 3, 5, 8, 11])
+    ids = [7, 2, -1, 7]
+    own = rng.random(11).astype(np.float32)
+    got, nobody = tracks.true_d_scores(feats, ptr, ids, own)
+    assert nobody == 1
+    elem = np.repeat(ids, np.diff(ptr))
+    want = own.astype(np.float64).copy()
+    known = elem >= 0
+    cents = {w: feats[elem == w].mean(0) for w in (2, 7)}
+
+    def cos(a, b):
+        return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+    raw = np.array([
+        cos(feats[i], cents[elem[i]]) /
+        max(cos(feats[i], c) for w, c in cents.items() if w != elem[i])
+        for i in np.nonzero(known)[0]
+    ])
+    for w in (2, 7):
+        m = elem[known] == w
+        z = (raw[m] - raw[m].mean()) / raw[m].std()
+        want[np.nonzero(known)[0][m]] = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert got.dtype == np.float32
+    with pytest.raises(ValueError, match='two walkers'):
+        tracks.true_d_scores(feats, ptr, [7, -1, -1, 7], own)
+    with pytest.raises(ValueError, match='3 track identities'):
+        tracks.true_d_scores(feats, ptr, [7, 2, 7], own)
+
+
+def test_selection_check_replays_the_wrapper(gt_run, tmp_path):
+    """The check's DDNet rows equal encode_tracks' own top-K runs; each
+    ranking's rows keep min(K, track length) crops; the oracle and the
+    random rankings keep other crops than the DDNet on long tracks; the
+    summary's differences and shares follow its rows."""
+    from mmddl.apis import build_track_encoder, encode_tracks
+    base, ddnet = ttu.ddl_checkpoints(str(tmp_path))
+    torch.set_num_threads(1)
+    enc_ = build_track_encoder(ttu.TRACK_CONFIG, base, ddnet, 'cpu')
+    seqs = footage_sequences(gt_run['footage'])
+    enc = encode_tracks(
+        enc_,
+        dict(data_root='',
+             sequences=[
+                 dict(source=s,
+                      ann_file=osp.join(gt_run['tracks'],
+                                        f'{osp.basename(s)}.txt'),
+                      camid=c,
+                      kind='results') for c, s in enumerate(seqs)
+             ],
+             ids_are_identities=False,
+             query_camids=[]),
+        progress=False,
+        keep_thumbnails=False,
+        methods={
+            'average': dict(mode='dense'),
+            'k2': dict(mode='ddl_norescale', threshold=None, topk=2)
+        })
+    ids = tracks.identities_of(gt_run['footage'], gt_run['tracks'])
+    names = [r['name'] for r in enc.tracks]
+    truth = [ids[n]['identity'] for n in names]
+    emb, crops, nobody = tracks.selection_check(enc_.model, enc.dump, truth,
+                                                [1, 2], 0)
+    assert nobody == 0
+    assert len(emb) == 2 * (2 + tracks.CHECK_DRAWS)
+    np.testing.assert_allclose(emb['ddnet@k=2'], enc.embeddings['k2'],
+                               atol=1e-6)
+    lengths = np.diff(enc.dump.group_ptr)
+    for name, c in crops.items():
+        k = int(name.rsplit('=', 1)[1])
+        np.testing.assert_array_equal(c, np.minimum(lengths, k))
+    long = lengths > 2
+    assert long.any()
+    for other in ('true_d@k=1', 'random0@k=1'):
+        assert not np.allclose(emb[other][long], emb['ddnet@k=1'][long])
+    cams = [r['camid'] for r in enc.tracks]
+    pooled = tracks.pool_sets([tracks.reid_scores(names, cams, emb, crops,
+                                                  ids)])
+    avg = dict(mAP=50.0, rank1=40.0, base_images=9.0)
+    check = tracks.summarize_check(pooled, [1, 2], avg)
+    rnd = np.mean([pooled[f'random{d}@k=2']['mAP']
+                   for d in range(tracks.CHECK_DRAWS)])
+    row = check['k=2']
+    assert row['random']['mAP'] == pytest.approx(rnd)
+    assert row['ddnet']['mAP_minus_average'] == pytest.approx(
+        pooled['ddnet@k=2']['mAP'] - 50.0)
+    gap = pooled['true_d@k=2']['mAP'] - rnd
+    if gap > 0:
+        assert row['ddnet_share_of_oracle_gain'] == pytest.approx(
+            (pooled['ddnet@k=2']['mAP'] - rnd) / gap)
+    else:
+        assert row['ddnet_share_of_oracle_gain'] is None
+    text = tracks.format_check(check)
+    assert 'k=1: DDNet' in text and 'k=2: DDNet' in text
+
+
+def test_cross_camera_queries_match_the_reid_count():
+    """The count that decides whether a validation set takes part in the
+    operating point's choice equals cross_camera_reid's queries."""
+    from mmddl.evaluation.functional import cross_camera_reid
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        ids = rng.integers(-1, 6, 15)
+        cams = rng.integers(0, 3, 15)
+        n = tracks.cross_camera_queries(ids, cams)
+        emb = rng.normal(size=(15, 4)).astype(np.float32)
+        if n:
+            assert cross_camera_reid(emb, ids, cams)['queries'] == n
+        else:
+            with pytest.raises(ValueError, match='another camera'):
+                cross_camera_reid(emb, ids, cams)
+    assert tracks.cross_camera_queries([0, 0, 1, -1, -1], [0, 1, 1, 0, 1]) == 2
+    assert tracks.cross_camera_queries([0, 0, 1], [0, 0, 1]) == 0
+
+
 def test_pool_sets_weights_by_queries_and_tracks():
     a = dict(ddl=dict(mAP=50.0, rank1=40.0, queries=10, skipped_queries=1,
                       no_identity=2, tracks=20, base_images=2.0))
