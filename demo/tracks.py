@@ -457,7 +457,8 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                                   args.val_topks)
     encoder = build_track_encoder(reid['track_config'], reid['base'],
                                   reid['ddnet'], 'cpu', reid['options'])
-    per_set, tracks, check_sets, check_nobody, left_out = [], 0, [], 0, []
+    per_set, tracks, left_out = [], 0, []
+    check_sets, check_average, check_nobody, check_left_out = [], [], 0, []
     for vdir, tdir in zip(val_dirs, trackers[best]['tracks_dirs']):
         enc = encode_tracks(
             encoder,
@@ -484,9 +485,9 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
         names = [r['name'] for r in enc.tracks]
         cams = [r['camid'] for r in enc.tracks]
         identities = identities_of(vdir, tdir)
+        walkers = [identities[n]['identity'] for n in names]
         tracks += len(names)
-        if not cross_camera_queries(
-                [identities[n]['identity'] for n in names], cams):
+        if not cross_camera_queries(walkers, cams):
             print(f'[demo] validation set {vdir}: no walker is tracked in '
                   'two cameras, so it has no re-ID query; left out of the '
                   'operating point\'s choice (counted in results.json: '
@@ -498,12 +499,18 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                 m: e
                 for m, e in enc.embeddings.items() if m != 'ddl'
             }, enc.base_crops, identities))
-        emb, crops, nobody = selection_check(
-            encoder.model, enc.dump,
-            [identities[n]['identity'] for n in names], args.val_topks,
-            args.seed)
+        if len(set(walkers) - {-1}) < 2:  # Eq. 3 needs a negative centroid
+            print(f'[demo] validation set {vdir}: tracks of one walker '
+                  'only; left out of the selection check (counted in '
+                  'validation.selection_check.sets_left_out)')
+            check_left_out.append(vdir)
+            continue
+        emb, crops, nobody = selection_check(encoder.model, enc.dump,
+                                             walkers, args.val_topks,
+                                             args.seed)
         check_sets.append(
             reid_scores(names, cams, emb, crops, identities))
+        check_average.append(per_set[-1])
         check_nobody += nobody
     if not per_set:
         raise ValueError('no validation set has a walker tracked in two '
@@ -515,10 +522,12 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
           f"{chosen['base_images']:.2f} base crops per track, average "
           f"pooling {metrics['average']['base_images']:.2f}; "
           f"{metrics['average']['queries']} queries)")
-    check = summarize_check(pool_sets(check_sets), args.val_topks,
-                            metrics['average'])
-    check['nobody_tracks'] = check_nobody
-    print(format_check(check))
+    check = {}
+    if check_sets:
+        check = summarize_check(pool_sets(check_sets), args.val_topks,
+                                pool_sets(check_average)['average'])
+        print(format_check(check))
+    check.update(nobody_tracks=check_nobody, sets_left_out=check_left_out)
     return dict(
         tracking=trackers[best]['metrics'],
         tracker_scores={f'{k:g}': v['metrics']
