@@ -724,7 +724,13 @@ def write_reid_crops(footage_dir: Union[str, Sequence[str]],
                         low += 1
                         continue
                     if frame is None:
-                        frame = cv2.imread(info.frame_path(seq, int(k)))
+                        path = info.frame_path(seq, int(k))
+                        frame = cv2.imread(path)
+                        if frame is None:
+                            raise FileNotFoundError(
+                                f'write_reid_crops: frame {int(k)} of {seq} '
+                                f'({path}) is missing or unreadable; its '
+                                'gt.txt has boxes on it')
                     crop, _ = cut_crop(frame, gt.boxes[r], margin,
                                        crop_size)
                     crops.setdefault((d, int(gt.ids[r])), []).append(crop)

@@ -15,6 +15,7 @@ import pytest
 from mmddl.datasets.reid import MARSDataset
 from mmddl.datasets.tracks import cut_crop, read_mot, read_seqinfo
 from mmddl.testing.synthetic_footage import (BOX_FIELDS, FootageSettings,
+                                             footage_sequences,
                                              generate_footage,
                                              write_coco_annotations,
                                              write_reid_crops)
@@ -276,3 +277,17 @@ def test_reid_crops_of_several_footage_folders(footage, tmp_path):
                for i in range(len(train))) == both['crops']
     with pytest.raises(ValueError, match='no footage folder'):
         write_reid_crops([], str(tmp_path / 'none'))
+
+
+def test_reid_crops_name_a_missing_frame(tmp_path):
+    root = str(tmp_path / 'footage')
+    generate_footage(root, seed=5)
+    seq = footage_sequences(root)[1]
+    info = read_seqinfo(seq)
+    gt = read_mot(osp.join(seq, 'gt', 'gt.txt'), 'gt', info.seq_length)
+    k = int(gt.frames.min())  # a frame with boxes: its crops are cut
+    os.remove(info.frame_path(seq, k))
+    with pytest.raises(FileNotFoundError) as e:
+        write_reid_crops(root, str(tmp_path / 'mars'))
+    assert info.frame_path(seq, k) in str(e.value)
+    assert f'frame {k} of {seq}' in str(e.value)
