@@ -10,6 +10,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mmddl.evaluation.functional import NO_IDENTITY
 from mmddl.testing.synthetic_footage import footage_sequences
 
 from .common import (Timer, data_stage, ddnet_hook_options, epoch_options,
@@ -269,19 +270,10 @@ def tracker_options(score: float) -> dict:
     }
 
 
-def cross_camera_queries(identities: Sequence[int],
-                         cameras: Sequence[int]) -> int:
-    """The number of re-ID queries of a set: tracks of a walker whom some
-    track of another camera shows too (as ``cross_camera_reid`` counts).
-
-    Args:
-        identities (Sequence[int]): Walker of each track, -1 for nobody.
-        cameras (Sequence[int]): Camera of each track.
-    """
-    ids, cams = np.asarray(identities), np.asarray(cameras)
-    return int(sum(
-        i >= 0 and bool(((ids == i) & (cams != c)).any())
-        for i, c in zip(ids, cams)))
+def num_walkers(track_identities: Sequence[int]) -> int:
+    """Distinct walkers among tracks (tracks of nobody not counted)."""
+    ids = np.asarray(track_identities)
+    return len(np.unique(ids[ids != NO_IDENTITY]))
 
 
 def true_d_scores(feats: np.ndarray, group_ptr: np.ndarray,
@@ -309,10 +301,10 @@ def true_d_scores(feats: np.ndarray, group_ptr: np.ndarray,
         raise ValueError(f'{len(ids)} track identities and {len(own)} '
                          f'D-scores for offsets of {len(ptr) - 1} tracks '
                          f'and {int(ptr[-1])} crops')
-    elem = np.repeat(ids, np.diff(ptr))
-    if len(np.unique(elem[elem >= 0])) < 2:
+    if num_walkers(ids) < 2:
         raise ValueError('the selection check needs tracks of two walkers '
                          'or more (no negative centroid otherwise)')
+    elem = np.repeat(ids, np.diff(ptr))
     names = [str(i) for i in range(len(elem))]
     meta = {n: [int(w), False, 0] for n, w in zip(names, elem) if w >= 0}
     res = oracle_scores(names, feats, own, ptr, meta)
@@ -420,6 +412,44 @@ def format_check(check: dict) -> str:
     return '\n'.join(lines)
 
 
+def score_validation_set(model, enc, identities: Dict[str, dict],
+                         topks: Sequence[int], seed: int) -> dict:
+    """Cross-camera re-ID of one validation set's methods (the DDL row is
+    left out: the candidates are its points) and its selection check.
+
+    Args:
+        model: The DDL wrapper of ``enc``'s dense pass.
+        enc (TrackEncoding): :func:`mmddl.apis.encode_tracks` of the set.
+        identities (dict): :func:`identities_of` the set's tracks.
+        topks (Sequence[int]): The K of the selection check.
+        seed (int): Seed of its random rankings.
+
+    Returns:
+        dict: ``reid`` (``{method: metrics}``; None when no walker is
+        tracked in two cameras: the set has no query), ``check`` (the
+        check's ``{'<ranking>@k=K': metrics}``; None also when the tracks
+        show one walker only: Eq. 3 needs another's centroid) and
+        ``nobody`` (tracks of nobody, ordered by the DDNet in the check).
+    """
+    from mmddl.evaluation.functional import cross_camera_queries
+    names = [r['name'] for r in enc.tracks]
+    cams = [r['camid'] for r in enc.tracks]
+    walkers = [identities[n]['identity'] for n in names]
+    out = dict(reid=None, check=None, nobody=0)
+    if not cross_camera_queries(walkers, cams).any():
+        return out
+    out['reid'] = reid_scores(
+        names, cams,
+        {m: e for m, e in enc.embeddings.items() if m != 'ddl'},
+        enc.base_crops, identities)
+    if num_walkers(walkers) < 2:
+        return out
+    emb, crops, out['nobody'] = selection_check(model, enc.dump, walkers,
+                                                topks, seed)
+    out['check'] = reid_scores(names, cams, emb, crops, identities)
+    return out
+
+
 def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                      reid: dict) -> dict:
     """Choose ByteTrack's score thresholds by HOTA on the validation sets,
@@ -482,36 +512,27 @@ def validation_stage(args, val_dirs: Sequence[str], out_dir: str, det: dict,
                     n: dict(dict(threshold=None, topk=None), **s)
                     for n, s in candidates.items()
                 }))
-        names = [r['name'] for r in enc.tracks]
-        cams = [r['camid'] for r in enc.tracks]
-        identities = identities_of(vdir, tdir)
-        walkers = [identities[n]['identity'] for n in names]
-        tracks += len(names)
-        if not cross_camera_queries(walkers, cams):
+        scores = score_validation_set(encoder.model, enc,
+                                      identities_of(vdir, tdir),
+                                      args.val_topks, args.seed)
+        tracks += len(enc.tracks)
+        if scores['reid'] is None:
             print(f'[demo] validation set {vdir}: no walker is tracked in '
                   'two cameras, so it has no re-ID query; left out of the '
                   'operating point\'s choice (counted in results.json: '
                   'validation.reid_sets_left_out)')
             left_out.append(vdir)
             continue
-        per_set.append(
-            reid_scores(names, cams, {
-                m: e
-                for m, e in enc.embeddings.items() if m != 'ddl'
-            }, enc.base_crops, identities))
-        if len(set(walkers) - {-1}) < 2:  # Eq. 3 needs a negative centroid
+        per_set.append(scores['reid'])
+        if scores['check'] is None:
             print(f'[demo] validation set {vdir}: tracks of one walker '
                   'only; left out of the selection check (counted in '
                   'validation.selection_check.sets_left_out)')
             check_left_out.append(vdir)
             continue
-        emb, crops, nobody = selection_check(encoder.model, enc.dump,
-                                             walkers, args.val_topks,
-                                             args.seed)
-        check_sets.append(
-            reid_scores(names, cams, emb, crops, identities))
-        check_average.append(per_set[-1])
-        check_nobody += nobody
+        check_sets.append(scores['check'])
+        check_average.append(scores['reid'])
+        check_nobody += scores['nobody']
     if not per_set:
         raise ValueError('no validation set has a walker tracked in two '
                          f'cameras: {", ".join(val_dirs)}')

@@ -159,13 +159,12 @@ def test_true_d_scores_against_numpy():
         tracks.true_d_scores(feats, ptr, [7, 2, 7], own)
 
 
-def test_selection_check_replays_the_wrapper(gt_run, tmp_path):
-    """The check's DDNet rows equal encode_tracks' own top-K runs; each
-    ranking's rows keep min(K, track length) crops; the oracle and the
-    random rankings keep other crops than the DDNet on long tracks; the
-    summary's differences and shares follow its rows."""
+@pytest.fixture(scope='module')
+def gt_encoding(gt_run, tmp_path_factory):
+    """The gt tracks encoded (dense pass) with average pooling and DDL's
+    top-2 without re-scaling."""
     from mmddl.apis import build_track_encoder, encode_tracks
-    base, ddnet = ttu.ddl_checkpoints(str(tmp_path))
+    base, ddnet = ttu.ddl_checkpoints(str(tmp_path_factory.mktemp('ckpt')))
     torch.set_num_threads(1)
     enc_ = build_track_encoder(ttu.TRACK_CONFIG, base, ddnet, 'cpu')
     seqs = footage_sequences(gt_run['footage'])
@@ -187,6 +186,15 @@ def test_selection_check_replays_the_wrapper(gt_run, tmp_path):
             'average': dict(mode='dense'),
             'k2': dict(mode='ddl_norescale', threshold=None, topk=2)
         })
+    return enc_, enc
+
+
+def test_selection_check_replays_the_wrapper(gt_run, gt_encoding):
+    """The check's DDNet rows equal encode_tracks' own top-K runs; each
+    ranking's rows keep min(K, track length) crops; the oracle and the
+    random rankings keep other crops than the DDNet on long tracks; the
+    summary's differences and shares follow its rows."""
+    enc_, enc = gt_encoding
     ids = tracks.identities_of(gt_run['footage'], gt_run['tracks'])
     names = [r['name'] for r in enc.tracks]
     truth = [ids[n]['identity'] for n in names]
@@ -225,23 +233,36 @@ def test_selection_check_replays_the_wrapper(gt_run, tmp_path):
     assert 'k=1: DDNet' in text and 'k=2: DDNet' in text
 
 
-def test_cross_camera_queries_match_the_reid_count():
-    """The count that decides whether a validation set takes part in the
-    operating point's choice equals cross_camera_reid's queries."""
-    from mmddl.evaluation.functional import cross_camera_reid
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        ids = rng.integers(-1, 6, 15)
-        cams = rng.integers(0, 3, 15)
-        n = tracks.cross_camera_queries(ids, cams)
-        emb = rng.normal(size=(15, 4)).astype(np.float32)
-        if n:
-            assert cross_camera_reid(emb, ids, cams)['queries'] == n
-        else:
-            with pytest.raises(ValueError, match='another camera'):
-                cross_camera_reid(emb, ids, cams)
-    assert tracks.cross_camera_queries([0, 0, 1, -1, -1], [0, 1, 1, 0, 1]) == 2
-    assert tracks.cross_camera_queries([0, 0, 1], [0, 0, 1]) == 0
+def test_score_validation_set_and_its_left_out_sets(gt_run, gt_encoding):
+    """One validation set's re-ID and selection check, and the two kinds
+    of set left out: no walker in two cameras (no query: no re-ID, no
+    check) and tracks of one walker only (re-ID, but no check: Eq. 3 has
+    no negative centroid)."""
+    enc_, enc = gt_encoding
+    ids = tracks.identities_of(gt_run['footage'], gt_run['tracks'])
+    names = [r['name'] for r in enc.tracks]
+    cams = [r['camid'] for r in enc.tracks]
+    got = tracks.score_validation_set(enc_.model, enc, ids, [2], 0)
+    want = tracks.reid_scores(names, cams, {
+        'average': enc.embeddings['average'],
+        'k2': enc.embeddings['k2']
+    }, enc.base_crops, ids)
+    assert set(got['reid']) == {'average', 'k2'}  # not DDL's own row
+    assert got['reid']['average'] == want['average']
+    assert got['reid']['k2'] == want['k2']
+    assert got['check']['ddnet@k=2'] == want['k2']
+    assert got['nobody'] == 0
+    # every track a walker of its own: nothing to match across cameras
+    alone = {n: dict(v, identity=1000 + i)
+             for i, (n, v) in enumerate(ids.items())}
+    assert tracks.score_validation_set(enc_.model, enc, alone, [2], 0) == \
+        dict(reid=None, check=None, nobody=0)
+    # one walker in every track: re-ID is defined, the check is not
+    one = {n: dict(v, identity=0) for n, v in ids.items()}
+    res = tracks.score_validation_set(enc_.model, enc, one, [2], 0)
+    assert res['reid']['average']['queries'] == len(names)
+    assert res['check'] is None
+    assert tracks.num_walkers([3, 3, -1, 5]) == 2
 
 
 def test_pool_sets_weights_by_queries_and_tracks():

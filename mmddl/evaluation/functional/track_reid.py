@@ -93,6 +93,29 @@ def track_identities(pred_frames: Sequence[int],
     return out
 
 
+def cross_camera_queries(identities: Sequence[int],
+                         cameras: Sequence[int]) -> np.ndarray:
+    """Which tracks are queries of :func:`cross_camera_reid`: a track of a
+    walker whom some track of another camera shows too (never a track of
+    :data:`NO_IDENTITY`).
+
+    Args:
+        identities (Sequence[int]): Each track's identity.
+        cameras (Sequence[int]): Each track's camera.
+
+    Returns:
+        np.ndarray: (T,) bool.
+    """
+    ids, cams = np.asarray(identities), np.asarray(cameras)
+    if len(ids) != len(cams):
+        raise ValueError(f'{len(ids)} identities and {len(cams)} cameras')
+    out = np.zeros(len(ids), bool)
+    for cam in np.unique(cams):
+        q = (cams == cam) & (ids != NO_IDENTITY)
+        out[q] = np.isin(ids[q], ids[cams != cam])
+    return out
+
+
 def cross_camera_reid(embeddings: np.ndarray,
                       identities: Sequence[int],
                       cameras: Sequence[int],
@@ -124,13 +147,12 @@ def cross_camera_reid(embeddings: np.ndarray,
     if not np.isfinite(emb).all():
         raise ValueError('non-finite track embeddings')
     emb = normalize_rows(emb)
-    aps, cmcs, skipped = [], [], 0
+    is_query = cross_camera_queries(ids, cams)
+    skipped = int(((ids != NO_IDENTITY) & ~is_query).sum())
+    aps, cmcs = [], []
     for cam in np.unique(cams):
-        q = np.nonzero((cams == cam) & (ids != NO_IDENTITY))[0]
+        q = np.nonzero((cams == cam) & is_query)[0]
         g = np.nonzero(cams != cam)[0]
-        has_match = np.isin(ids[q], ids[g])
-        skipped += int((~has_match).sum())
-        q = q[has_match]
         if not len(q):
             continue
         dist = pairwise_l2(emb[q], emb[g])

@@ -1,8 +1,10 @@
-"""track_identities and cross_camera_reid against hand-worked examples."""
+"""track_identities, cross_camera_queries and cross_camera_reid against
+hand-worked examples."""
 import numpy as np
 import pytest
 
 from mmddl.evaluation.functional import (NO_IDENTITY, box_iou,
+                                         cross_camera_queries,
                                          cross_camera_reid, track_identities)
 
 
@@ -69,3 +71,29 @@ def test_cross_camera_reid_errors():
         cross_camera_reid(np.array([[np.nan, 0], [1, 0]]), [1, 1], [0, 1])
     with pytest.raises(ValueError, match='identities'):
         cross_camera_reid(np.eye(2), [1], [0, 1])
+
+
+def test_cross_camera_queries():
+    # walker 0 in cameras 0 and 1, walker 1 in camera 1 only, nobody (-1)
+    # in both: the two tracks of walker 0 are the only queries
+    np.testing.assert_array_equal(
+        cross_camera_queries([0, 0, 1, NO_IDENTITY, NO_IDENTITY],
+                             [0, 1, 1, 0, 1]),
+        [True, True, False, False, False])
+    assert not cross_camera_queries([0, 0, 1], [0, 0, 1]).any()
+    with pytest.raises(ValueError, match='2 identities and 3 cameras'):
+        cross_camera_queries([0, 1], [0, 1, 2])
+    # the queries cross_camera_reid scores and the ones it skips
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        ids = rng.integers(-1, 6, 15)
+        cams = rng.integers(0, 3, 15)
+        n = int(cross_camera_queries(ids, cams).sum())
+        emb = rng.normal(size=(15, 4))
+        if n:
+            res = cross_camera_reid(emb, ids, cams)
+            assert res['queries'] == n
+            assert res['skipped_queries'] == int((ids >= 0).sum()) - n
+        else:
+            with pytest.raises(ValueError, match='another camera'):
+                cross_camera_reid(emb, ids, cams)
